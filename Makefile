@@ -1,0 +1,37 @@
+# honyaku — set-up and everyday commands. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Tests, CI and the demo read small_parallel_enja from the shared copy beside the checkout when there is one.
+SHARED_CORPUS := $(abspath $(wildcard ../shared/data/small_parallel_enja))
+DEMO_RUN := runs/demo
+
+.PHONY: install test lint demo clean
+
+install: $(VENV)/.installed
+
+# torch is pinned and installed first: an unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+test: install
+	HONYAKU_DATA_DIR="$${HONYAKU_DATA_DIR:-$(SHARED_CORPUS)}" $(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+# The main job end to end at a small size: corpus → a couple of minutes of training → translations → BLEU.
+demo: install
+	$(BIN)/honyaku data fetch $(if $(SHARED_CORPUS),--from $(SHARED_CORPUS))
+	$(BIN)/honyaku train configs/demo.yaml --out $(DEMO_RUN) --overwrite
+	@corpus=$$($(BIN)/honyaku data path) && head -n 8 $$corpus/test.en > $(DEMO_RUN)/sample.en
+	$(BIN)/honyaku translate -m $(DEMO_RUN) --input $(DEMO_RUN)/sample.en --output $(DEMO_RUN)/sample.ja
+	@paste $(DEMO_RUN)/sample.en $(DEMO_RUN)/sample.ja | sed 's/\t/   →   /'
+	$(BIN)/honyaku evaluate -m $(DEMO_RUN) --split test
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

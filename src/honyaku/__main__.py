@@ -1,0 +1,5 @@
+import sys
+
+from honyaku.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""Weights in safetensors, training state in a ``weights_only`` torch file, every write atomic.
+
+A training checkpoint is a directory ``checkpoints/step-NNNNNNNN/`` holding both files; it is assembled
+under a temporary name and renamed into place, then the ``checkpoints/latest`` pointer is replaced. A run
+killed at any moment therefore leaves ``latest`` naming a complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from torch import nn
+
+from honyaku.errors import HonyakuError
+
+WEIGHTS_FILE = "model.safetensors"
+STATE_FILE = "training_state.pt"
+LATEST_POINTER = "latest"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, path)
+    finally:
+        Path(temp_name).unlink(missing_ok=True)
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    atomic_write_bytes(path, safetensors.torch.save(tensors))
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    if not path.is_file():
+        raise HonyakuError(f"{path}: checkpoint not found")
+    try:
+        tensors = safetensors.torch.load(path.read_bytes())
+    except Exception as error:  # safetensors reports damage with several exception types
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({first})") from None
+
+
+def save_state(state: dict[str, Any], path: Path) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise HonyakuError(f"{path}: training state not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling a damaged or foreign file fails in many ways, all multi-line
+        raise HonyakuError(f"{path}: corrupted or unreadable training state ({type(error).__name__})") from None
+
+
+class CheckpointStore:
+    """The ``checkpoints/`` directory of a run: the newest ``keep`` training checkpoints."""
+
+    def __init__(self, run_dir: Path, keep: int = 2):
+        self.directory = run_dir / "checkpoints"
+        self.keep = keep
+
+    def save(self, model: nn.Module, state: dict[str, Any], step: int) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self.directory / f"step-{step:08d}"
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=self.directory))
+        try:
+            save_weights(model, staging / WEIGHTS_FILE)
+            save_state(state, staging / STATE_FILE)
+            if final.exists():  # a second save at the same step (e.g. the final one) replaces the first
+                shutil.rmtree(final)
+            os.replace(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        atomic_write_bytes(self.directory / LATEST_POINTER, final.name.encode())
+        for old in sorted(self.directory.glob("step-*"))[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def latest(self) -> Path:
+        pointer = self.directory / LATEST_POINTER
+        if not pointer.is_file():
+            raise HonyakuError(f"{self.directory}: no checkpoint to resume from")
+        return self.directory / pointer.read_text().strip()
+
+    def load_latest(self, model: nn.Module) -> dict[str, Any]:
+        checkpoint = self.latest()
+        load_weights(model, checkpoint / WEIGHTS_FILE)
+        return load_state(checkpoint / STATE_FILE)

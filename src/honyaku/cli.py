@@ -1,0 +1,159 @@
+"""``honyaku`` command line: data, train, translate, evaluate. Each command is a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from honyaku.errors import HonyakuError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except HonyakuError as error:
+        print(f"honyaku: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("honyaku: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from honyaku import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="honyaku", description="Train, evaluate and use neural machine translation models."
+    )
+    parser.add_argument("--version", action="version", version=f"honyaku {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="get the built-in corpus")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_commands.add_parser(
+        "fetch", help="download (or copy --from a local directory) into the cache, checksummed"
+    )
+    fetch.add_argument("--corpus", default="small_parallel_enja")
+    fetch.add_argument("--from", dest="source_dir", metavar="DIR", help="copy from a local copy instead of downloading")
+    fetch.set_defaults(handler=_data_fetch)
+    path = data_commands.add_parser("path", help="print where the corpus is found (without downloading)")
+    path.add_argument("--corpus", default="small_parallel_enja")
+    path.add_argument("--data-dir", metavar="DIR")
+    path.set_defaults(handler=_data_path)
+
+    train = commands.add_parser("train", help="train a model from a YAML config")
+    train.add_argument("config", help="experiment config (YAML)")
+    train.add_argument("--out", required=True, metavar="RUN", help="run directory for checkpoints, vocabularies, logs")
+    train.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a run")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. training.max_epochs=3",
+    )
+    train.add_argument(
+        "--data-dir", metavar="DIR", help="directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)"
+    )
+    train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    train.set_defaults(handler=_train)
+
+    translate = commands.add_parser("translate", help="translate sentences given as arguments, in a file, or on stdin")
+    translate.add_argument("-m", "--model", required=True, metavar="RUN")
+    translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
+    translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
+    translate.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
+    translate.add_argument("--device", default="auto")
+    translate.set_defaults(handler=_translate)
+
+    evaluate = commands.add_parser("evaluate", help="translate a test set and print BLEU and chrF with signatures")
+    evaluate.add_argument("-m", "--model", required=True, metavar="RUN")
+    evaluate.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
+    evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
+    evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
+    evaluate.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
+    evaluate.add_argument("--data-dir", metavar="DIR")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.set_defaults(handler=_evaluate)
+    return parser
+
+
+def _data_fetch(args: argparse.Namespace) -> None:
+    from honyaku.corpus import fetch_corpus
+
+    directory = fetch_corpus(args.corpus, source_dir=args.source_dir)
+    print(f"{args.corpus}: {directory}")
+
+
+def _data_path(args: argparse.Namespace) -> None:
+    from honyaku.corpus import resolve_corpus_dir
+
+    print(resolve_corpus_dir(args.corpus, args.data_dir, download=False))
+
+
+def _train(args: argparse.Namespace) -> None:
+    from honyaku.training import train
+
+    progress = train(
+        args.config,
+        args.out,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        overrides=args.set,
+        data_dir=args.data_dir,
+        progress_bar=not args.no_progress,
+    )
+    best = "none yet" if progress.best_score is None else f"{progress.best_score:.4g}"
+    print(f"{args.out}: {progress.finished}; {progress.epoch} epochs, {progress.step} steps; best dev score {best}")
+
+
+def _translate(args: argparse.Namespace) -> None:
+    from honyaku.corpus import read_lines
+    from honyaku.prediction import Translator
+
+    if args.text and args.input:
+        raise HonyakuError("give sentences as arguments or --input FILE, not both")
+    if args.text:
+        sentences = args.text
+    elif args.input:
+        sentences = read_lines(args.input)
+    else:
+        sentences = sys.stdin.read().splitlines()
+    translator = Translator.load(args.model, device=args.device)
+    text = "".join(f"{t}\n" for t in translator.translate(sentences))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from honyaku.config import SplitFiles
+    from honyaku.corpus import read_parallel, split_files
+    from honyaku.prediction import Translator, evaluate
+
+    translator = Translator.load(args.model, device=args.device)
+    if (args.src is None) != (args.ref is None):
+        raise HonyakuError("--src and --ref go together")
+    if args.src is not None:
+        sources, references = read_parallel(SplitFiles(src=args.src, tgt=args.ref))
+        name = Path(args.src).name
+    else:
+        sources, references = read_parallel(split_files(translator.config.data, args.split, args.data_dir))
+        name = args.split
+    hypotheses_path = Path(args.hyp_out) if args.hyp_out else Path(args.model) / "eval" / f"{name}.hyp"
+    results = evaluate(translator, sources, references, hypotheses_path)
+    print(f"{len(sources)} sentences ({name}), greedy decoding; hypotheses in {hypotheses_path}")
+    print("tokenization: the corpus's own tokens (sacrebleu tokenize=none)")
+    for result in results:
+        print(result.line())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

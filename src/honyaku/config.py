@@ -1,0 +1,284 @@
+"""Typed experiment configuration: one YAML file per experiment, validated at load, saved beside every run.
+
+A config has three sections, ``data``, ``model`` and ``training``, plus ``decoding`` for inference defaults.
+Unknown keys and values of the wrong type are rejected with the key's full dotted name, so a typo never
+silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from honyaku.errors import HonyakuError
+
+
+@dataclass
+class SplitFiles:
+    """One split of a user's parallel corpus: two aligned files, or one TSV of ``source<TAB>target``."""
+
+    src: str | None = None
+    tgt: str | None = None
+    tsv: str | None = None
+
+    def validate(self, where: str) -> None:
+        if self.tsv is not None and (self.src is not None or self.tgt is not None):
+            raise HonyakuError(f"{where}: give either 'tsv' or 'src' and 'tgt', not both")
+        if self.tsv is None and (self.src is None or self.tgt is None):
+            raise HonyakuError(f"{where}: needs both 'src' and 'tgt' (or a single 'tsv')")
+
+
+@dataclass
+class VocabConfig:
+    min_freq: int = 1
+    max_size: int | None = None  # not counting the special tokens
+
+    def validate(self, where: str) -> None:
+        if self.min_freq < 1:
+            raise HonyakuError(f"{where}.min_freq: must be ≥ 1, got {self.min_freq}")
+        if self.max_size is not None and self.max_size < 1:
+            raise HonyakuError(f"{where}.max_size: must be ≥ 1 or null, got {self.max_size}")
+
+
+@dataclass
+class DataConfig:
+    # A built-in corpus name, or null to read the train/dev/test files below.
+    corpus: str | None = "small_parallel_enja"
+    src_lang: str = "en"
+    tgt_lang: str = "ja"
+    train: SplitFiles | None = None
+    dev: SplitFiles | None = None
+    test: SplitFiles | None = None
+    # Training pairs whose either side is longer than this many tokens, counting <s> and </s>, are left out.
+    max_len: int | None = None
+    # Use only the first N training pairs (quick experiments, tests).
+    train_limit: int | None = None
+    src_vocab: VocabConfig = field(default_factory=VocabConfig)
+    tgt_vocab: VocabConfig = field(default_factory=VocabConfig)
+
+    def validate(self, where: str) -> None:
+        from honyaku.corpus import BUILTIN_CORPORA
+
+        if self.corpus is None:
+            if self.train is None or self.dev is None:
+                raise HonyakuError(f"{where}: with 'corpus: null', both 'train' and 'dev' files are required")
+        elif self.corpus not in BUILTIN_CORPORA:
+            raise HonyakuError(
+                f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPORA)}"
+                " (or null with your own train/dev files)"
+            )
+        for name in ("train", "dev", "test"):
+            split = getattr(self, name)
+            if split is not None:
+                split.validate(f"{where}.{name}")
+        if self.max_len is not None and self.max_len < 3:
+            raise HonyakuError(f"{where}.max_len: must be ≥ 3 (it counts <s> and </s>), got {self.max_len}")
+        if self.train_limit is not None and self.train_limit < 1:
+            raise HonyakuError(f"{where}.train_limit: must be ≥ 1 or null, got {self.train_limit}")
+        self.src_vocab.validate(f"{where}.src_vocab")
+        self.tgt_vocab.validate(f"{where}.tgt_vocab")
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "seq2seq"
+    embed_dim: int = 256
+    hidden_size: int = 512
+    num_layers: int = 1
+    dropout: float = 0.0
+    # Sutskever et al. (2014): feed the source backwards so that its first words sit next to the target's.
+    reverse_source: bool = False
+
+    def validate(self, where: str) -> None:
+        from honyaku.model import ARCHITECTURES
+
+        if self.arch not in ARCHITECTURES:
+            raise HonyakuError(f"{where}.arch: unknown architecture {self.arch!r}; known: {', '.join(ARCHITECTURES)}")
+        for name in ("embed_dim", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise HonyakuError(f"{where}.{name}: must be ≥ 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise HonyakuError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class TrainingConfig:
+    seed: int = 1
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # Batches hold at most batch_size sentences and, if set, at most batch_tokens padded tokens per side.
+    batch_size: int = 64
+    batch_tokens: int | None = None
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    clip_grad_norm: float | None = 1.0
+    label_smoothing: float = 0.0
+    max_epochs: int = 30
+    max_steps: int | None = None
+    max_minutes: float | None = None  # wall-clock budget; the run stops cleanly and keeps its checkpoints
+    # Validate on dev every epoch, or every N steps if set; checkpoint 'last' every checkpoint_every_steps too.
+    eval_every_steps: int | None = None
+    checkpoint_every_steps: int | None = None
+    # Early stopping and learning-rate decay both watch this dev metric.
+    validation_metric: str = "bleu"  # bleu | loss
+    patience: int | None = 5
+    lr_decay_factor: float = 0.5
+    lr_decay_patience: int = 1
+    min_learning_rate: float = 1e-5
+    eval_batch_size: int = 128
+
+    def validate(self, where: str) -> None:
+        if self.batch_size < 1:
+            raise HonyakuError(f"{where}.batch_size: must be ≥ 1, got {self.batch_size}")
+        if self.batch_tokens is not None and self.batch_tokens < 1:
+            raise HonyakuError(f"{where}.batch_tokens: must be ≥ 1 or null, got {self.batch_tokens}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise HonyakuError(f"{where}.optimizer: must be 'adam' or 'adamw', got {self.optimizer!r}")
+        if self.learning_rate <= 0:
+            raise HonyakuError(f"{where}.learning_rate: must be > 0, got {self.learning_rate}")
+        if self.validation_metric not in ("bleu", "loss"):
+            raise HonyakuError(f"{where}.validation_metric: must be 'bleu' or 'loss', got {self.validation_metric!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise HonyakuError(f"{where}.label_smoothing: must be in [0, 1), got {self.label_smoothing}")
+        if not 0.0 < self.lr_decay_factor <= 1.0:
+            raise HonyakuError(f"{where}.lr_decay_factor: must be in (0, 1], got {self.lr_decay_factor}")
+        for name in ("max_epochs", "max_steps", "eval_every_steps", "checkpoint_every_steps", "patience"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise HonyakuError(f"{where}.{name}: must be ≥ 1 or null, got {value}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise HonyakuError(f"{where}.device: must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+
+
+@dataclass
+class DecodingConfig:
+    # Output length limit: max_length_ratio × source length + max_length_offset tokens (without </s>).
+    max_length_ratio: float = 2.0
+    max_length_offset: int = 10
+    batch_size: int = 128
+
+    def validate(self, where: str) -> None:
+        if self.max_length_ratio < 0 or self.max_length_offset < 0:
+            raise HonyakuError(f"{where}: max_length_ratio and max_length_offset must be ≥ 0")
+        if self.batch_size < 1:
+            raise HonyakuError(f"{where}.batch_size: must be ≥ 1, got {self.batch_size}")
+
+
+@dataclass
+class Config:
+    name: str = "experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+
+    def validate(self) -> None:
+        for section in ("data", "model", "training", "decoding"):
+            getattr(self, section).validate(section)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+    def save(self, path: Path) -> None:
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists so that the YAML stays plain (safe_dump/safe_load round trip)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read, override (``section.key=value`` strings, values parsed as YAML) and validate a config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HonyakuError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise HonyakuError(f"{path}: cannot read config: {error}") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise HonyakuError(f"{path}: invalid YAML: {error}".replace("\n", " ")) from None
+    if not isinstance(raw, dict):
+        raise HonyakuError(f"{path}: expected a mapping of sections at the top level")
+    for override in overrides or []:
+        _apply_override(raw, override)
+    return config_from_dict(raw, str(path))
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
+    try:
+        config = _build(Config, raw, "")
+        config.validate()
+    except HonyakuError as error:
+        raise HonyakuError(f"{source}: {error}") from None
+    return config
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    key, sep, value = override.partition("=")
+    if not sep or not key:
+        raise HonyakuError(f"--set {override!r}: expected section.key=value")
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise HonyakuError(f"--set {override!r}: {part!r} is not a section")
+    node[leaf] = yaml.safe_load(value)
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise HonyakuError(f"{where or 'top level'}: expected a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        dotted = f"{where}.{key}" if where else str(key)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), sorted(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(fields))})"
+            raise HonyakuError(f"unknown key {dotted!r}{hint}")
+        values[key] = _coerce(hints[key], value, dotted)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None:
+            if type(None) in options:
+                return None
+            raise HonyakuError(f"{where}: must not be null")
+        (inner,) = [option for option in options if option is not type(None)]
+        return _coerce(inner, value, where)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise HonyakuError(f"{where}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, value)))
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool) and type(value) is hint:
+        return value
+    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise HonyakuError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r}")

@@ -1,0 +1,222 @@
+"""Parallel corpora: the built-in small_parallel_enja (found locally or fetched with pinned checksums) and
+a user's own aligned files or TSV, read strictly so that a bad line is reported by file and line number."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from honyaku.config import DataConfig, SplitFiles
+from honyaku.errors import HonyakuError
+
+
+@dataclass(frozen=True)
+class BuiltinCorpus:
+    name: str
+    base_url: str  # where the files are downloaded from; {file} is replaced by the file name
+    sha256: dict[str, str]
+    languages: tuple[str, str]
+
+    def split_file(self, split: str, lang: str) -> str:
+        return f"{split}.{lang}"
+
+
+SMALL_PARALLEL_ENJA_COMMIT = "312408a11c5fbcbc09443bebb18121f7efdcd61e"
+
+BUILTIN_CORPORA = {
+    "small_parallel_enja": BuiltinCorpus(
+        name="small_parallel_enja",
+        base_url=f"https://raw.githubusercontent.com/odashi/small_parallel_enja/{SMALL_PARALLEL_ENJA_COMMIT}/{{file}}",
+        sha256={
+            "train.en": "148b05dcd28638fe20ee84f2b1127001c80982be352007dda241fb759adadc76",
+            "train.ja": "fc81a1434349ec98a449d7ae9cd2530057f689637684ecfed3501ea6a8a07ecc",
+            "dev.en": "04a2673449770657fd5e3b963cb856be3130923212b6db8ac7eaeef18f06c041",
+            "dev.ja": "cd534f56b8639dc130f86a365e5ec0aa70042000bdd740a622fbbf8b6be4acca",
+            "test.en": "45edb380749ec2b49cca7618fc5a7595fc9f791180672ba466b90c873a4aa8bf",
+            "test.ja": "d37dc460a81b064e4106c8913eb11fa300da05cf3f58a7a5bbfec7e20947ddef",
+        },
+        languages=("en", "ja"),
+    ),
+}
+
+# Tests and mirrors point this at another server; the file name is appended.
+URL_ENV = "HONYAKU_CORPUS_URL"
+DATA_DIR_ENV = "HONYAKU_DATA_DIR"
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/honyaku``, else ``~/.cache/honyaku``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "honyaku"
+
+
+def _has_all_files(corpus: BuiltinCorpus, directory: Path) -> bool:
+    return all((directory / name).is_file() for name in corpus.sha256)
+
+
+def resolve_corpus_dir(name: str, data_dir: str | Path | None = None, download: bool = True) -> Path:
+    """Where the built-in corpus lives: ``data_dir`` / ``$HONYAKU_DATA_DIR``, then the cache, else a download."""
+    corpus = _builtin(name)
+    explicit = data_dir or os.environ.get(DATA_DIR_ENV)
+    if explicit:
+        directory = Path(explicit)
+        missing = [f for f in corpus.sha256 if not (directory / f).is_file()]
+        if missing:
+            source = "--data-dir" if data_dir else f"${DATA_DIR_ENV}"
+            raise HonyakuError(f"{directory} ({source}): not a {name} directory, missing {', '.join(missing)}")
+        return directory
+    cached = cache_dir() / name
+    if _has_all_files(corpus, cached):
+        return cached
+    if not download:
+        raise HonyakuError(f"{name} is not in {cached}; run 'honyaku data fetch' first")
+    return fetch_corpus(name)
+
+
+def fetch_corpus(name: str, source_dir: str | Path | None = None, destination: Path | None = None) -> Path:
+    """Put every file of the corpus into the cache, each checked against its pinned SHA-256.
+
+    Files come from ``source_dir`` (a local copy) or are downloaded. Each file is written to a temporary
+    name and renamed only once its checksum matches, so the cache never holds a partial or corrupted file;
+    files already present and valid are kept.
+    """
+    corpus = _builtin(name)
+    destination = destination or cache_dir() / name
+    destination.mkdir(parents=True, exist_ok=True)
+    base_url = os.environ.get(URL_ENV)
+    for file_name, expected in corpus.sha256.items():
+        target = destination / file_name
+        if target.is_file() and _sha256(target) == expected:
+            continue
+        fd, temp_name = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".part", dir=destination)
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                if source_dir is not None:
+                    _copy_local(Path(source_dir) / file_name, out)
+                else:
+                    url = f"{base_url.rstrip('/')}/{file_name}" if base_url else corpus.base_url.format(file=file_name)
+                    _download(url, file_name, out)
+                out.flush()
+                os.fsync(out.fileno())
+            actual = _sha256(temp)
+            if actual != expected:
+                origin = source_dir if source_dir is not None else "download"
+                raise HonyakuError(
+                    f"{file_name} ({origin}): SHA-256 mismatch, expected {expected}, got {actual}; nothing was kept"
+                )
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+    return destination
+
+
+def _copy_local(path: Path, out) -> None:
+    try:
+        with path.open("rb") as source:
+            shutil.copyfileobj(source, out)
+    except OSError as error:
+        raise HonyakuError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _download(url: str, file_name: str, out) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+    except urllib.error.HTTPError as error:
+        raise HonyakuError(f"{file_name}: download failed: HTTP {error.code} from {url}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise HonyakuError(f"{file_name}: download failed from {url}: {reason}") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _builtin(name: str) -> BuiltinCorpus:
+    try:
+        return BUILTIN_CORPORA[name]
+    except KeyError:
+        raise HonyakuError(f"unknown corpus {name!r}; built in: {', '.join(BUILTIN_CORPORA)}") from None
+
+
+# --- reading parallel text -------------------------------------------------------------------------------
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """All lines of a UTF-8 text file, without line endings; errors name the file and line."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise HonyakuError(f"{path}: file not found") from None
+    except OSError as error:
+        raise HonyakuError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not data.strip():
+        raise HonyakuError(f"{path}: file is empty")
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    decoded = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            decoded.append(raw.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as error:
+            raise HonyakuError(f"{path}:{number}: invalid UTF-8 at byte {error.start}") from None
+    return decoded
+
+
+def read_parallel(split: SplitFiles) -> tuple[list[str], list[str]]:
+    """Source and target sentences of one split, checked for alignment and empty lines."""
+    if split.tsv is not None:
+        sources, targets = [], []
+        for number, line in enumerate(read_lines(split.tsv), start=1):
+            fields = line.split("\t")
+            if len(fields) != 2:
+                raise HonyakuError(f"{split.tsv}:{number}: expected 2 tab-separated fields, found {len(fields)}")
+            sources.append(fields[0])
+            targets.append(fields[1])
+        names = (f"{split.tsv} (source column)", f"{split.tsv} (target column)")
+    else:
+        sources, targets = read_lines(split.src), read_lines(split.tgt)
+        if len(sources) != len(targets):
+            raise HonyakuError(
+                f"{split.src} has {len(sources)} lines but {split.tgt} has {len(targets)}: "
+                f"the files must be aligned line by line (first unmatched line: {min(len(sources), len(targets)) + 1})"
+            )
+        names = (str(split.src), str(split.tgt))
+    for name, side in zip(names, (sources, targets)):
+        for number, sentence in enumerate(side, start=1):
+            if not sentence.strip():
+                raise HonyakuError(f"{name}:{number}: empty sentence")
+    return sources, targets
+
+
+def split_files(data: DataConfig, split: str, data_dir: str | Path | None = None) -> SplitFiles:
+    """The files of ``split`` (train, dev or test): the config's own, else the built-in corpus's."""
+    files = getattr(data, split)
+    if files is not None:
+        return files
+    if data.corpus is None:
+        raise HonyakuError(f"data.{split}: no files given and no built-in corpus configured")
+    corpus = _builtin(data.corpus)
+    if {data.src_lang, data.tgt_lang} != set(corpus.languages):
+        raise HonyakuError(
+            f"data: {data.corpus} has languages {'/'.join(corpus.languages)}, not {data.src_lang}→{data.tgt_lang}"
+        )
+    directory = resolve_corpus_dir(data.corpus, data_dir)
+    return SplitFiles(
+        src=str(directory / corpus.split_file(split, data.src_lang)),
+        tgt=str(directory / corpus.split_file(split, data.tgt_lang)),
+    )

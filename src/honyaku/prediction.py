@@ -1,0 +1,113 @@
+"""Loading a trained run once and translating with it: ``Translator`` and a transformers-style ``pipeline``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from honyaku.checkpoint import WEIGHTS_FILE, load_weights
+from honyaku.config import Config, load_config
+from honyaku.errors import HonyakuError
+from honyaku.evaluation import MetricResult, score_all
+from honyaku.model import build_model
+from honyaku.search import translate_ids
+from honyaku.text import detokenize, tokenize
+from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, resolve_device
+from honyaku.vocabulary import Vocabulary
+
+
+class Translator:
+    """A trained model with its vocabularies and decoding settings, ready to translate lists of sentences."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        config: Config,
+        src_vocab: Vocabulary,
+        tgt_vocab: Vocabulary,
+        device: torch.device,
+    ):
+        self.model = model.eval()
+        self.config = config
+        self.src_vocab = src_vocab
+        self.tgt_vocab = tgt_vocab
+        self.device = device
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str = "auto") -> Translator:
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise HonyakuError(f"{run_dir}: model directory not found")
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise HonyakuError(f"{run_dir}: not a honyaku model directory (no {CONFIG_FILE})")
+        config = load_config(run_dir / CONFIG_FILE)
+        src_vocab = Vocabulary.load(run_dir / SRC_VOCAB_FILE)
+        tgt_vocab = Vocabulary.load(run_dir / TGT_VOCAB_FILE)
+        if not (run_dir / WEIGHTS_FILE).is_file():
+            raise HonyakuError(f"{run_dir}: no {WEIGHTS_FILE} yet (training has not reached its first evaluation)")
+        resolved = resolve_device(device)
+        model = build_model(config.model, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
+        load_weights(model, run_dir / WEIGHTS_FILE)
+        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved)
+
+    @property
+    def direction(self) -> tuple[str, str]:
+        return self.config.data.src_lang, self.config.data.tgt_lang
+
+    def translate(self, sentences: list[str] | str) -> list[str]:
+        """Translations in input order; an empty or blank sentence translates to an empty string."""
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        token_lists = [tokenize(sentence) for sentence in sentences]
+        present = [i for i, tokens in enumerate(token_lists) if tokens]
+        sources = [self.src_vocab.encode(token_lists[i], add_eos=True) for i in present]
+        outputs = translate_ids(
+            self.model,
+            sources,
+            self.config.decoding,
+            Vocabulary.pad_id,
+            Vocabulary.bos_id,
+            Vocabulary.eos_id,
+            self.device,
+        )
+        translations = [""] * len(sentences)
+        for i, ids in zip(present, outputs):
+            translations[i] = detokenize(self.tgt_vocab.decode(ids))
+        return translations
+
+
+class TranslationPipeline:
+    """Callable like ``transformers``' translation pipeline: a string or a list in, ``translation_text`` out."""
+
+    def __init__(self, translator: Translator):
+        self.translator = translator
+
+    def __call__(self, inputs: str | list[str]) -> list[dict[str, str]]:
+        texts = [inputs] if isinstance(inputs, str) else list(inputs)
+        return [{"translation_text": text} for text in self.translator.translate(texts)]
+
+
+def pipeline(task: str = "translation", model: str | Path | None = None, device: str = "auto") -> TranslationPipeline:
+    """``pipeline("translation", model=RUN_DIR)``; ``translation_xx_to_yy`` also checks the model's direction."""
+    if task != "translation" and not task.startswith("translation_"):
+        raise HonyakuError(f"unsupported task {task!r}: honyaku provides 'translation' and 'translation_xx_to_yy'")
+    if model is None:
+        raise HonyakuError("pipeline needs model=<run directory>: no pretrained model is bundled yet")
+    translator = Translator.load(model, device=device)
+    if task != "translation":
+        src, sep, tgt = task.removeprefix("translation_").partition("_to_")
+        if not sep or (src, tgt) != translator.direction:
+            raise HonyakuError(f"task {task!r} does not match the model's direction {'→'.join(translator.direction)}")
+    return TranslationPipeline(translator)
+
+
+def evaluate(
+    translator: Translator, sources: list[str], references: list[str], hypotheses_path: Path | None = None
+) -> list[MetricResult]:
+    """Translate ``sources``, optionally write the hypotheses, and score them against ``references``."""
+    hypotheses = translator.translate(sources)
+    if hypotheses_path is not None:
+        hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
+        hypotheses_path.write_text("".join(f"{h}\n" for h in hypotheses), encoding="utf-8")
+    return score_all(hypotheses, [detokenize(tokenize(r)) for r in references])

@@ -1,0 +1,403 @@
+"""Training: masked cross-entropy, Adam, clipping, LR decay on plateau, dev evaluation, early stopping and
+checkpoints from which a resumed run continues exactly as if it had never stopped.
+
+A run directory holds ``config.yaml``, ``src_vocab.txt``, ``tgt_vocab.txt``, ``model.safetensors`` (the best
+weights on dev), ``checkpoints/`` (the newest training checkpoints), ``metrics.csv``, ``curves.png`` and
+``train.log``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from honyaku.checkpoint import WEIGHTS_FILE, CheckpointStore, save_weights
+from honyaku.config import Config, load_config
+from honyaku.corpus import split_files
+from honyaku.data import Batch, collate, encode_pairs, limit_training_pairs, make_batches, read_tokenized
+from honyaku.errors import HonyakuError
+from honyaku.evaluation import bleu
+from honyaku.model import build_model, count_parameters
+from honyaku.search import translate_ids
+from honyaku.text import detokenize
+from honyaku.vocabulary import Vocabulary
+
+CONFIG_FILE = "config.yaml"
+SRC_VOCAB_FILE = "src_vocab.txt"
+TGT_VOCAB_FILE = "tgt_vocab.txt"
+METRICS_FILE = "metrics.csv"
+METRICS_COLUMNS = (
+    "step",
+    "epoch",
+    "train_loss",
+    "dev_loss",
+    "dev_bleu",
+    "learning_rate",
+    "target_tokens_per_s",
+    "train_seconds",
+)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise HonyakuError(f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in every checkpoint."""
+
+    epoch: int = 0  # epochs completed
+    batch_in_epoch: int = 0  # batches of the current epoch completed
+    step: int = 0
+    best_score: float | None = None
+    evals_without_improvement: int = 0
+    metrics_rows: int = 0
+    window_loss: float = 0.0  # summed training loss since the last evaluation
+    window_tokens: int = 0
+    window_seconds: float = 0.0
+    train_seconds: float = 0.0
+    finished: str | None = None  # why training ended, once it has
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Trainer:
+    def __init__(self, config: Config, run_dir: Path, data_dir: str | None = None, progress_bar: bool = True):
+        self.config = config
+        self.run_dir = run_dir
+        self.data_dir = data_dir
+        self.progress_bar = progress_bar
+        self.device = resolve_device(config.training.device)
+        self.checkpoints = CheckpointStore(run_dir)
+        self.progress = Progress()
+        self.batches_in_epoch = 0
+
+    # --- set-up ------------------------------------------------------------------------------------------
+
+    def prepare(self, resume: bool) -> None:
+        """Read data and vocabularies, build model and optimizer; restore everything if resuming."""
+        cfg = self.config
+        torch.manual_seed(cfg.training.seed)
+        train_src, train_tgt = read_tokenized(split_files(cfg.data, "train", self.data_dir))
+        train_src, train_tgt = limit_training_pairs(train_src, train_tgt, cfg.data)
+        if not train_src:
+            raise HonyakuError(f"data.max_len={cfg.data.max_len} leaves no training pairs")
+        dev_src, dev_tgt = read_tokenized(split_files(cfg.data, "dev", self.data_dir))
+        if resume:
+            self.src_vocab = Vocabulary.load(self.run_dir / SRC_VOCAB_FILE)
+            self.tgt_vocab = Vocabulary.load(self.run_dir / TGT_VOCAB_FILE)
+        else:
+            self.src_vocab = Vocabulary.build(train_src, cfg.data.src_vocab.min_freq, cfg.data.src_vocab.max_size)
+            self.tgt_vocab = Vocabulary.build(train_tgt, cfg.data.tgt_vocab.min_freq, cfg.data.tgt_vocab.max_size)
+        self.train_data = encode_pairs(train_src, train_tgt, self.src_vocab, self.tgt_vocab)
+        self.dev_data = encode_pairs(dev_src, dev_tgt, self.src_vocab, self.tgt_vocab)
+        self.dev_references = [detokenize(t) for t in dev_tgt]
+
+        pad_id = Vocabulary.pad_id
+        self.model = build_model(cfg.model, len(self.src_vocab), len(self.tgt_vocab), pad_id).to(self.device)
+        optimizer_class = torch.optim.AdamW if cfg.training.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = optimizer_class(
+            self.model.parameters(),
+            lr=cfg.training.learning_rate,
+            betas=cfg.training.adam_betas,
+            weight_decay=cfg.training.weight_decay,
+        )
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer,
+            mode="max" if cfg.training.validation_metric == "bleu" else "min",
+            factor=cfg.training.lr_decay_factor,
+            patience=cfg.training.lr_decay_patience,
+            min_lr=cfg.training.min_learning_rate,
+        )
+        self.loss_function = nn.CrossEntropyLoss(
+            ignore_index=pad_id, reduction="sum", label_smoothing=cfg.training.label_smoothing
+        )
+        if resume:
+            self._restore(self.checkpoints.load_latest(self.model))
+        else:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.run_dir / CONFIG_FILE)
+            self.src_vocab.save(self.run_dir / SRC_VOCAB_FILE)
+            self.tgt_vocab.save(self.run_dir / TGT_VOCAB_FILE)
+        self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.progress = Progress(**state["progress"])
+        torch.set_rng_state(state["rng_cpu"])
+        if self.device.type == "cuda" and state.get("rng_cuda"):
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+    def _save_checkpoint(self) -> None:
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "progress": self.progress.to_dict(),
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+        }
+        self.checkpoints.save(self.model, state, self.progress.step)
+
+    # --- the loop ----------------------------------------------------------------------------------------
+
+    def train(self) -> Progress:
+        cfg, progress = self.config.training, self.progress
+        self.log(
+            f"model {self.config.model.arch}: {count_parameters(self.model):,} parameters; vocab "
+            f"{len(self.src_vocab)}/{len(self.tgt_vocab)}; {len(self.train_data):,} training pairs; "
+            f"device {self.device}"
+        )
+        if progress.finished:
+            self.log(f"this run already finished ({progress.finished}); nothing to do")
+            return progress
+        while progress.finished is None:
+            if progress.epoch >= cfg.max_epochs:
+                self._finish(f"reached max_epochs={cfg.max_epochs}")
+                break
+            self._train_epoch()
+        self.log(f"training finished: {progress.finished}")
+        return progress
+
+    def _train_epoch(self) -> None:
+        cfg, progress = self.config.training, self.progress
+        batches = make_batches(self.train_data, cfg.batch_size, cfg.batch_tokens, cfg.seed, progress.epoch)
+        self.batches_in_epoch = len(batches)
+        bar = tqdm(
+            total=len(batches),
+            initial=progress.batch_in_epoch,
+            desc=f"epoch {progress.epoch + 1}/{cfg.max_epochs}",
+            unit="batch",
+            disable=not self.progress_bar,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        self.model.train()
+        epoch_tokens, epoch_seconds = 0, 0.0
+        for indices in batches[progress.batch_in_epoch :]:
+            batch = collate(self.train_data, indices, Vocabulary.pad_id).to(self.device)
+            started = time.perf_counter()
+            loss = self._train_step(batch)
+            seconds = time.perf_counter() - started
+            progress.step += 1
+            progress.batch_in_epoch += 1
+            progress.window_loss += loss
+            progress.window_tokens += batch.num_target_tokens
+            progress.window_seconds += seconds
+            progress.train_seconds += seconds
+            epoch_tokens += batch.num_target_tokens
+            epoch_seconds += seconds
+            bar.update()
+            bar.set_postfix(
+                loss=f"{progress.window_loss / max(progress.window_tokens, 1):.3f}",
+                tok_s=f"{epoch_tokens / max(epoch_seconds, 1e-9):,.0f}",
+                refresh=False,
+            )
+            if progress.batch_in_epoch == len(batches):
+                progress.epoch += 1
+                progress.batch_in_epoch = 0
+                if cfg.eval_every_steps is None:
+                    self._evaluate_and_checkpoint()
+            if cfg.eval_every_steps is not None and progress.step % cfg.eval_every_steps == 0:
+                self._evaluate_and_checkpoint()
+            elif cfg.checkpoint_every_steps is not None and progress.step % cfg.checkpoint_every_steps == 0:
+                self._save_checkpoint()
+            if progress.finished is None:
+                self._check_budgets()
+            if progress.finished is not None:
+                break
+        bar.close()
+
+    def _train_step(self, batch: Batch) -> float:
+        logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+        loss = self.loss_function(logits.flatten(0, 1), batch.tgt_out.flatten())
+        self.optimizer.zero_grad(set_to_none=True)
+        (loss / batch.num_target_tokens).backward()
+        if self.config.training.clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.training.clip_grad_norm)
+        self.optimizer.step()
+        return loss.item()
+
+    def _check_budgets(self) -> None:
+        cfg, progress = self.config.training, self.progress
+        if cfg.max_steps is not None and progress.step >= cfg.max_steps:
+            self._finish(f"reached max_steps={cfg.max_steps}")
+        elif cfg.max_minutes is not None and progress.train_seconds >= cfg.max_minutes * 60:
+            self._finish(f"reached max_minutes={cfg.max_minutes:g}")
+
+    def _finish(self, reason: str) -> None:
+        """End the run; evaluate first unless the current step was just evaluated."""
+        if self.progress.window_tokens:
+            self._evaluate_and_checkpoint()
+        if self.progress.finished is None:
+            self.progress.finished = reason
+            self._save_checkpoint()
+
+    # --- evaluation --------------------------------------------------------------------------------------
+
+    def _evaluate_and_checkpoint(self) -> None:
+        cfg, progress = self.config.training, self.progress
+        dev_loss = self.dev_loss()
+        dev_bleu = self.dev_bleu()
+        score = dev_bleu if cfg.validation_metric == "bleu" else dev_loss
+        improved = progress.best_score is None or (
+            score > progress.best_score if cfg.validation_metric == "bleu" else score < progress.best_score
+        )
+        if improved:
+            progress.best_score = score
+            progress.evals_without_improvement = 0
+            save_weights(self.model, self.run_dir / WEIGHTS_FILE)
+        else:
+            progress.evals_without_improvement += 1
+        learning_rate = self.optimizer.param_groups[0]["lr"]
+        row = {
+            "step": progress.step,
+            "epoch": progress.epoch + progress.batch_in_epoch / max(1, self.batches_in_epoch),
+            "train_loss": progress.window_loss / max(progress.window_tokens, 1),
+            "dev_loss": dev_loss,
+            "dev_bleu": dev_bleu,
+            "learning_rate": learning_rate,
+            "target_tokens_per_s": progress.window_tokens / max(progress.window_seconds, 1e-9),
+            "train_seconds": progress.train_seconds,
+        }
+        self.metrics.append(row)
+        progress.metrics_rows += 1
+        progress.window_loss, progress.window_tokens, progress.window_seconds = 0.0, 0, 0.0
+        self.log(
+            f"step {row['step']} epoch {row['epoch']:.2f}: train loss {row['train_loss']:.3f}, dev loss "
+            f"{dev_loss:.3f}, dev BLEU {dev_bleu:.2f}{' (best)' if improved else ''}, lr {learning_rate:.2e}, "
+            f"{row['target_tokens_per_s']:,.0f} target tokens/s"
+        )
+        self.scheduler.step(score)
+        if cfg.patience is not None and progress.evals_without_improvement >= cfg.patience:
+            progress.finished = (
+                f"early stopping: dev {cfg.validation_metric} did not improve in {cfg.patience} evaluations"
+            )
+        self._save_checkpoint()
+        self.metrics.plot(self.run_dir / "curves.png")
+
+    @torch.inference_mode()
+    def dev_loss(self) -> float:
+        """Per-token negative log-likelihood on dev (no label smoothing)."""
+        self.model.eval()
+        total, tokens = 0.0, 0
+        for indices in make_batches(self.dev_data, self.config.training.eval_batch_size, None, 0, 0):
+            batch = collate(self.dev_data, indices, Vocabulary.pad_id).to(self.device)
+            logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+            total += nn.functional.cross_entropy(
+                logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=Vocabulary.pad_id, reduction="sum"
+            ).item()
+            tokens += batch.num_target_tokens
+        self.model.train()
+        return total / tokens
+
+    def dev_bleu(self) -> float:
+        outputs = translate_ids(
+            self.model,
+            self.dev_data.src,
+            self.config.decoding,
+            Vocabulary.pad_id,
+            Vocabulary.bos_id,
+            Vocabulary.eos_id,
+            self.device,
+        )
+        hypotheses = [detokenize(self.tgt_vocab.decode(ids)) for ids in outputs]
+        return bleu(hypotheses, self.dev_references).score
+
+    def log(self, message: str) -> None:
+        tqdm.write(message, file=sys.stderr)
+        with (self.run_dir / "train.log").open("a", encoding="utf-8") as log_file:
+            log_file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+
+class MetricsLog:
+    """``metrics.csv``, one row per evaluation; rows past the last checkpoint are dropped on resume."""
+
+    def __init__(self, path: Path, keep_rows: int):
+        self.path = path
+        rows = self.rows()[:keep_rows]
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, METRICS_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def rows(self) -> list[dict[str, str]]:
+        if not self.path.is_file():
+            return []
+        with self.path.open(newline="", encoding="utf-8") as stream:
+            return list(csv.DictReader(stream))
+
+    def append(self, row: dict[str, float]) -> None:
+        with self.path.open("a", newline="", encoding="utf-8") as out:
+            csv.DictWriter(out, METRICS_COLUMNS).writerow({k: f"{v:.6g}" for k, v in row.items()})
+
+    def plot(self, path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = self.rows()
+        steps = [float(r["step"]) for r in rows]
+        figure, (losses, scores) = plt.subplots(1, 2, figsize=(10, 4))
+        losses.plot(steps, [float(r["train_loss"]) for r in rows], label="train (per token)")
+        losses.plot(steps, [float(r["dev_loss"]) for r in rows], label="dev (per token)")
+        losses.set_xlabel("step")
+        losses.set_ylabel("cross-entropy")
+        losses.legend()
+        scores.plot(steps, [float(r["dev_bleu"]) for r in rows], marker="o", color="tab:green")
+        scores.set_xlabel("step")
+        scores.set_ylabel("dev BLEU (greedy)")
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+
+
+def train(
+    config_path: str | Path,
+    out_dir: str | Path,
+    resume: bool = False,
+    overwrite: bool = False,
+    overrides: list[str] | None = None,
+    data_dir: str | None = None,
+    progress_bar: bool = True,
+) -> Progress:
+    """Train the model described by a config file into ``out_dir`` (the Python side of ``honyaku train``)."""
+    run_dir = Path(out_dir)
+    config = load_config(config_path, overrides)
+    saved_config = run_dir / CONFIG_FILE
+    if resume:
+        if not saved_config.is_file():
+            raise HonyakuError(f"{run_dir}: no run to resume (no {CONFIG_FILE}); drop --resume to start it")
+        saved = load_config(saved_config)
+        for section in ("data", "model"):
+            if getattr(saved, section) != getattr(config, section):
+                raise HonyakuError(
+                    f"{config_path}: the '{section}' section differs from {saved_config}; "
+                    "a run resumes with the data and model it started with"
+                )
+        config.save(saved_config)
+    elif saved_config.exists() and not overwrite:
+        raise HonyakuError(f"{run_dir}: already holds a run; use --resume to continue it or --overwrite to restart")
+    elif overwrite and run_dir.exists():
+        for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, "curves.png", "train.log"):
+            (run_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar)
+    trainer.prepare(resume=resume)
+    return trainer.train()

@@ -1,0 +1,60 @@
+"""Shared fixtures: the real corpus from ../shared, toy tasks written on the fly, and config helpers."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """small_parallel_enja as tests and CI read it: $HONYAKU_DATA_DIR, else ../shared beside the checkout."""
+    directory = Path(os.environ.get("HONYAKU_DATA_DIR") or REPO.parent / "shared" / "data" / "small_parallel_enja")
+    assert (directory / "train.en").is_file(), f"small_parallel_enja not found at {directory}; set HONYAKU_DATA_DIR"
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's real cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+def write_copy_task(directory: Path, pairs: int, seed: int, vocabulary: int = 12, lengths=(3, 8)) -> Path:
+    """Random token sequences whose translation is the sequence itself, as ``NAME.src``/``NAME.tgt`` files."""
+    rng = random.Random(seed)
+    symbols = [f"w{i}" for i in range(vocabulary)]
+    lines = [" ".join(rng.choice(symbols) for _ in range(rng.randint(*lengths))) for _ in range(pairs)]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "data.src").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (directory / "data.tgt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return directory
+
+
+def toy_config(tmp_path: Path, **sections) -> Path:
+    """A config file for the copy task; ``sections`` override keys per section (e.g. training={...})."""
+    train = write_copy_task(tmp_path / "train", 3000, seed=1)
+    dev = write_copy_task(tmp_path / "dev", 200, seed=2)
+    config = {
+        "name": "toy",
+        "data": {
+            "corpus": None,
+            "src_lang": "xx",
+            "tgt_lang": "yy",
+            "train": {"src": str(train / "data.src"), "tgt": str(train / "data.tgt")},
+            "dev": {"src": str(dev / "data.src"), "tgt": str(dev / "data.tgt")},
+        },
+        "model": {"embed_dim": 32, "hidden_size": 128, "num_layers": 1, "reverse_source": True},
+        "training": {"batch_size": 64, "learning_rate": 0.005, "max_epochs": 12, "patience": None, "seed": 3},
+    }
+    for section, values in sections.items():
+        config[section].update(values)
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path

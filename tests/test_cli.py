@@ -1,0 +1,157 @@
+"""The command line end to end on a slice of small_parallel_enja, and bad input as one-line errors."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from honyaku import HonyakuError, Translator, pipeline
+
+from .conftest import REPO
+
+SLICE = ["--set", "data.train_limit=2000", "--set", "model.hidden_size=128", "--set", "training.max_epochs=1"]
+
+
+def honyaku(*args, stdin=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "honyaku", *map(str, args)], input=stdin, capture_output=True, text=True, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, corpus_dir):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = honyaku("train", REPO / "configs" / "seed_keras.yaml", "--out", out, "--data-dir", corpus_dir, *SLICE)
+    assert result.returncode == 0, result.stderr
+    assert "training finished: reached max_epochs=1" in result.stderr
+    return out
+
+
+def test_train_writes_a_complete_run_directory(run):
+    for name in (
+        "config.yaml",
+        "src_vocab.txt",
+        "tgt_vocab.txt",
+        "model.safetensors",
+        "metrics.csv",
+        "curves.png",
+        "train.log",
+    ):
+        assert (run / name).is_file(), name
+    assert yaml.safe_load((run / "config.yaml").read_text())["data"]["train_limit"] == 2000
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("step,epoch,train_loss,dev_loss,dev_bleu") and len(rows) == 2
+    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_translate_from_arguments_file_and_stdin(run, tmp_path):
+    by_argument = honyaku("translate", "-m", run, "i am tom .", "it 's a pen .")
+    assert by_argument.returncode == 0, by_argument.stderr
+    lines = by_argument.stdout.splitlines()
+    assert len(lines) == 2 and all(lines)
+    (tmp_path / "in.txt").write_text("i am tom .\nit 's a pen .\n")
+    by_file = honyaku("translate", "-m", run, "--input", tmp_path / "in.txt", "--output", tmp_path / "out.txt")
+    assert by_file.returncode == 0 and (tmp_path / "out.txt").read_text().splitlines() == lines
+    by_stdin = honyaku("translate", "-m", run, stdin="i am tom .\nit 's a pen .\n")
+    assert by_stdin.stdout.splitlines() == lines
+
+
+def test_evaluate_prints_bleu_and_chrf_with_signatures(run, corpus_dir, tmp_path):
+    result = honyaku("evaluate", "-m", run, "--split", "test", "--data-dir", corpus_dir)
+    assert result.returncode == 0, result.stderr
+    assert "500 sentences (test)" in result.stdout
+    assert "BLEU = " in result.stdout and "tok:none" in result.stdout and "chrF2 = " in result.stdout
+    assert len((run / "eval" / "test.hyp").read_text().splitlines()) == 500
+    by_files = honyaku(
+        "evaluate",
+        "-m",
+        run,
+        "--src",
+        corpus_dir / "dev.en",
+        "--ref",
+        corpus_dir / "dev.ja",
+        "--hyp-out",
+        tmp_path / "dev.hyp",
+    )
+    assert by_files.returncode == 0 and "500 sentences (dev.en)" in by_files.stdout
+
+
+def test_python_api_matches_the_cli(run):
+    translator = Translator.load(run)
+    cli_lines = honyaku("translate", "-m", run, "i am tom .", "it 's a pen .").stdout.splitlines()
+    assert translator.translate(["i am tom .", "", "it 's a pen ."]) == [cli_lines[0], "", cli_lines[1]]
+    translate = pipeline("translation", model=run)
+    assert translate("i am tom .") == [{"translation_text": cli_lines[0]}]
+    assert translate(["i am tom .", "it 's a pen ."]) == [{"translation_text": t} for t in cli_lines]
+    assert pipeline("translation_en_to_ja", model=run)("i am tom .") == translate("i am tom .")
+    with pytest.raises(HonyakuError, match="does not match the model's direction en→ja"):
+        pipeline("translation_ja_to_en", model=run)
+
+
+def assert_one_line_error(result, message):
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("honyaku: error: "), result.stderr
+    assert message in lines[0], lines[0]
+
+
+def test_bad_input_gives_one_line_errors(run, tmp_path, corpus_dir):
+    assert_one_line_error(
+        honyaku("train", tmp_path / "nope.yaml", "--out", tmp_path / "r"), "nope.yaml: config file not found"
+    )
+    (tmp_path / "typo.yaml").write_text("model:\n  hiden_size: 3\n")
+    assert_one_line_error(
+        honyaku("train", tmp_path / "typo.yaml", "--out", tmp_path / "r"), "unknown key 'model.hiden_size'"
+    )
+
+    (tmp_path / "a.en").write_text("one .\ntwo .\nthree .\n")
+    (tmp_path / "a.ja").write_bytes("一 。\n二 。\n".encode())
+    (tmp_path / "bad.ja").write_bytes("一 。\n".encode() + b"\xff\n" + "三 。\n".encode())
+    for tgt, message in (("a.ja", "a.en has 3 lines but"), ("bad.ja", "bad.ja:2: invalid UTF-8")):
+        config = {
+            "data": {
+                "corpus": None,
+                "train": {"src": str(tmp_path / "a.en"), "tgt": str(tmp_path / tgt)},
+                "dev": {"src": str(tmp_path / "a.en"), "tgt": str(tmp_path / tgt)},
+            }
+        }
+        (tmp_path / "own.yaml").write_text(yaml.safe_dump(config))
+        assert_one_line_error(
+            honyaku("train", tmp_path / "own.yaml", "--out", tmp_path / "own", "--overwrite"), message
+        )
+
+    assert_one_line_error(honyaku("train", REPO / "configs" / "seed_keras.yaml", "--out", run), "already holds a run")
+    assert_one_line_error(
+        honyaku("translate", "-m", tmp_path / "missing", "hi ."), "missing: model directory not found"
+    )
+    assert_one_line_error(
+        honyaku("evaluate", "-m", run, "--src", tmp_path / "a.en", "--ref", tmp_path / "a.ja"), "a.en has 3 lines but"
+    )
+    assert_one_line_error(
+        honyaku("train", REPO / "configs" / "seed_keras.yaml", "--out", tmp_path / "r", "--resume"), "no run to resume"
+    )
+
+
+def test_missing_or_corrupted_checkpoint_gives_one_line_errors(run, tmp_path, corpus_dir):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(run, damaged)
+    weights = damaged / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    assert_one_line_error(
+        honyaku("translate", "-m", damaged, "hi ."), "model.safetensors: corrupted or truncated checkpoint"
+    )
+    weights.write_bytes(b"\x00" * 64)
+    assert_one_line_error(
+        honyaku("translate", "-m", damaged, "hi ."), "model.safetensors: corrupted or truncated checkpoint"
+    )
+    weights.unlink()
+    assert_one_line_error(honyaku("translate", "-m", damaged, "hi ."), "no model.safetensors yet")
+    latest = damaged / "checkpoints" / (damaged / "checkpoints" / "latest").read_text()
+    (latest / "training_state.pt").write_bytes(b"not a checkpoint")
+    assert_one_line_error(
+        honyaku("train", damaged / "config.yaml", "--out", damaged, "--resume", "--data-dir", corpus_dir),
+        "training_state.pt: corrupted or unreadable training state",
+    )

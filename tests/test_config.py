@@ -1,0 +1,63 @@
+import pytest
+import yaml
+
+from honyaku.config import Config, load_config
+from honyaku.errors import HonyakuError
+
+CONFIGS = sorted((__import__("pathlib").Path(__file__).parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_shipped_configs_load_and_round_trip(path, tmp_path):
+    config = load_config(path)
+    config.save(tmp_path / "saved.yaml")
+    assert load_config(tmp_path / "saved.yaml") == config
+
+
+def test_seed_keras_is_the_tutorial_model():
+    config = load_config(CONFIGS[0].parent / "seed_keras.yaml")
+    assert (config.model.arch, config.model.num_layers, config.model.embed_dim, config.model.hidden_size) == (
+        "seq2seq",
+        1,
+        256,
+        1024,
+    )
+    assert config.data.src_vocab.max_size is None and config.data.src_vocab.min_freq == 1
+    assert config.data.max_len == 18 and config.training.batch_size == 128 and config.training.optimizer == "adam"
+
+
+def write(tmp_path, data):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"model": {"hiden_size": 3}}, r"c\.yaml: unknown key 'model\.hiden_size' \(did you mean 'hidden_size'\?\)"),
+        ({"trainig": {}}, r"unknown key 'trainig' \(did you mean 'training'\?\)"),
+        ({"model": {"hidden_size": "big"}}, r"model\.hidden_size: expected int, got 'big'"),
+        ({"model": {"dropout": 1.5}}, r"model\.dropout: must be in \[0, 1\)"),
+        ({"model": {"arch": "gpt"}}, r"model\.arch: unknown architecture 'gpt'"),
+        ({"data": {"corpus": None}}, r"with 'corpus: null', both 'train' and 'dev' files are required"),
+        ({"data": {"train": {"src": "a"}}}, r"data\.train: needs both 'src' and 'tgt'"),
+        ({"training": {"adam_betas": [0.9]}}, r"training\.adam_betas: expected a list of 2 values"),
+        ("model: [1, 2", r"c\.yaml: invalid YAML"),
+    ],
+)
+def test_invalid_configs_are_rejected_with_the_key(tmp_path, data, message):
+    with pytest.raises(HonyakuError, match=message):
+        load_config(write(tmp_path, data))
+
+
+def test_overrides_and_defaults(tmp_path):
+    config = load_config(
+        write(tmp_path, {"model": {"hidden_size": 64}}), ["training.max_epochs=3", "model.dropout=0.1"]
+    )
+    assert config.model.hidden_size == 64 and config.model.dropout == 0.1 and config.training.max_epochs == 3
+    assert config.data == Config().data
+    with pytest.raises(HonyakuError, match="expected section.key=value"):
+        load_config(write(tmp_path, {}), ["training.max_epochs"])
+    with pytest.raises(HonyakuError, match="config file not found"):
+        load_config(tmp_path / "missing.yaml")

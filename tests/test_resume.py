@@ -1,0 +1,71 @@
+"""A run killed with SIGKILL and resumed ends exactly where an uninterrupted run ends."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import safetensors.torch
+import torch
+
+from honyaku.training import train
+
+from .conftest import toy_config
+
+TRAINING = {
+    "max_epochs": 3,  # 141 steps with eval mid-epoch, so that the data position inside an epoch matters
+    "eval_every_steps": 40,
+    "checkpoint_every_steps": 7,
+    "patience": None,
+}
+MODEL = {"dropout": 0.3, "num_layers": 2}  # dropout draws random numbers: the RNG state must be restored
+
+
+def weights(path):
+    return safetensors.torch.load_file(str(path))
+
+
+def metric_rows(run):
+    with (run / "metrics.csv").open() as stream:
+        return [
+            {k: v for k, v in row.items() if k not in ("target_tokens_per_s", "train_seconds")}
+            for row in csv.DictReader(stream)
+        ]
+
+
+def train_until_killed(config, run, kill_after_step):
+    command = [sys.executable, "-m", "honyaku", "train", str(config), "--out", str(run), "--no-progress"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latest = run / "checkpoints" / "latest"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            if latest.is_file() and int(latest.read_text().split("-")[1]) >= kill_after_step:
+                break
+            assert process.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
+def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path):
+    config = toy_config(tmp_path, training=TRAINING, model=MODEL)
+    reference = tmp_path / "uninterrupted"
+    train(config, reference, progress_bar=False)
+    final = reference / "checkpoints" / (reference / "checkpoints" / "latest").read_text()
+
+    for attempt, kill_after_step in enumerate((12, 61, 95)):
+        run = tmp_path / f"killed-{attempt}"
+        train_until_killed(config, run, kill_after_step)
+        progress = train(config, run, resume=True, progress_bar=False)
+        assert progress.step == 141
+        resumed_final = run / "checkpoints" / (run / "checkpoints" / "latest").read_text()
+        for name, tensor in weights(final / "model.safetensors").items():
+            assert torch.equal(tensor, weights(resumed_final / "model.safetensors")[name]), name
+        for name, tensor in weights(reference / "model.safetensors").items():
+            assert torch.equal(tensor, weights(run / "model.safetensors")[name]), name
+        assert metric_rows(run) == metric_rows(reference)
