@@ -21,8 +21,8 @@ test: install
 	HONYAKU_DATA_DIR="$${HONYAKU_DATA_DIR:-$(SHARED_CORPUS)}" $(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 # The main job end to end at a small size: corpus → a couple of minutes of training → translations → BLEU.
 demo: install
