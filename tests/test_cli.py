@@ -86,6 +86,19 @@ def test_python_api_matches_the_cli(run):
     assert translate("i am tom .") == [{"translation_text": cli_lines[0]}]
     assert translate(["i am tom .", "it 's a pen ."]) == [{"translation_text": t} for t in cli_lines]
     assert pipeline("translation_en_to_ja", model=run)("i am tom .") == translate("i am tom .")
+    assert translator.translate(["i am tom ."], beam_size=1) == [cli_lines[0]]
+    beam = honyaku("translate", "-m", run, "--beam-size", "4", "i am tom .").stdout.splitlines()
+    assert translator.translate(["i am tom ."], beam_size=4) == beam
+    n_best = translator.translate_n_best(["i am tom .", ""], n_best=3, beam_size=4)
+    assert [len(found) for found in n_best] == [3, 1] and n_best[0][0].text == beam[0]
+    assert n_best[0][0].score >= n_best[0][1].score >= n_best[0][2].score
+    assert translate("i am tom .", num_beams=4, num_return_sequences=3) == [
+        {"translation_text": t.text} for t in n_best[0]
+    ]
+    lines = honyaku("translate", "-m", run, "-b", "4", "--n-best", "3", "i am tom .", "hi .").stdout.splitlines()
+    assert len(lines) == 6 and lines[0].startswith(f"0 ||| {beam[0]} ||| ") and lines[5].startswith("1 ||| ")
+    with pytest.raises(HonyakuError, match="n-best must be between 1 and the beam size"):
+        translator.translate_n_best(["i am tom ."], n_best=3, beam_size=2)
     with pytest.raises(HonyakuError, match="does not match the model's direction en→ja"):
         pipeline("translation_ja_to_en", model=run)
 

@@ -6,7 +6,7 @@ import torch
 from honyaku.config import DecodingConfig, ModelConfig
 from honyaku.data import pad
 from honyaku.model import build_model, reverse_padded
-from honyaku.search import greedy_search, translate_ids
+from honyaku.search import beam_search, greedy_search, length_penalty, translate_ids
 
 BOS, EOS, PAD = 2, 3, 0
 
@@ -42,7 +42,7 @@ def test_greedy_search_is_argmax_decoding_and_batch_independent(model):
     batched = translate_ids(
         model, sources, DecodingConfig(max_length_ratio=1.0, max_length_offset=4), PAD, BOS, EOS, torch.device("cpu")
     )
-    for source, output in zip(sources, batched):
+    for source, (hypothesis,) in zip(sources, batched):
         # one sentence at a time, by hand
         state = model.encode(torch.tensor([source]), torch.tensor([len(source)]))
         prev, expected = torch.tensor([BOS]), []
@@ -52,12 +52,66 @@ def test_greedy_search_is_argmax_decoding_and_batch_independent(model):
             expected.append(prev.item())
             if expected[-1] == EOS:
                 break
-        assert output[: len(expected)] == expected
-        assert all(token == EOS for token in output[len(expected) :])
+        assert hypothesis.tokens == [t for t in expected if t != EOS]
 
 
 def test_greedy_search_respects_each_length_cap(model):
     src = pad([[5, 6, 3], [7, 3]], PAD)
-    output = greedy_search(model, src, torch.tensor([3, 2]), BOS, EOS, max_lengths=torch.tensor([1, 4]))
+    output, _ = greedy_search(model, src, torch.tensor([3, 2]), BOS, EOS, max_lengths=torch.tensor([1, 4]))
     assert output.shape == (2, 5)
     assert output[0, 1:].eq(EOS).all()  # nothing written past the first sentence's cap
+
+
+def random_sources(count, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        torch.randint(4, 30, (int(n),), generator=generator).tolist() + [EOS]
+        for n in torch.randint(2, 10, (count,), generator=generator)
+    ]
+
+
+def search_batch(model, sources, **options):
+    src = pad(sources, PAD)
+    lengths = torch.tensor([len(s) for s in sources])
+    return beam_search(model, src, lengths, BOS, EOS, max_lengths=lengths + 4, **options)
+
+
+def test_beam_of_one_is_greedy(model):
+    sources = random_sources(12)
+    src, lengths = pad(sources, PAD), torch.tensor([len(s) for s in sources])
+    greedy, log_probs = greedy_search(model, src, lengths, BOS, EOS, max_lengths=lengths + 4)
+    beam = search_batch(model, sources, beam_size=1)
+    for row, log_prob, (best,) in zip(greedy.tolist(), log_probs.tolist(), beam):
+        assert best.tokens == (row[: row.index(EOS)] if EOS in row else row)
+        assert best.log_prob == pytest.approx(log_prob, abs=1e-5)
+
+
+def test_beam_hypotheses_are_sorted_distinct_and_scored(model):
+    sources = random_sources(6)
+    for source, hypotheses in zip(sources, search_batch(model, sources, beam_size=5, n_best=5, alpha=0.6)):
+        assert len(hypotheses) == 5
+        assert [h.score for h in hypotheses] == sorted((h.score for h in hypotheses), reverse=True)
+        assert len({tuple(h.tokens) for h in hypotheses}) == 5
+        cap = len(source) + 4
+        for h in hypotheses:  # the score is the log-probability over the GNMT penalty of the length with </s>
+            length = len(h.tokens) if len(h.tokens) == cap else len(h.tokens) + 1
+            assert h.log_prob < 0 and h.score == pytest.approx(h.log_prob / length_penalty(length, 0.6), rel=1e-6)
+
+
+def test_beam_log_prob_is_the_models_probability_of_the_output(model):
+    source = random_sources(1, seed=5)
+    (best,) = search_batch(model, source, beam_size=4)[0][:1]
+    tgt_in = torch.tensor([[BOS] + best.tokens])
+    tgt_out = best.tokens + ([EOS] if len(best.tokens) < len(source[0]) + 4 else [])
+    logits = model(torch.tensor(source), torch.tensor([len(source[0])]), tgt_in)[0, : len(tgt_out)]
+    log_prob = logits.log_softmax(-1).gather(1, torch.tensor(tgt_out).unsqueeze(1)).sum()
+    assert best.log_prob == pytest.approx(log_prob.item(), abs=1e-4)
+
+
+def test_batched_beam_search_equals_one_sentence_at_a_time(model):
+    sources = random_sources(8, seed=3)
+    batched = search_batch(model, sources, beam_size=4, n_best=3, alpha=1.0)
+    for source, hypotheses in zip(sources, batched):
+        alone = search_batch(model, [source], beam_size=4, n_best=3, alpha=1.0)[0]
+        assert [h.tokens for h in alone] == [h.tokens for h in hypotheses]
+        assert [h.score for h in alone] == pytest.approx([h.score for h in hypotheses], abs=1e-5)

@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
     translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
     translate.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
+    translate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
+    translate.add_argument(
+        "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
+    )
     translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
 
@@ -78,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
     evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
     evaluate.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
+    evaluate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
     evaluate.add_argument("--data-dir", metavar="DIR")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
@@ -126,7 +131,11 @@ def _translate(args: argparse.Namespace) -> None:
     else:
         sentences = sys.stdin.read().splitlines()
     translator = Translator.load(args.model, device=args.device)
-    text = "".join(f"{t}\n" for t in translator.translate(sentences))
+    if args.n_best == 1:
+        text = "".join(f"{t}\n" for t in translator.translate(sentences, beam_size=args.beam_size))
+    else:
+        found = translator.translate_n_best(sentences, args.n_best, beam_size=args.beam_size)
+        text = "".join(f"{i} ||| {t.text} ||| {t.score:.4f}\n" for i, ts in enumerate(found) for t in ts)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
@@ -148,8 +157,14 @@ def _evaluate(args: argparse.Namespace) -> None:
         sources, references = read_parallel(split_files(translator.config.data, args.split, args.data_dir))
         name = args.split
     hypotheses_path = Path(args.hyp_out) if args.hyp_out else Path(args.model) / "eval" / f"{name}.hyp"
-    results = evaluate(translator, sources, references, hypotheses_path)
-    print(f"{len(sources)} sentences ({name}), greedy decoding; hypotheses in {hypotheses_path}")
+    results = evaluate(translator, sources, references, hypotheses_path, beam_size=args.beam_size)
+    beam_size = args.beam_size or translator.config.decoding.beam_size
+    search = (
+        "greedy search"
+        if beam_size == 1
+        else (f"beam search (beam {beam_size}, length penalty {translator.config.decoding.length_penalty:g})")
+    )
+    print(f"{len(sources)} sentences ({name}), {search}; hypotheses in {hypotheses_path}")
     print("tokenization: the corpus's own tokens (sacrebleu tokenize=none)")
     for result in results:
         print(result.line())

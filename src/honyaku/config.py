@@ -160,14 +160,20 @@ class TrainingConfig:
 
 @dataclass
 class DecodingConfig:
+    beam_size: int = 1  # 1 is greedy search
+    length_penalty: float = 0.6  # GNMT alpha: hypotheses are ranked by log p / ((5 + |y|) / 6) ** alpha
     # Output length limit: max_length_ratio × source length + max_length_offset tokens (without </s>).
     max_length_ratio: float = 2.0
     max_length_offset: int = 10
     batch_size: int = 128
 
     def validate(self, where: str) -> None:
-        if self.max_length_ratio < 0 or self.max_length_offset < 0:
-            raise HonyakuError(f"{where}: max_length_ratio and max_length_offset must be ≥ 0")
+        if self.beam_size < 1:
+            raise HonyakuError(f"{where}.beam_size: must be ≥ 1, got {self.beam_size}")
+        if self.length_penalty < 0:
+            raise HonyakuError(f"{where}.length_penalty: must be ≥ 0, got {self.length_penalty}")
+        if self.max_length_ratio < 0 or self.max_length_offset < 1:
+            raise HonyakuError(f"{where}: max_length_ratio must be ≥ 0 and max_length_offset ≥ 1")
         if self.batch_size < 1:
             raise HonyakuError(f"{where}.batch_size: must be ≥ 1, got {self.batch_size}")
 

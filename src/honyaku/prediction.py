@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -55,10 +56,20 @@ class Translator:
     def direction(self) -> tuple[str, str]:
         return self.config.data.src_lang, self.config.data.tgt_lang
 
-    def translate(self, sentences: list[str] | str) -> list[str]:
+    def translate(self, sentences: list[str] | str, beam_size: int | None = None) -> list[str]:
         """Translations in input order; an empty or blank sentence translates to an empty string."""
+        return [best.text for (best,) in self.translate_n_best(sentences, n_best=1, beam_size=beam_size)]
+
+    def translate_n_best(
+        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None
+    ) -> list[list[Translation]]:
+        """The ``n_best`` translations of each sentence, best first. ``beam_size`` defaults to the model's
+        config (``decoding.beam_size``) and must be at least ``n_best``."""
         if isinstance(sentences, str):
             sentences = [sentences]
+        beam_size = beam_size or max(self.config.decoding.beam_size, n_best)
+        if n_best < 1 or beam_size < n_best:
+            raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
         token_lists = [tokenize(sentence) for sentence in sentences]
         present = [i for i, tokens in enumerate(token_lists) if tokens]
         sources = [self.src_vocab.encode(token_lists[i], add_eos=True) for i in present]
@@ -70,11 +81,19 @@ class Translator:
             Vocabulary.bos_id,
             Vocabulary.eos_id,
             self.device,
+            beam_size=beam_size,
+            n_best=n_best,
         )
-        translations = [""] * len(sentences)
-        for i, ids in zip(present, outputs):
-            translations[i] = detokenize(self.tgt_vocab.decode(ids))
+        translations = [[Translation("", 0.0)] for _ in sentences]
+        for i, hypotheses in zip(present, outputs):
+            translations[i] = [Translation(detokenize(self.tgt_vocab.decode(h.tokens)), h.score) for h in hypotheses]
         return translations
+
+
+@dataclass
+class Translation:
+    text: str
+    score: float  # log-probability divided by the length penalty (see honyaku.search)
 
 
 class TranslationPipeline:
@@ -83,9 +102,17 @@ class TranslationPipeline:
     def __init__(self, translator: Translator):
         self.translator = translator
 
-    def __call__(self, inputs: str | list[str]) -> list[dict[str, str]]:
+    def __call__(
+        self, inputs: str | list[str], num_beams: int | None = None, num_return_sequences: int = 1
+    ) -> list[dict[str, str]] | list[list[dict[str, str]]]:
+        """As in transformers: one dict per input, or for ``num_return_sequences`` > 1 a list of dicts per
+        input (flattened when the input is a single string)."""
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
-        return [{"translation_text": text} for text in self.translator.translate(texts)]
+        if num_return_sequences == 1:
+            return [{"translation_text": text} for text in self.translator.translate(texts, beam_size=num_beams)]
+        found = self.translator.translate_n_best(texts, num_return_sequences, beam_size=num_beams)
+        per_input = [[{"translation_text": t.text} for t in translations] for translations in found]
+        return per_input[0] if isinstance(inputs, str) else per_input
 
 
 def pipeline(task: str = "translation", model: str | Path | None = None, device: str = "auto") -> TranslationPipeline:
@@ -103,10 +130,14 @@ def pipeline(task: str = "translation", model: str | Path | None = None, device:
 
 
 def evaluate(
-    translator: Translator, sources: list[str], references: list[str], hypotheses_path: Path | None = None
+    translator: Translator,
+    sources: list[str],
+    references: list[str],
+    hypotheses_path: Path | None = None,
+    beam_size: int | None = None,
 ) -> list[MetricResult]:
     """Translate ``sources``, optionally write the hypotheses, and score them against ``references``."""
-    hypotheses = translator.translate(sources)
+    hypotheses = translator.translate(sources, beam_size=beam_size)
     if hypotheses_path is not None:
         hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
         hypotheses_path.write_text("".join(f"{h}\n" for h in hypotheses), encoding="utf-8")

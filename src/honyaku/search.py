@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -17,30 +19,99 @@ def greedy_search(
     bos_id: int,
     eos_id: int,
     max_lengths: torch.Tensor,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Most probable token at each step, for a batch; sentences leave the batch as they finish.
 
     ``max_lengths`` (B,) caps each output (not counting ``</s>``). Returns (B, T) ids, each row ending in
-    ``</s>`` unless it hit its cap; positions after the end hold ``</s>``.
+    ``</s>`` unless it hit its cap (positions after the end hold ``</s>``), and (B,) log-probabilities.
     """
     batch_size, device = src.size(0), src.device
     max_lengths = max_lengths.to(device)
     longest = int(max_lengths.max()) if batch_size else 0
     output = torch.full((batch_size, longest + 1), eos_id, dtype=torch.long, device=device)
+    log_probs = torch.zeros(batch_size, device=device)
     state = model.encode(src, src_lengths)
     rows = torch.arange(batch_size, device=device)  # output row of each sentence still in the batch
     prev = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
     for step in range(longest):
         logits, state = model.decode_step(state, prev)  # (b, V)
-        prev = logits.argmax(dim=-1)  # (b,)
+        best_log_prob, prev = logits.float().log_softmax(dim=-1).max(dim=-1)  # (b,)
         output[rows, step] = prev
+        log_probs[rows] += best_log_prob
         running = (prev != eos_id) & (max_lengths[rows] > step + 1)
         if not running.all():
             keep = running.nonzero().squeeze(1)
             if keep.numel() == 0:
                 break
             rows, prev, state = rows[keep], prev[keep], model.select_state(state, keep)
-    return output
+    return output, log_probs
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # without </s>
+    score: float  # log-probability divided by the GNMT length penalty
+    log_prob: float
+
+
+def length_penalty(length: int, alpha: float) -> float:
+    """Wu et al. (2016): ((5 + |Y|) / 6) ** alpha; alpha = 0 ranks by plain log-probability."""
+    return ((5 + length) / 6) ** alpha
+
+
+@torch.inference_mode()
+def beam_search(
+    model: nn.Module,
+    src: torch.Tensor,
+    src_lengths: torch.Tensor,
+    bos_id: int,
+    eos_id: int,
+    max_lengths: torch.Tensor,
+    beam_size: int,
+    alpha: float = 0.0,
+    n_best: int = 1,
+) -> list[list[Hypothesis]]:
+    """Batched beam search; each sentence leaves the batch once ``beam_size`` hypotheses have ended.
+
+    Returns, per sentence, its ``n_best`` hypotheses, best first by length-penalised score. Only candidates
+    ranked within the top ``beam_size`` may end a hypothesis, so that a beam of 1 is exactly greedy search.
+    """
+    batch_size, device, k = src.size(0), src.device, beam_size
+    max_lengths = max_lengths.to(device)
+    sentences = torch.arange(batch_size, device=device)  # the sentence of each group of k rows still searching
+    state = model.select_state(model.encode(src, src_lengths), sentences.repeat_interleave(k))
+    log_probs = torch.zeros(batch_size, k, device=device)
+    log_probs[:, 1:] = float("-inf")  # the k beams start identical: expand only the first
+    history = torch.empty(batch_size * k, 0, dtype=torch.long, device=device)  # (b·k, t)
+    prev = torch.full((batch_size * k,), bos_id, dtype=torch.long, device=device)
+    finished: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
+    step = 0
+    while sentences.numel():
+        logits, state = model.decode_step(state, prev)  # (b·k, V)
+        vocab = logits.size(-1)
+        candidates = log_probs.unsqueeze(2) + logits.float().log_softmax(-1).view(-1, k, vocab)  # (b, k, V)
+        top_log_probs, top_index = candidates.view(-1, k * vocab).topk(min(2 * k, k * vocab), dim=1)  # (b, 2k)
+        beams, tokens = top_index // vocab, top_index % vocab
+        at_cap = max_lengths[sentences] <= step + 1  # (b,)
+        ends = (tokens == eos_id) | at_cap.unsqueeze(1)
+        ends[:, k:] = False
+        ends &= top_log_probs > float("-inf")
+        paths = history.view(len(sentences), k, step)  # (b, k, t)
+        for row, rank in ends.nonzero().tolist():
+            token, log_prob = int(tokens[row, rank]), float(top_log_probs[row, rank])
+            sequence = paths[row, beams[row, rank]].tolist() + ([] if token == eos_id else [token])
+            hypothesis = Hypothesis(sequence, log_prob / length_penalty(step + 1, alpha), log_prob)
+            finished[int(sentences[row])].append(hypothesis)
+        counts = torch.tensor([len(finished[i]) for i in sentences.tolist()], device=device)
+        searching = ((counts < k) & ~at_cap).nonzero().squeeze(1)  # (b',)
+        continuing, pick = top_log_probs.masked_fill(ends, float("-inf")).topk(k, dim=1)  # (b, k)
+        rows = (torch.arange(len(sentences), device=device).unsqueeze(1) * k + beams.gather(1, pick))[searching]
+        next_tokens = tokens.gather(1, pick)[searching]  # (b', k)
+        history = torch.cat([history[rows.view(-1)], next_tokens.view(-1, 1)], dim=1)
+        state = model.select_state(state, rows.view(-1))
+        log_probs, prev, sentences = continuing[searching], next_tokens.view(-1), sentences[searching]
+        step += 1
+    return [sorted(hypotheses, key=lambda h: -h.score)[:n_best] for hypotheses in finished]
 
 
 def max_output_lengths(src_lengths: torch.Tensor, decoding: DecodingConfig) -> torch.Tensor:
@@ -55,18 +126,36 @@ def translate_ids(
     bos_id: int,
     eos_id: int,
     device: torch.device,
-) -> list[list[int]]:
-    """Greedy outputs for many source id lists, batched by similar length, returned in input order."""
+    beam_size: int | None = None,
+    n_best: int = 1,
+) -> list[list[Hypothesis]]:
+    """The ``n_best`` hypotheses of each source, batched by similar length, returned in input order.
+
+    ``beam_size`` defaults to the config's; a beam of 1 runs greedy search.
+    """
+    beam_size = beam_size or decoding.beam_size
+    if not 1 <= n_best <= beam_size:
+        raise ValueError(f"n_best must be between 1 and the beam size ({beam_size}), got {n_best}")
     was_training = model.training
     model.eval()
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
-    results: list[list[int]] = [[] for _ in sources]
+    results: list[list[Hypothesis]] = [[] for _ in sources]
     for start in range(0, len(order), decoding.batch_size):
         chunk = order[start : start + decoding.batch_size]
         src = pad([sources[i] for i in chunk], pad_id).to(device)
         src_lengths = torch.tensor([len(sources[i]) for i in chunk], dtype=torch.long)
-        output = greedy_search(model, src, src_lengths, bos_id, eos_id, max_output_lengths(src_lengths, decoding))
-        for i, row in zip(chunk, output.tolist()):
-            results[i] = row
+        max_lengths = max_output_lengths(src_lengths, decoding)
+        if beam_size == 1:
+            output, log_probs = greedy_search(model, src, src_lengths, bos_id, eos_id, max_lengths)
+            for i, row, log_prob in zip(chunk, output.tolist(), log_probs.tolist()):
+                tokens = row[: row.index(eos_id)] if eos_id in row else row
+                length = len(tokens) + (eos_id in row)
+                results[i] = [Hypothesis(tokens, log_prob / length_penalty(length, decoding.length_penalty), log_prob)]
+        else:
+            hypotheses = beam_search(
+                model, src, src_lengths, bos_id, eos_id, max_lengths, beam_size, decoding.length_penalty, n_best
+            )
+            for i, found in zip(chunk, hypotheses):
+                results[i] = found
     model.train(was_training)
     return results

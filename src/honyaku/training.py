@@ -307,6 +307,7 @@ class Trainer:
         return total / tokens
 
     def dev_bleu(self) -> float:
+        """Greedy BLEU on dev: the same search at every evaluation, whatever the config decodes with."""
         outputs = translate_ids(
             self.model,
             self.dev_data.src,
@@ -315,8 +316,9 @@ class Trainer:
             Vocabulary.bos_id,
             Vocabulary.eos_id,
             self.device,
+            beam_size=1,
         )
-        hypotheses = [detokenize(self.tgt_vocab.decode(ids)) for ids in outputs]
+        hypotheses = [detokenize(self.tgt_vocab.decode(best.tokens)) for (best,) in outputs]
         return bleu(hypotheses, self.dev_references).score
 
     def log(self, message: str) -> None:
