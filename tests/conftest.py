@@ -26,21 +26,29 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
-def write_copy_task(directory: Path, pairs: int, seed: int, vocabulary: int = 12, lengths=(3, 8)) -> Path:
-    """Random token sequences whose translation is the sequence itself, as ``NAME.src``/``NAME.tgt`` files."""
+def random_sequences(count: int, seed: int, vocabulary: int = 12, lengths=(3, 8)) -> list[str]:
     rng = random.Random(seed)
-    symbols = [f"w{i}" for i in range(vocabulary)]
-    lines = [" ".join(rng.choice(symbols) for _ in range(rng.randint(*lengths))) for _ in range(pairs)]
+    return [" ".join(f"w{rng.randrange(vocabulary)}" for _ in range(rng.randint(*lengths))) for _ in range(count)]
+
+
+def reverse_words(sentence: str) -> str:
+    return " ".join(reversed(sentence.split()))
+
+
+def write_toy_task(directory: Path, pairs: int, seed: int, reverse: bool = False) -> Path:
+    """Random token sequences translated to themselves (copy) or reversed, as ``data.src``/``data.tgt``."""
+    sources = random_sequences(pairs, seed)
+    targets = [reverse_words(s) for s in sources] if reverse else sources
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "data.src").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (directory / "data.tgt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (directory / "data.src").write_text("\n".join(sources) + "\n", encoding="utf-8")
+    (directory / "data.tgt").write_text("\n".join(targets) + "\n", encoding="utf-8")
     return directory
 
 
-def toy_config(tmp_path: Path, **sections) -> Path:
-    """A config file for the copy task; ``sections`` override keys per section (e.g. training={...})."""
-    train = write_copy_task(tmp_path / "train", 3000, seed=1)
-    dev = write_copy_task(tmp_path / "dev", 200, seed=2)
+def toy_config(tmp_path: Path, reverse: bool = False, **sections) -> Path:
+    """A config file for the copy (or reverse) task; ``sections`` override keys per section."""
+    train = write_toy_task(tmp_path / "train", 3000, seed=1, reverse=reverse)
+    dev = write_toy_task(tmp_path / "dev", 200, seed=2, reverse=reverse)
     config = {
         "name": "toy",
         "data": {
@@ -50,7 +58,7 @@ def toy_config(tmp_path: Path, **sections) -> Path:
             "train": {"src": str(train / "data.src"), "tgt": str(train / "data.tgt")},
             "dev": {"src": str(dev / "data.src"), "tgt": str(dev / "data.tgt")},
         },
-        "model": {"embed_dim": 32, "hidden_size": 128, "num_layers": 1, "reverse_source": True},
+        "model": {"embed_dim": 32, "hidden_size": 128, "num_layers": 1},
         "training": {"batch_size": 64, "learning_rate": 0.005, "max_epochs": 12, "patience": None, "seed": 3},
     }
     for section, values in sections.items():

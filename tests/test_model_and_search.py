@@ -5,16 +5,26 @@ import torch
 
 from honyaku.config import DecodingConfig, ModelConfig
 from honyaku.data import pad
-from honyaku.model import build_model, reverse_padded
+from honyaku.model import build_model
+from honyaku.rnn import reverse_padded
 from honyaku.search import beam_search, greedy_search, length_penalty, translate_ids
 
 BOS, EOS, PAD = 2, 3, 0
 
 
-@pytest.fixture(params=[False, True], ids=["forward-source", "reversed-source"])
+VARIANTS = {
+    "seq2seq": {"arch": "seq2seq"},
+    "seq2seq-reversed": {"arch": "seq2seq", "reverse_source": True},
+    "attention-dot": {"arch": "attention", "attention": "dot"},
+    "attention-general": {"arch": "attention", "attention": "general"},
+    "attention-bahdanau-feeding": {"arch": "attention", "attention": "bahdanau", "input_feeding": True},
+}
+
+
+@pytest.fixture(params=list(VARIANTS.values()), ids=list(VARIANTS))
 def model(request):
     torch.manual_seed(0)
-    cfg = ModelConfig(embed_dim=16, hidden_size=24, num_layers=2, reverse_source=request.param)
+    cfg = ModelConfig(embed_dim=16, hidden_size=24, num_layers=2, **request.param)
     return build_model(cfg, src_vocab_size=30, tgt_vocab_size=20, pad_id=PAD).eval()
 
 

@@ -20,7 +20,11 @@ TRAINING = {
     "checkpoint_every_steps": 7,
     "patience": None,
 }
-MODEL = {"dropout": 0.3, "num_layers": 2}  # dropout draws random numbers: the RNG state must be restored
+MODEL = {
+    "dropout": 0.3,
+    "num_layers": 2,
+    "reverse_source": True,
+}  # dropout draws random numbers: the RNG state must be restored
 
 
 def weights(path):

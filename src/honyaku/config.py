@@ -95,6 +95,10 @@ class ModelConfig:
     dropout: float = 0.0
     # Sutskever et al. (2014): feed the source backwards so that its first words sit next to the target's.
     reverse_source: bool = False
+    # arch 'attention': how decoder states score encoder states (dot, general, bahdanau) and whether each
+    # step's attentional vector is fed to the next step (Luong et al.'s input feeding: slower to train).
+    attention: str = "general"
+    input_feeding: bool = False
 
     def validate(self, where: str) -> None:
         from honyaku.model import ARCHITECTURES
@@ -106,6 +110,16 @@ class ModelConfig:
                 raise HonyakuError(f"{where}.{name}: must be ≥ 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise HonyakuError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
+        from honyaku.attention import ATTENTION_KINDS
+
+        if self.attention not in ATTENTION_KINDS:
+            raise HonyakuError(
+                f"{where}.attention: must be one of {', '.join(ATTENTION_KINDS)}, got {self.attention!r}"
+            )
+        if self.reverse_source and self.arch != "seq2seq":
+            raise HonyakuError(
+                f"{where}.reverse_source: only for arch seq2seq (the {self.arch} encoder reads both ways)"
+            )
 
 
 @dataclass
