@@ -18,6 +18,14 @@ VARIANTS = {
     "attention-dot": {"arch": "attention", "attention": "dot"},
     "attention-general": {"arch": "attention", "attention": "general"},
     "attention-bahdanau-feeding": {"arch": "attention", "attention": "bahdanau", "input_feeding": True},
+    "transformer": {"arch": "transformer", "num_heads": 2, "ffn_size": 32},
+    "transformer-tied-shared": {
+        "arch": "transformer",
+        "num_heads": 4,
+        "ffn_size": 32,
+        "tie_embeddings": True,
+        "share_vocab": True,
+    },
 }
 
 
@@ -25,7 +33,8 @@ VARIANTS = {
 def model(request):
     torch.manual_seed(0)
     cfg = ModelConfig(embed_dim=16, hidden_size=24, num_layers=2, **request.param)
-    return build_model(cfg, src_vocab_size=30, tgt_vocab_size=20, pad_id=PAD).eval()
+    tgt_vocab_size = 30 if cfg.share_vocab else 20
+    return build_model(cfg, src_vocab_size=30, tgt_vocab_size=tgt_vocab_size, pad_id=PAD).eval()
 
 
 def test_reverse_padded_keeps_padding_in_place():
@@ -34,6 +43,7 @@ def test_reverse_padded_keeps_padding_in_place():
 
 
 def test_decode_step_matches_teacher_forcing_and_ignores_padding(model):
+    """Stepwise decoding with cached state (LSTM states, Transformer keys/values) = full recomputation."""
     src = torch.tensor([[5, 6, 7, 3], [8, 9, 3, PAD]])
     lengths = torch.tensor([4, 3])
     tgt_in = torch.tensor([[BOS, 4, 5, 6], [BOS, 7, 8, 9]])
@@ -41,7 +51,7 @@ def test_decode_step_matches_teacher_forcing_and_ignores_padding(model):
     state = model.encode(src, lengths)
     for t in range(tgt_in.size(1)):
         logits, state = model.decode_step(state, tgt_in[:, t])
-        torch.testing.assert_close(logits, full[:, t])
+        torch.testing.assert_close(logits, full[:, t], atol=1e-5, rtol=0)
     alone = model(src[1:, :3], lengths[1:], tgt_in[1:])  # the same sentence without padding
     torch.testing.assert_close(alone, full[1:])
 

@@ -11,9 +11,12 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import safetensors
 import safetensors.torch
 import torch
 from torch import nn
@@ -25,36 +28,46 @@ STATE_FILE = "training_state.pt"
 LATEST_POINTER = "latest"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; on success it is fsynced and renamed onto ``path``."""
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temp = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
+        yield temp
+        with temp.open("rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temp, path)
     finally:
-        Path(temp_name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as temp:
+        temp.write_bytes(data)
 
 
 def save_weights(model: nn.Module, path: Path) -> None:
-    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    atomic_write_bytes(path, safetensors.torch.save(tensors))
+    """safetensors' save_model stores tied parameters (e.g. shared embeddings) once."""
+    with atomic_path(path) as temp:
+        safetensors.torch.save_model(model, str(temp))
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
     if not path.is_file():
         raise HonyakuError(f"{path}: checkpoint not found")
     try:
-        tensors = safetensors.torch.load(path.read_bytes())
+        with safetensors.safe_open(str(path), framework="pt") as weights:
+            weights.keys()  # the header and the data offsets it declares
     except Exception as error:  # safetensors reports damage with several exception types
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
     try:
-        model.load_state_dict(tensors)
+        safetensors.torch.load_model(model, str(path), strict=True)
     except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1].strip()
-        raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({first})") from None
+        lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+        raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({lines[-1]})") from None
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:

@@ -99,6 +99,13 @@ class ModelConfig:
     # step's attentional vector is fed to the next step (Luong et al.'s input feeding: slower to train).
     attention: str = "general"
     input_feeding: bool = False
+    # arch 'transformer': embed_dim is the model size and num_layers the depth of encoder and decoder each.
+    num_heads: int = 4
+    ffn_size: int = 1024
+    attention_dropout: float = 0.0
+    max_positions: int = 1024
+    tie_embeddings: bool = False  # the target embedding is the output projection
+    share_vocab: bool = False  # one vocabulary (and embedding) for both languages
 
     def validate(self, where: str) -> None:
         from honyaku.model import ARCHITECTURES
@@ -116,6 +123,10 @@ class ModelConfig:
             raise HonyakuError(
                 f"{where}.attention: must be one of {', '.join(ATTENTION_KINDS)}, got {self.attention!r}"
             )
+        if self.arch == "transformer" and self.embed_dim % self.num_heads:
+            raise HonyakuError(f"{where}.embed_dim: {self.embed_dim} is not divisible by num_heads={self.num_heads}")
+        if self.share_vocab and self.arch != "transformer":
+            raise HonyakuError(f"{where}.share_vocab: only for arch transformer")
         if self.reverse_source and self.arch != "seq2seq":
             raise HonyakuError(
                 f"{where}.reverse_source: only for arch seq2seq (the {self.arch} encoder reads both ways)"
@@ -141,7 +152,11 @@ class TrainingConfig:
     # Validate on dev every epoch, or every N steps if set; checkpoint 'last' every checkpoint_every_steps too.
     eval_every_steps: int | None = None
     checkpoint_every_steps: int | None = None
-    # Early stopping and learning-rate decay both watch this dev metric.
+    # plateau: multiply the rate by lr_decay_factor when the dev metric stalls (lr_decay_patience evaluations).
+    # inverse_sqrt: linear warm-up to learning_rate over warmup_steps, then decay ∝ 1/sqrt(step) (Vaswani et al.).
+    lr_schedule: str = "plateau"
+    warmup_steps: int = 4000
+    # Early stopping and plateau decay both watch this dev metric.
     validation_metric: str = "bleu"  # bleu | loss
     patience: int | None = 5
     lr_decay_factor: float = 0.5
@@ -158,6 +173,10 @@ class TrainingConfig:
             raise HonyakuError(f"{where}.optimizer: must be 'adam' or 'adamw', got {self.optimizer!r}")
         if self.learning_rate <= 0:
             raise HonyakuError(f"{where}.learning_rate: must be > 0, got {self.learning_rate}")
+        if self.lr_schedule not in ("plateau", "inverse_sqrt"):
+            raise HonyakuError(f"{where}.lr_schedule: must be 'plateau' or 'inverse_sqrt', got {self.lr_schedule!r}")
+        if self.warmup_steps < 1:
+            raise HonyakuError(f"{where}.warmup_steps: must be ≥ 1, got {self.warmup_steps}")
         if self.validation_metric not in ("bleu", "loss"):
             raise HonyakuError(f"{where}.validation_metric: must be 'bleu' or 'loss', got {self.validation_metric!r}")
         if not 0.0 <= self.label_smoothing < 1.0:

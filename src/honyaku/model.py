@@ -14,8 +14,9 @@ from torch import nn
 
 from honyaku.config import ModelConfig
 from honyaku.rnn import AttentionSeq2Seq, Seq2Seq
+from honyaku.transformer import Transformer
 
-ARCHITECTURES = {"seq2seq": Seq2Seq, "attention": AttentionSeq2Seq}
+ARCHITECTURES = {"seq2seq": Seq2Seq, "attention": AttentionSeq2Seq, "transformer": Transformer}
 
 
 def build_model(cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int, pad_id: int) -> nn.Module:

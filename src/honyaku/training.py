@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 import shutil
 import sys
 import time
@@ -22,7 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from honyaku.checkpoint import WEIGHTS_FILE, CheckpointStore, save_weights
-from honyaku.config import Config, load_config
+from honyaku.config import Config, TrainingConfig, load_config
 from honyaku.corpus import split_files
 from honyaku.data import Batch, collate, encode_pairs, limit_training_pairs, make_batches, read_tokenized
 from honyaku.errors import HonyakuError
@@ -101,6 +102,9 @@ class Trainer:
         if resume:
             self.src_vocab = Vocabulary.load(self.run_dir / SRC_VOCAB_FILE)
             self.tgt_vocab = Vocabulary.load(self.run_dir / TGT_VOCAB_FILE)
+        elif cfg.model.share_vocab:  # one vocabulary of both sides, limited by data.src_vocab
+            limits = cfg.data.src_vocab
+            self.src_vocab = self.tgt_vocab = Vocabulary.build(train_src + train_tgt, limits.min_freq, limits.max_size)
         else:
             self.src_vocab = Vocabulary.build(train_src, cfg.data.src_vocab.min_freq, cfg.data.src_vocab.max_size)
             self.tgt_vocab = Vocabulary.build(train_tgt, cfg.data.tgt_vocab.min_freq, cfg.data.tgt_vocab.max_size)
@@ -117,13 +121,7 @@ class Trainer:
             betas=cfg.training.adam_betas,
             weight_decay=cfg.training.weight_decay,
         )
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer,
-            mode="max" if cfg.training.validation_metric == "bleu" else "min",
-            factor=cfg.training.lr_decay_factor,
-            patience=cfg.training.lr_decay_patience,
-            min_lr=cfg.training.min_learning_rate,
-        )
+        self.scheduler = make_scheduler(self.optimizer, cfg.training)
         self.loss_function = nn.CrossEntropyLoss(
             ignore_index=pad_id, reduction="sum", label_smoothing=cfg.training.label_smoothing
         )
@@ -231,6 +229,8 @@ class Trainer:
         if self.config.training.clip_grad_norm is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.training.clip_grad_norm)
         self.optimizer.step()
+        if self.config.training.lr_schedule == "inverse_sqrt":
+            self.scheduler.step()
         return loss.item()
 
     def _check_budgets(self) -> None:
@@ -283,7 +283,8 @@ class Trainer:
             f"{dev_loss:.3f}, dev BLEU {dev_bleu:.2f}{' (best)' if improved else ''}, lr {learning_rate:.2e}, "
             f"{row['target_tokens_per_s']:,.0f} target tokens/s"
         )
-        self.scheduler.step(score)
+        if cfg.lr_schedule == "plateau":
+            self.scheduler.step(score)
         if cfg.patience is not None and progress.evals_without_improvement >= cfg.patience:
             progress.finished = (
                 f"early stopping: dev {cfg.validation_metric} did not improve in {cfg.patience} evaluations"
@@ -325,6 +326,21 @@ class Trainer:
         tqdm.write(message, file=sys.stderr)
         with (self.run_dir / "train.log").open("a", encoding="utf-8") as log_file:
             log_file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    if cfg.lr_schedule == "inverse_sqrt":
+        warmup = cfg.warmup_steps
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
+        )
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer,
+        mode="max" if cfg.validation_metric == "bleu" else "min",
+        factor=cfg.lr_decay_factor,
+        patience=cfg.lr_decay_patience,
+        min_lr=cfg.min_learning_rate,
+    )
 
 
 class MetricsLog:

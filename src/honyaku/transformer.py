@@ -1,0 +1,179 @@
+"""The Transformer (Vaswani et al., 2017) with pre-norm layers (Xiong et al., 2020), sinusoidal positions,
+optional tied embeddings, and a key/value cache so that each decoding step costs one position, not the prefix."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from honyaku.config import ModelConfig
+
+
+@dataclass
+class TransformerState:
+    memory_mask: torch.Tensor  # (B, 1, 1, S) True at real source tokens
+    cross_keys: list[torch.Tensor]  # per decoder layer (B, heads, S, head_dim): computed once per source
+    cross_values: list[torch.Tensor]
+    self_keys: list[torch.Tensor]  # per decoder layer (B, heads, t, head_dim): one more position per step
+    self_values: list[torch.Tensor]
+    position: int = 0
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, size: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.query = nn.Linear(size, size)
+        self.key_value = nn.Linear(size, 2 * size)
+        self.out = nn.Linear(size, size)
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, size = x.shape
+        return x.view(batch, length, self.heads, size // self.heads).transpose(1, 2)  # (B, h, L, d)
+
+    def keys_values(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        k, v = self.key_value(x).chunk(2, dim=-1)  # (B, L, D) each
+        return self.split_heads(k), self.split_heads(v)
+
+    def forward(
+        self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, causal: bool = False
+    ) -> torch.Tensor:
+        q = self.split_heads(self.query(x))  # (B, h, T, d)
+        p = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)  # (B, h, T, d)
+        return self.out(y.transpose(1, 2).flatten(2))  # (B, T, D)
+
+
+class FeedForward(nn.Sequential):
+    def __init__(self, size: int, inner: int, dropout: float):
+        super().__init__(nn.Linear(size, inner), nn.ReLU(), nn.Dropout(dropout), nn.Linear(inner, size))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        size = cfg.embed_dim
+        self.norm1, self.norm2 = nn.LayerNorm(size), nn.LayerNorm(size)
+        self.attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
+        self.feed_forward = FeedForward(size, cfg.ffn_size, cfg.dropout)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        x = x + self.dropout(self.attention(h, *self.attention.keys_values(h), mask))  # (B, S, D)
+        return x + self.dropout(self.feed_forward(self.norm2(x)))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        size = cfg.embed_dim
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(size), nn.LayerNorm(size), nn.LayerNorm(size)
+        self.self_attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
+        self.cross_attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
+        self.feed_forward = FeedForward(size, cfg.ffn_size, cfg.dropout)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        cross_kv: tuple[torch.Tensor, torch.Tensor],
+        memory_mask: torch.Tensor,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Returns the layer's output (B, T, D) and its self-attention keys/values including ``past``."""
+        h = self.norm1(x)
+        k, v = self.self_attention.keys_values(h)  # (B, h, T, d)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        # Without a cache the whole target is here: mask the future. With one, x is the newest position and
+        # may see every cached one (SDPA's is_causal would align the mask to the first position instead).
+        x = x + self.dropout(self.self_attention(h, k, v, None, causal=past is None))
+        x = x + self.dropout(self.cross_attention(self.norm2(x), *cross_kv, memory_mask))
+        return x + self.dropout(self.feed_forward(self.norm3(x))), (k, v)
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int, pad_id: int):
+        super().__init__()
+        size = cfg.embed_dim
+        self.scale = math.sqrt(size)
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, size, padding_idx=pad_id)
+        self.src_embed = self.tgt_embed if cfg.share_vocab else nn.Embedding(src_vocab_size, size, padding_idx=pad_id)
+        self.register_buffer("positions", sinusoids(cfg.max_positions, size), persistent=False)
+        self.encoder_layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.num_layers))
+        self.decoder_layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.num_layers))
+        self.encoder_norm, self.decoder_norm = nn.LayerNorm(size), nn.LayerNorm(size)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.output = nn.Linear(size, tgt_vocab_size, bias=False)
+        for name, parameter in self.named_parameters():
+            if "embed" in name:
+                nn.init.normal_(parameter, 0.0, size**-0.5)  # × sqrt(size) in embed(): unit variance
+            elif parameter.dim() > 1:
+                nn.init.xavier_uniform_(parameter)
+        if cfg.tie_embeddings:
+            self.output.weight = self.tgt_embed.weight
+        with torch.no_grad():
+            self.tgt_embed.weight[pad_id].zero_()
+            self.src_embed.weight[pad_id].zero_()
+
+    def embed(self, embedding: nn.Embedding, tokens: torch.Tensor, start: int = 0) -> torch.Tensor:
+        positions = self.positions[start : start + tokens.size(1)]  # (T, D)
+        return self.dropout(embedding(tokens) * self.scale + positions)  # (B, T, D)
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> TransformerState:
+        mask = (torch.arange(src.size(1), device=src.device) < src_lengths.to(src.device).unsqueeze(1))[:, None, None]
+        x = self.embed(self.src_embed, src)  # (B, S, D)
+        for layer in self.encoder_layers:
+            x = layer(x, mask)
+        memory = self.encoder_norm(x)
+        cross = [layer.cross_attention.keys_values(memory) for layer in self.decoder_layers]
+        return TransformerState(mask, [k for k, _ in cross], [v for _, v in cross], [], [])
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        state = self.encode(src, src_lengths)
+        x = self.embed(self.tgt_embed, tgt_in)  # (B, T, D)
+        for i, layer in enumerate(self.decoder_layers):
+            x, _ = layer(x, (state.cross_keys[i], state.cross_values[i]), state.memory_mask)
+        return self.output(self.decoder_norm(x))  # (B, T, V)
+
+    def decode_step(self, state: TransformerState, prev_tokens: torch.Tensor) -> tuple[torch.Tensor, TransformerState]:
+        x = self.embed(self.tgt_embed, prev_tokens.unsqueeze(1), start=state.position)  # (B, 1, D)
+        self_keys, self_values = [], []
+        for i, layer in enumerate(self.decoder_layers):
+            past = (state.self_keys[i], state.self_values[i]) if state.position else None
+            x, (k, v) = layer(x, (state.cross_keys[i], state.cross_values[i]), state.memory_mask, past)
+            self_keys.append(k)
+            self_values.append(v)
+        state = TransformerState(
+            state.memory_mask, state.cross_keys, state.cross_values, self_keys, self_values, state.position + 1
+        )
+        return self.output(self.decoder_norm(x.squeeze(1))), state  # (B, V)
+
+    @staticmethod
+    def select_state(state: TransformerState, index: torch.Tensor) -> TransformerState:
+        def rows(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+            return [t.index_select(0, index) for t in tensors]
+
+        return TransformerState(
+            state.memory_mask.index_select(0, index),
+            rows(state.cross_keys),
+            rows(state.cross_values),
+            rows(state.self_keys),
+            rows(state.self_values),
+            state.position,
+        )
+
+
+def sinusoids(length: int, size: int) -> torch.Tensor:
+    """Vaswani et al.'s fixed positional encodings: sin on even, cos on odd dimensions. (length, size)"""
+    position = torch.arange(length).unsqueeze(1)
+    frequency = torch.exp(torch.arange(0, size, 2) * (-math.log(10000.0) / size))
+    table = torch.zeros(length, size)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table
