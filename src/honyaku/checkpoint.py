@@ -86,7 +86,7 @@ def load_state(path: Path) -> dict[str, Any]:
 
 
 class CheckpointStore:
-    """The ``checkpoints/`` directory of a run: the newest ``keep`` training checkpoints."""
+    """The ``checkpoints/`` directory of a run: the newest ``keep`` training checkpoints (``step-N/``)."""
 
     def __init__(self, run_dir: Path, keep: int = 2):
         self.directory = run_dir / "checkpoints"
@@ -119,3 +119,66 @@ class CheckpointStore:
         checkpoint = self.latest()
         load_weights(model, checkpoint / WEIGHTS_FILE)
         return load_state(checkpoint / STATE_FILE)
+
+    def steps(self) -> list[Path]:
+        return sorted(self.directory.glob("step-*"))
+
+
+class BestCheckpoints:
+    """``checkpoints/best/``: the weights of the ``keep`` best evaluations, listed with scores in ``scores.tsv``."""
+
+    def __init__(self, run_dir: Path, keep: int, higher_is_better: bool):
+        self.directory = run_dir / "checkpoints" / "best"
+        self.keep = keep
+        self.higher_is_better = higher_is_better
+
+    def entries(self) -> list[tuple[int, float]]:
+        """(step, score) pairs, best first."""
+        index = self.directory / "scores.tsv"
+        if not index.is_file():
+            return []
+        rows = [line.split("\t") for line in index.read_text().splitlines() if line]
+        return [(int(step), float(score)) for step, score in rows]
+
+    def path(self, step: int) -> Path:
+        return self.directory / f"step-{step:08d}.safetensors"
+
+    def offer(self, model: nn.Module, step: int, score: float) -> None:
+        """Keep the weights if ``score`` ranks among the best ``keep``."""
+        entries = [e for e in self.entries() if e[0] != step] + [(step, score)]
+        entries.sort(key=lambda e: -e[1] if self.higher_is_better else e[1])
+        if (step, score) not in entries[: self.keep]:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        save_weights(model, self.path(step))
+        self._write(entries[: self.keep])
+
+    def forget_after(self, step: int) -> None:
+        """Drop entries newer than a checkpoint that a resumed run starts again from."""
+        self._write([e for e in self.entries() if e[0] <= step])
+
+    def _write(self, entries: list[tuple[int, float]]) -> None:
+        if not self.directory.is_dir():
+            return
+        atomic_write_bytes(self.directory / "scores.tsv", "".join(f"{s}\t{v!r}\n" for s, v in entries).encode())
+        kept = {self.path(s).name for s, _ in entries}
+        for stale in self.directory.glob("step-*.safetensors"):
+            if stale.name not in kept:
+                stale.unlink()
+
+
+def average_weights(paths: list[Path]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of several weight files of one model (accumulated in float64)."""
+    total: dict[str, torch.Tensor] = {}
+    dtypes: dict[str, torch.dtype] = {}
+    for path in paths:
+        try:
+            tensors = safetensors.torch.load_file(str(path))
+        except Exception as error:
+            raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({type(error).__name__})") from None
+        if dtypes and tensors.keys() != dtypes.keys():
+            raise HonyakuError(f"{path}: holds other tensors than {paths[0]}; only one model's checkpoints average")
+        for name, tensor in tensors.items():
+            dtypes.setdefault(name, tensor.dtype)
+            total[name] = total[name] + tensor.double() if name in total else tensor.double()
+    return {name: (tensor / len(paths)).to(dtypes[name]) for name, tensor in total.items()}

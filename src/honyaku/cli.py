@@ -86,7 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-dir", metavar="DIR")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
+    average = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
+    average.add_argument("-m", "--model", required=True, metavar="RUN")
+    which = average.add_mutually_exclusive_group(required=True)
+    which.add_argument("--last", type=int, metavar="N", help="the N newest training checkpoints")
+    which.add_argument("--best", type=int, metavar="N", help="the N best-scoring evaluations' weights")
+    average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
+    average.set_defaults(handler=_average)
     return parser
+
+
+def _average(args: argparse.Namespace) -> None:
+    from honyaku.averaging import average_run
+
+    sources = average_run(args.model, args.out, last=args.last, best=args.best)
+    names = ", ".join(path.parent.name if path.name == "model.safetensors" else path.stem for path in sources)
+    print(f"{args.out}: the average of {len(sources)} checkpoints ({names})")
 
 
 def _data_fetch(args: argparse.Namespace) -> None:

@@ -152,6 +152,10 @@ class TrainingConfig:
     # Validate on dev every epoch, or every N steps if set; checkpoint 'last' every checkpoint_every_steps too.
     eval_every_steps: int | None = None
     checkpoint_every_steps: int | None = None
+    # How many of the newest training checkpoints, and of the best-scoring evaluations' weights, to keep
+    # (both can be averaged: honyaku average).
+    keep_last_checkpoints: int = 2
+    keep_best_checkpoints: int = 1
     # plateau: multiply the rate by lr_decay_factor when the dev metric stalls (lr_decay_patience evaluations).
     # inverse_sqrt: linear warm-up to learning_rate over warmup_steps, then decay ∝ 1/sqrt(step) (Vaswani et al.).
     lr_schedule: str = "plateau"
@@ -183,7 +187,15 @@ class TrainingConfig:
             raise HonyakuError(f"{where}.label_smoothing: must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 < self.lr_decay_factor <= 1.0:
             raise HonyakuError(f"{where}.lr_decay_factor: must be in (0, 1], got {self.lr_decay_factor}")
-        for name in ("max_epochs", "max_steps", "eval_every_steps", "checkpoint_every_steps", "patience"):
+        for name in (
+            "max_epochs",
+            "max_steps",
+            "eval_every_steps",
+            "checkpoint_every_steps",
+            "patience",
+            "keep_last_checkpoints",
+            "keep_best_checkpoints",
+        ):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise HonyakuError(f"{where}.{name}: must be ≥ 1 or null, got {value}")

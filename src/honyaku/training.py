@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from honyaku.checkpoint import WEIGHTS_FILE, CheckpointStore, save_weights
+from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, save_weights
 from honyaku.config import Config, TrainingConfig, load_config
 from honyaku.corpus import split_files
 from honyaku.data import Batch, collate, encode_pairs, limit_training_pairs, make_batches, read_tokenized
@@ -84,7 +84,10 @@ class Trainer:
         self.data_dir = data_dir
         self.progress_bar = progress_bar
         self.device = resolve_device(config.training.device)
-        self.checkpoints = CheckpointStore(run_dir)
+        self.checkpoints = CheckpointStore(run_dir, keep=config.training.keep_last_checkpoints)
+        self.best = BestCheckpoints(
+            run_dir, config.training.keep_best_checkpoints, config.training.validation_metric == "bleu"
+        )
         self.progress = Progress()
         self.batches_in_epoch = 0
 
@@ -127,6 +130,7 @@ class Trainer:
         )
         if resume:
             self._restore(self.checkpoints.load_latest(self.model))
+            self.best.forget_after(self.progress.step)
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.run_dir / CONFIG_FILE)
@@ -264,6 +268,7 @@ class Trainer:
             save_weights(self.model, self.run_dir / WEIGHTS_FILE)
         else:
             progress.evals_without_improvement += 1
+        self.best.offer(self.model, progress.step, score)
         learning_rate = self.optimizer.param_groups[0]["lr"]
         row = {
             "step": progress.step,

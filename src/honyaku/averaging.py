@@ -1,0 +1,49 @@
+"""Checkpoint averaging: the mean of the last or best N checkpoints of a run, as a run directory of its own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import safetensors.torch
+
+from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, atomic_path, average_weights
+from honyaku.errors import HonyakuError
+from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE
+
+
+def checkpoints_to_average(run_dir: Path, last: int | None = None, best: int | None = None) -> list[Path]:
+    if (last is None) == (best is None):
+        raise HonyakuError("choose the checkpoints to average: --last N or --best N")
+    if last is not None:
+        available = [step / WEIGHTS_FILE for step in CheckpointStore(run_dir).steps()]
+        wanted, kind, setting = last, "training checkpoints", "training.keep_last_checkpoints"
+    else:
+        best_store = BestCheckpoints(run_dir, keep=0, higher_is_better=True)
+        available = [best_store.path(step) for step, _ in best_store.entries()]
+        wanted, kind, setting = best, "best checkpoints", "training.keep_best_checkpoints"
+    if wanted < 1 or len(available) < wanted:
+        raise HonyakuError(
+            f"{run_dir}: {len(available)} {kind} kept, {wanted} asked for (raise {setting} to keep more)"
+        )
+    return available[-wanted:] if last is not None else available[:wanted]
+
+
+def average_run(
+    run_dir: str | Path, out_dir: str | Path, last: int | None = None, best: int | None = None
+) -> list[Path]:
+    """Write ``out_dir``: the run's config and vocabularies with the averaged weights. Returns the sources."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise HonyakuError(f"{run_dir}: not a honyaku run directory (no {CONFIG_FILE})")
+    if out_dir.resolve() == run_dir.resolve():
+        raise HonyakuError(f"{out_dir}: choose an output directory other than the run itself")
+    sources = checkpoints_to_average(run_dir, last, best)
+    averaged = average_weights(sources)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE):
+        shutil.copyfile(run_dir / name, out_dir / name)
+    with atomic_path(out_dir / WEIGHTS_FILE) as temp:
+        safetensors.torch.save_file(averaged, str(temp))
+    (out_dir / "averaged_from.txt").write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")
+    return sources
