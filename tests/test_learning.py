@@ -1,8 +1,11 @@
 """The whole chain — data, batching, model, loss, optimiser, search — learns a task end to end."""
 
 import pytest
+import torch
 
 from honyaku import Translator
+from honyaku.cli import main
+from honyaku.heatmap import attention_map
 from honyaku.training import train
 
 from .conftest import random_sequences, reverse_words, toy_config
@@ -40,3 +43,21 @@ def test_model_learns_a_synthetic_task(tmp_path, model, training, reverse):
         translations = translator.translate(held_out, beam_size=beam_size)
         exact = sum(t == e for t, e in zip(translations, expected)) / len(held_out)
         assert exact >= 0.95, f"beam {beam_size}: exact match {exact:.1%}"
+    if model["arch"] != "seq2seq":
+        check_attention_follows_the_alignment(tmp_path, translator, held_out[:20])
+
+
+def check_attention_follows_the_alignment(tmp_path, translator, sentences):
+    """Reversing a sequence, output token i comes from source token n-1-i: attention should say so."""
+    aligned = total = 0
+    for sentence in sentences:
+        found = attention_map(translator, sentence)
+        n = len(sentence.split())
+        assert found.source[:-1] == sentence.split() and found.weights.shape == (len(found.target), n + 1)
+        assert torch.allclose(found.weights.sum(dim=1), torch.ones(len(found.target)), atol=1e-5)
+        peaks = found.weights[:n, :n].argmax(dim=1).tolist()
+        aligned += sum(peak == n - 1 - i for i, peak in enumerate(peaks))
+        total += n
+    assert aligned / total >= 0.8, f"attention peaks on the aligned source token {aligned / total:.0%} of the time"
+    assert main(["attention", "-m", str(tmp_path / "run"), sentences[0], "-o", str(tmp_path / "map.png")]) == 0
+    assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"

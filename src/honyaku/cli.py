@@ -86,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-dir", metavar="DIR")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
+    attention = commands.add_parser("attention", help="draw the attention of a sentence's translation as a heatmap")
+    attention.add_argument("-m", "--model", required=True, metavar="RUN")
+    attention.add_argument("text", help="the sentence to translate")
+    attention.add_argument("-o", "--out", required=True, metavar="PNG")
+    attention.add_argument("--beam-size", "-b", type=int, metavar="K")
+    attention.add_argument("--layer", type=int, help="Transformer decoder layer (default: the last)")
+    attention.add_argument("--head", type=int, help="Transformer attention head (default: the mean of all heads)")
+    attention.add_argument("--device", default="auto")
+    attention.set_defaults(handler=_attention)
+
     average = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
     average.add_argument("-m", "--model", required=True, metavar="RUN")
     which = average.add_mutually_exclusive_group(required=True)
@@ -94,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
     average.set_defaults(handler=_average)
     return parser
+
+
+def _attention(args: argparse.Namespace) -> None:
+    from honyaku.heatmap import attention_map, plot_attention
+    from honyaku.prediction import Translator
+
+    translator = Translator.load(args.model, device=args.device)
+    found = attention_map(translator, args.text, beam_size=args.beam_size, layer=args.layer, head=args.head)
+    plot_attention(found, args.out)
+    print(f"{' '.join(found.target[:-1])}\n{found.title}: {args.out}")
 
 
 def _average(args: argparse.Namespace) -> None:
