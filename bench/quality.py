@@ -1,0 +1,106 @@
+"""Translation quality of each config: trains (or resumes, or reuses) ``RUNS/<config name>``, then scores dev and
+test with greedy and beam-5 search, and writes the table into bench/RESULTS.md.
+
+    python bench/quality.py configs/seed_keras.yaml configs/sutskever.yaml [--train] [--runs runs] [--data-dir DIR]
+
+Without ``--train`` a config whose run is missing or unfinished is listed as such, not trained. BLEU is
+sacrebleu's on the corpus's own tokens (tokenize=none), references untouched; chrF is on the same text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+from pathlib import Path
+
+from honyaku.config import load_config
+from honyaku.corpus import read_parallel, split_files
+from honyaku.evaluation import bleu, chrf
+from honyaku.model import count_parameters
+from honyaku.prediction import Translator
+from honyaku.training import METRICS_FILE, train
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+START, END = "<!-- quality:start -->", "<!-- quality:end -->"
+
+
+def score_run(run: Path, config_path: str, data_dir: str | None) -> str:
+    translator = Translator.load(run)
+    config = translator.config
+    with (run / METRICS_FILE).open() as stream:
+        rows = list(csv.DictReader(stream))
+    epochs = float(rows[-1]["epoch"])
+    hours = float(rows[-1]["train_seconds"]) / 3600
+    scores, signature = {}, ""
+    for split in ("dev", "test"):
+        sources, references = read_parallel(split_files(config.data, split, data_dir))
+        for beam_size in (1, 5):
+            hypotheses = translator.translate(sources, beam_size=beam_size)
+            result = bleu(hypotheses, references)
+            scores[split, beam_size], signature = result.score, result.signature
+            if split == "test" and beam_size == 5:
+                scores["chrf"] = chrf(hypotheses, references).score
+    return (
+        f"| {config.name} (`{config_path}`) | {config.data.src_lang}→{config.data.tgt_lang} | "
+        f"{count_parameters(translator.model) / 1e6:.1f}M | {epochs:.1f} | {hours:.2f} h | "
+        f"{scores['dev', 1]:.2f} | {scores['dev', 5]:.2f} | {scores['test', 1]:.2f} | {scores['test', 5]:.2f} | "
+        f"{scores['chrf']:.2f} | `{signature.replace('|', r'\|')}` |"
+    )
+
+
+def write_section(lines: list[str], results: Path) -> None:
+    header = [
+        START,
+        "## Quality (bench/quality.py)",
+        "",
+        "BLEU on small_parallel_enja's own tokens (sacrebleu `tokenize=none`, references untouched); beam 5 uses",
+        "each config's length penalty. Training time counts training steps on this machine (2 CPU cores),",
+        "not evaluations. Hyperparameters were chosen on dev.",
+        "",
+        "| model | direction | parameters | epochs | training time | dev BLEU greedy | dev BLEU beam 5 "
+        "| test BLEU greedy | test BLEU beam 5 | test chrF2 beam 5 | BLEU signature |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    text = results.read_text(encoding="utf-8") if results.is_file() else "# Benchmark results\n"
+    rows = {row.split(" | ")[0]: row for row in existing_rows(text)}  # a rerun replaces its config's row
+    rows.update({row.split(" | ")[0]: row for row in lines})
+    section = "\n".join(header + list(rows.values()) + [END])
+    if START in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    results.write_text(text, encoding="utf-8")
+
+
+def existing_rows(text: str) -> list[str]:
+    if START not in text:
+        return []
+    section = text[text.index(START) : text.index(END)]
+    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| model |")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("configs", nargs="+")
+    parser.add_argument("--runs", default="runs", help="where runs live (default: runs/)")
+    parser.add_argument("--train", action="store_true", help="train or resume runs that are missing or unfinished")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
+    args = parser.parse_args()
+    lines = []
+    for config_path in args.configs:
+        run = Path(args.runs) / load_config(config_path).name
+        if args.train:
+            resume = (run / "checkpoints" / "latest").is_file()
+            train(config_path, run, resume=resume, data_dir=args.data_dir)
+        if not (run / "model.safetensors").is_file():
+            print(f"{config_path}: no trained run in {run} (use --train)")
+            continue
+        lines.append(score_run(run, config_path, args.data_dir))
+        print(lines[-1])
+    write_section(lines, args.results)
+
+
+if __name__ == "__main__":
+    main()
