@@ -41,11 +41,12 @@ def score_run(run: Path, config_path: str, data_dir: str | None) -> str:
             scores[split, beam_size], signature = result.score, result.signature
             if split == "test" and beam_size == 5:
                 scores["chrf"] = chrf(hypotheses, references).score
+    escaped_signature = signature.replace("|", "\\|")  # a bare | would end the table cell
     return (
         f"| {config.name} (`{config_path}`) | {config.data.src_lang}→{config.data.tgt_lang} | "
         f"{count_parameters(translator.model) / 1e6:.1f}M | {epochs:.1f} | {hours:.2f} h | "
         f"{scores['dev', 1]:.2f} | {scores['dev', 5]:.2f} | {scores['test', 1]:.2f} | {scores['test', 5]:.2f} | "
-        f"{scores['chrf']:.2f} | `{signature.replace('|', r'\|')}` |"
+        f"{scores['chrf']:.2f} | `{escaped_signature}` |"
     )
 
 
