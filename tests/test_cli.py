@@ -78,6 +78,16 @@ def test_evaluate_prints_bleu_and_chrf_with_signatures(run, corpus_dir, tmp_path
     assert by_files.returncode == 0 and "500 sentences (dev.en)" in by_files.stdout
 
 
+def test_raw_text_in_natural_text_out(run):
+    translator = Translator.load(run)
+    raw = translator.translate(["I am Tom.", "It's a pen."])
+    assert raw == translator.translate(["i am tom .", "it 's a pen ."])  # the same tokens reach the model
+    tokens = translator.translate(["i am tom .", "it 's a pen ."], pretokenized=True)
+    assert all(" " in t for t in tokens) and [t.replace(" ", "") for t in tokens] == raw
+    cli = honyaku("translate", "-m", run, "--pretokenized", "i am tom .", "it 's a pen .")
+    assert cli.stdout.splitlines() == tokens
+
+
 def test_python_api_matches_the_cli(run):
     translator = Translator.load(run)
     cli_lines = honyaku("translate", "-m", run, "i am tom .", "it 's a pen .").stdout.splitlines()

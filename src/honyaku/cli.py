@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument(
         "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
     )
+    translate.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
     translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
 
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     attention.add_argument("--beam-size", "-b", type=int, metavar="K")
     attention.add_argument("--layer", type=int, help="Transformer decoder layer (default: the last)")
     attention.add_argument("--head", type=int, help="Transformer attention head (default: the mean of all heads)")
+    attention.add_argument("--pretokenized", action="store_true", help="the sentence is corpus-style tokens")
     attention.add_argument("--device", default="auto")
     attention.set_defaults(handler=_attention)
 
@@ -111,7 +113,9 @@ def _attention(args: argparse.Namespace) -> None:
     from honyaku.prediction import Translator
 
     translator = Translator.load(args.model, device=args.device)
-    found = attention_map(translator, args.text, beam_size=args.beam_size, layer=args.layer, head=args.head)
+    found = attention_map(
+        translator, args.text, args.beam_size, layer=args.layer, head=args.head, pretokenized=args.pretokenized
+    )
     plot_attention(found, args.out)
     print(f"{' '.join(found.target[:-1])}\n{found.title}: {args.out}")
 
@@ -167,9 +171,12 @@ def _translate(args: argparse.Namespace) -> None:
         sentences = sys.stdin.read().splitlines()
     translator = Translator.load(args.model, device=args.device)
     if args.n_best == 1:
-        text = "".join(f"{t}\n" for t in translator.translate(sentences, beam_size=args.beam_size))
+        translations = translator.translate(sentences, beam_size=args.beam_size, pretokenized=args.pretokenized)
+        text = "".join(f"{t}\n" for t in translations)
     else:
-        found = translator.translate_n_best(sentences, args.n_best, beam_size=args.beam_size)
+        found = translator.translate_n_best(
+            sentences, args.n_best, beam_size=args.beam_size, pretokenized=args.pretokenized
+        )
         text = "".join(f"{i} ||| {t.text} ||| {t.score:.4f}\n" for i, ts in enumerate(found) for t in ts)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

@@ -62,9 +62,18 @@ class DataConfig:
     train_limit: int | None = None
     src_vocab: VocabConfig = field(default_factory=VocabConfig)
     tgt_vocab: VocabConfig = field(default_factory=VocabConfig)
+    # How a translator turns raw text into tokens and back (honyaku.text): english, japanese or pretokenized;
+    # null picks by language (en → english, ja → japanese, others pretokenized).
+    src_processor: str | None = None
+    tgt_processor: str | None = None
 
     def validate(self, where: str) -> None:
         from honyaku.corpus import BUILTIN_CORPORA
+        from honyaku.text import PROCESSORS
+
+        for side in ("src_processor", "tgt_processor"):
+            if getattr(self, side) not in (None, *PROCESSORS):
+                raise HonyakuError(f"{where}.{side}: must be one of {', '.join(PROCESSORS)} or null")
 
         if self.corpus is None:
             if self.train is None or self.dev is None:

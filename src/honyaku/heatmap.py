@@ -17,7 +17,6 @@ import torch
 from honyaku.errors import HonyakuError
 from honyaku.prediction import Translator
 from honyaku.rnn import AttentionSeq2Seq
-from honyaku.text import tokenize
 from honyaku.transformer import Transformer
 from honyaku.vocabulary import EOS
 
@@ -37,18 +36,19 @@ def attention_map(
     beam_size: int | None = None,
     layer: int | None = None,
     head: int | None = None,
+    pretokenized: bool = False,
 ) -> AttentionMap:
     """Attention of ``sentence``'s best translation. For a Transformer: ``layer`` (default the last) and
     ``head`` (default the mean over heads)."""
     model = translator.model
     if not isinstance(model, (AttentionSeq2Seq, Transformer)):
         raise HonyakuError(f"a {translator.config.model.arch} model has no attention to show")
-    tokens = tokenize(sentence)
+    tokens = translator.source_tokens(sentence, pretokenized)
     if not tokens:
         raise HonyakuError("nothing to translate: the sentence is empty")
-    (best,) = translator.translate_n_best([sentence], n_best=1, beam_size=beam_size)[0]
+    (best,) = translator.translate_n_best([" ".join(tokens)], n_best=1, beam_size=beam_size, pretokenized=True)[0]
     src_ids = translator.src_vocab.encode(tokens, add_eos=True)
-    tgt_ids = translator.tgt_vocab.encode(tokenize(best.text), add_bos=True)
+    tgt_ids = translator.tgt_vocab.encode(best.text.split(), add_bos=True)
     src = torch.tensor([src_ids], device=translator.device)
     tgt_in = torch.tensor([tgt_ids], device=translator.device)  # <s> y1 … yn: predicts y1 … yn </s>
     lengths = torch.tensor([len(src_ids)])

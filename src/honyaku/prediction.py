@@ -13,7 +13,7 @@ from honyaku.errors import HonyakuError
 from honyaku.evaluation import MetricResult, score_all
 from honyaku.model import build_model
 from honyaku.search import translate_ids
-from honyaku.text import detokenize, tokenize
+from honyaku.text import detokenize, get_processor, processor_for, tokenize
 from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, resolve_device
 from honyaku.vocabulary import Vocabulary
 
@@ -34,6 +34,9 @@ class Translator:
         self.src_vocab = src_vocab
         self.tgt_vocab = tgt_vocab
         self.device = device
+        data = config.data
+        self.src_processor = get_processor(data.src_processor or processor_for(data.src_lang))
+        self.tgt_processor = get_processor(data.tgt_processor or processor_for(data.tgt_lang))
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "auto") -> Translator:
@@ -56,12 +59,19 @@ class Translator:
     def direction(self) -> tuple[str, str]:
         return self.config.data.src_lang, self.config.data.tgt_lang
 
-    def translate(self, sentences: list[str] | str, beam_size: int | None = None) -> list[str]:
-        """Translations in input order; an empty or blank sentence translates to an empty string."""
-        return [best.text for (best,) in self.translate_n_best(sentences, n_best=1, beam_size=beam_size)]
+    def translate(
+        self, sentences: list[str] | str, beam_size: int | None = None, pretokenized: bool = False
+    ) -> list[str]:
+        """Translations in input order; an empty or blank sentence translates to an empty string.
+
+        Sentences are raw text, tokenized by the model's source processor, and translations come back as
+        natural text; with ``pretokenized`` both are the corpus's space-separated tokens.
+        """
+        found = self.translate_n_best(sentences, n_best=1, beam_size=beam_size, pretokenized=pretokenized)
+        return [best.text for (best,) in found]
 
     def translate_n_best(
-        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None
+        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
     ) -> list[list[Translation]]:
         """The ``n_best`` translations of each sentence, best first. ``beam_size`` defaults to the model's
         config (``decoding.beam_size``) and must be at least ``n_best``."""
@@ -70,7 +80,8 @@ class Translator:
         beam_size = beam_size or max(self.config.decoding.beam_size, n_best)
         if n_best < 1 or beam_size < n_best:
             raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
-        token_lists = [tokenize(sentence) for sentence in sentences]
+        token_lists = [self.source_tokens(sentence, pretokenized) for sentence in sentences]
+        writer = get_processor("pretokenized") if pretokenized else self.tgt_processor
         present = [i for i, tokens in enumerate(token_lists) if tokens]
         sources = [self.src_vocab.encode(token_lists[i], add_eos=True) for i in present]
         outputs = translate_ids(
@@ -86,8 +97,13 @@ class Translator:
         )
         translations = [[Translation("", 0.0)] for _ in sentences]
         for i, hypotheses in zip(present, outputs):
-            translations[i] = [Translation(detokenize(self.tgt_vocab.decode(h.tokens)), h.score) for h in hypotheses]
+            translations[i] = [
+                Translation(writer.detokenize(self.tgt_vocab.decode(h.tokens)), h.score) for h in hypotheses
+            ]
         return translations
+
+    def source_tokens(self, sentence: str, pretokenized: bool = False) -> list[str]:
+        return (get_processor("pretokenized") if pretokenized else self.src_processor).tokenize(sentence)
 
 
 @dataclass
@@ -137,7 +153,7 @@ def evaluate(
     beam_size: int | None = None,
 ) -> list[MetricResult]:
     """Translate ``sources``, optionally write the hypotheses, and score them against ``references``."""
-    hypotheses = translator.translate(sources, beam_size=beam_size)
+    hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)
     if hypotheses_path is not None:
         hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
         hypotheses_path.write_text("".join(f"{h}\n" for h in hypotheses), encoding="utf-8")
