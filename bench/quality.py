@@ -36,7 +36,7 @@ def score_run(run: Path, config_path: str, data_dir: str | None) -> str:
     for split in ("dev", "test"):
         sources, references = read_parallel(split_files(config.data, split, data_dir))
         for beam_size in (1, 5):
-            hypotheses = translator.translate(sources, beam_size=beam_size)
+            hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)
             result = bleu(hypotheses, references)
             scores[split, beam_size], signature = result.score, result.signature
             if split == "test" and beam_size == 5:

@@ -1,5 +1,6 @@
 """The command line end to end on a slice of small_parallel_enja, and bad input as one-line errors."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,12 @@ def test_evaluate_prints_bleu_and_chrf_with_signatures(run, corpus_dir, tmp_path
         tmp_path / "dev.hyp",
     )
     assert by_files.returncode == 0 and "500 sentences (dev.en)" in by_files.stdout
+    natural = honyaku("evaluate", "-m", run, "--split", "test", "--detok", "--data-dir", corpus_dir)
+    assert natural.returncode == 0, natural.stderr
+    assert "tok:ja-mecab" in natural.stdout and "scored on natural text" in natural.stdout
+    hypotheses = (run / "eval" / "test.detok.hyp").read_text(encoding="utf-8").splitlines()
+    japanese_space_japanese = re.compile(r"[^\x00-\x7fＡ-Ｚａ-ｚ０-９] [^\x00-\x7fＡ-Ｚａ-ｚ０-９]")
+    assert len(hypotheses) == 500 and not any(japanese_space_japanese.search(h) for h in hypotheses)
 
 
 def test_raw_text_in_natural_text_out(run):

@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
     evaluate.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
     evaluate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
+    evaluate.add_argument(
+        "--detok", action="store_true", help="score natural text: raw-text input, detokenized output and references"
+    )
     evaluate.add_argument("--data-dir", metavar="DIR")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
@@ -198,8 +201,9 @@ def _evaluate(args: argparse.Namespace) -> None:
     else:
         sources, references = read_parallel(split_files(translator.config.data, args.split, args.data_dir))
         name = args.split
-    hypotheses_path = Path(args.hyp_out) if args.hyp_out else Path(args.model) / "eval" / f"{name}.hyp"
-    results = evaluate(translator, sources, references, hypotheses_path, beam_size=args.beam_size)
+    suffix = ".detok.hyp" if args.detok else ".hyp"
+    hypotheses_path = Path(args.hyp_out) if args.hyp_out else Path(args.model) / "eval" / f"{name}{suffix}"
+    results, scored = evaluate(translator, sources, references, hypotheses_path, args.beam_size, args.detok)
     beam_size = args.beam_size or translator.config.decoding.beam_size
     search = (
         "greedy search"
@@ -207,7 +211,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         else (f"beam search (beam {beam_size}, length penalty {translator.config.decoding.length_penalty:g})")
     )
     print(f"{len(sources)} sentences ({name}), {search}; hypotheses in {hypotheses_path}")
-    print("tokenization: the corpus's own tokens (sacrebleu tokenize=none)")
+    print(f"scored on {scored}")
     for result in results:
         print(result.line())
 

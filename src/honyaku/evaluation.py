@@ -1,7 +1,9 @@
 """Corpus-level metrics from sacrebleu, always reported with their signatures.
 
 On pre-tokenized corpora such as small_parallel_enja, BLEU uses ``tokenize=none``: hypotheses and
-references are compared on the corpus's own tokens, and references are used exactly as they are.
+references are compared on the corpus's own tokens, and references are used exactly as they are. On natural
+(detokenized) text, BLEU tokenizes with sacrebleu's tokenizer for the language (``ja-mecab`` for Japanese,
+``13a`` otherwise).
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ class MetricResult:
         return f"{self.text}\n  signature: {self.signature}"
 
 
-def bleu(hypotheses: list[str], references: list[str]) -> MetricResult:
-    metric = BLEU(tokenize="none")
+NATURAL_TEXT_TOKENIZERS = {"ja": "ja-mecab", "zh": "zh", "ko": "ko-mecab"}
+
+
+def natural_text_tokenizer(language: str) -> str:
+    return NATURAL_TEXT_TOKENIZERS.get(language, "13a")
+
+
+def bleu(hypotheses: list[str], references: list[str], tokenize: str = "none") -> MetricResult:
+    metric = BLEU(tokenize=tokenize)
     result = metric.corpus_score(hypotheses, [references])
     return MetricResult("BLEU", result.score, str(result), str(metric.get_signature()))
 
@@ -34,5 +43,5 @@ def chrf(hypotheses: list[str], references: list[str]) -> MetricResult:
     return MetricResult("chrF", result.score, str(result), str(metric.get_signature()))
 
 
-def score_all(hypotheses: list[str], references: list[str]) -> list[MetricResult]:
-    return [bleu(hypotheses, references), chrf(hypotheses, references)]
+def score_all(hypotheses: list[str], references: list[str], tokenize: str = "none") -> list[MetricResult]:
+    return [bleu(hypotheses, references, tokenize), chrf(hypotheses, references)]

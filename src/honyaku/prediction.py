@@ -10,7 +10,7 @@ import torch
 from honyaku.checkpoint import WEIGHTS_FILE, load_weights
 from honyaku.config import Config, load_config
 from honyaku.errors import HonyakuError
-from honyaku.evaluation import MetricResult, score_all
+from honyaku.evaluation import MetricResult, natural_text_tokenizer, score_all
 from honyaku.model import build_model
 from honyaku.search import translate_ids
 from honyaku.text import detokenize, get_processor, processor_for, tokenize
@@ -151,10 +151,27 @@ def evaluate(
     references: list[str],
     hypotheses_path: Path | None = None,
     beam_size: int | None = None,
-) -> list[MetricResult]:
-    """Translate ``sources``, optionally write the hypotheses, and score them against ``references``."""
-    hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)
+    detok: bool = False,
+) -> tuple[list[MetricResult], str]:
+    """Translate corpus-tokenized ``sources``, optionally write the hypotheses, and score them.
+
+    By default on the corpus's tokens (BLEU ``tokenize=none``). With ``detok``, as a user meets the
+    translator: the sources are detokenized into natural text, translated from raw text, and the natural
+    output is scored against detokenized references with sacrebleu's tokenizer for the target language.
+    Returns the results and a line saying which text was scored.
+    """
+    if detok:
+        raw_sources = [translator.src_processor.detokenize(tokenize(s)) for s in sources]
+        hypotheses = translator.translate(raw_sources, beam_size=beam_size)
+        references = [translator.tgt_processor.detokenize(tokenize(r)) for r in references]
+        bleu_tokenizer = natural_text_tokenizer(translator.config.data.tgt_lang)
+        scored = f"natural text: detokenized sources and references, sacrebleu tokenize={bleu_tokenizer}"
+    else:
+        hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)
+        references = [detokenize(tokenize(r)) for r in references]
+        bleu_tokenizer = "none"
+        scored = "the corpus's own tokens (sacrebleu tokenize=none)"
     if hypotheses_path is not None:
         hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
         hypotheses_path.write_text("".join(f"{h}\n" for h in hypotheses), encoding="utf-8")
-    return score_all(hypotheses, [detokenize(tokenize(r)) for r in references])
+    return score_all(hypotheses, references, bleu_tokenizer), scored
