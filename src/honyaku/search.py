@@ -71,10 +71,13 @@ def beam_search(
     alpha: float = 0.0,
     n_best: int = 1,
 ) -> list[list[Hypothesis]]:
-    """Batched beam search; each sentence leaves the batch once ``beam_size`` hypotheses have ended.
+    """Batched beam search in which every ended hypothesis takes one of the ``beam_size`` places.
 
-    Returns, per sentence, its ``n_best`` hypotheses, best first by length-penalised score. Only candidates
-    ranked within the top ``beam_size`` may end a hypothesis, so that a beam of 1 is exactly greedy search.
+    A sentence keeps ``beam_size`` minus its ended hypotheses alive (the beam shrinks, as in Nematus and
+    Marian), and only candidates ranked among that many may end. The best path is therefore never cut off
+    by weaker hypotheses that ended early, a beam of 1 is exactly greedy search, and each sentence leaves the
+    batch when its beam is used up. Returns, per sentence, its ``n_best`` hypotheses, best first by
+    length-penalised score.
     """
     batch_size, device, k = src.size(0), src.device, beam_size
     max_lengths = max_lengths.to(device)
@@ -82,6 +85,8 @@ def beam_search(
     state = model.select_state(model.encode(src, src_lengths), sentences.repeat_interleave(k))
     log_probs = torch.zeros(batch_size, k, device=device)
     log_probs[:, 1:] = float("-inf")  # the k beams start identical: expand only the first
+    alive = torch.full((batch_size,), k, device=device)  # places left in each sentence's beam
+    ranks = torch.arange(2 * k, device=device)
     history = torch.empty(batch_size * k, 0, dtype=torch.long, device=device)  # (b·k, t)
     prev = torch.full((batch_size * k,), bos_id, dtype=torch.long, device=device)
     finished: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
@@ -94,22 +99,23 @@ def beam_search(
         beams, tokens = top_index // vocab, top_index % vocab
         at_cap = max_lengths[sentences] <= step + 1  # (b,)
         ends = (tokens == eos_id) | at_cap.unsqueeze(1)
-        ends[:, k:] = False
-        ends &= top_log_probs > float("-inf")
+        ends &= (ranks[: tokens.size(1)] < alive.unsqueeze(1)) & (top_log_probs > float("-inf"))
         paths = history.view(len(sentences), k, step)  # (b, k, t)
         for row, rank in ends.nonzero().tolist():
             token, log_prob = int(tokens[row, rank]), float(top_log_probs[row, rank])
             sequence = paths[row, beams[row, rank]].tolist() + ([] if token == eos_id else [token])
             hypothesis = Hypothesis(sequence, log_prob / length_penalty(step + 1, alpha), log_prob)
             finished[int(sentences[row])].append(hypothesis)
-        counts = torch.tensor([len(finished[i]) for i in sentences.tolist()], device=device)
-        searching = ((counts < k) & ~at_cap).nonzero().squeeze(1)  # (b',)
+        alive = alive - ends.sum(dim=1)
         continuing, pick = top_log_probs.masked_fill(ends, float("-inf")).topk(k, dim=1)  # (b, k)
+        continuing = continuing.masked_fill(ranks[:k] >= alive.unsqueeze(1), float("-inf"))  # places used up
+        searching = ((alive > 0) & ~at_cap).nonzero().squeeze(1)  # (b',)
         rows = (torch.arange(len(sentences), device=device).unsqueeze(1) * k + beams.gather(1, pick))[searching]
         next_tokens = tokens.gather(1, pick)[searching]  # (b', k)
         history = torch.cat([history[rows.view(-1)], next_tokens.view(-1, 1)], dim=1)
         state = model.select_state(state, rows.view(-1))
         log_probs, prev, sentences = continuing[searching], next_tokens.view(-1), sentences[searching]
+        alive = alive[searching]
         step += 1
     return [sorted(hypotheses, key=lambda h: -h.score)[:n_best] for hypotheses in finished]
 
