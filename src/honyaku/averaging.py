@@ -9,6 +9,7 @@ import safetensors.torch
 
 from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, atomic_path, average_weights
 from honyaku.errors import HonyakuError
+from honyaku.subwords import SUBWORD_FILES
 from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE
 
 
@@ -41,8 +42,9 @@ def average_run(
     sources = checkpoints_to_average(run_dir, last, best)
     averaged = average_weights(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE):
-        shutil.copyfile(run_dir / name, out_dir / name)
+    for name in (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, *SUBWORD_FILES.values()):
+        if (run_dir / name).is_file():
+            shutil.copyfile(run_dir / name, out_dir / name)
     with atomic_path(out_dir / WEIGHTS_FILE) as temp:
         safetensors.torch.save_file(averaged, str(temp))
     (out_dir / "averaged_from.txt").write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")

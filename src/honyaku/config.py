@@ -48,6 +48,24 @@ class VocabConfig:
 
 
 @dataclass
+class SubwordConfig:
+    """A SentencePiece model trained on the training data by ``honyaku train``."""
+
+    model: str = "unigram"  # unigram | bpe
+    vocab_size: int = 8000
+    joint: bool = False  # one model of both languages (required with model.share_vocab)
+    character_coverage: float = 1.0
+
+    def validate(self, where: str) -> None:
+        if self.model not in ("unigram", "bpe"):
+            raise HonyakuError(f"{where}.model: must be 'unigram' or 'bpe', got {self.model!r}")
+        if self.vocab_size < 8:
+            raise HonyakuError(f"{where}.vocab_size: must be ≥ 8, got {self.vocab_size}")
+        if not 0.9 <= self.character_coverage <= 1.0:
+            raise HonyakuError(f"{where}.character_coverage: must be in [0.9, 1], got {self.character_coverage}")
+
+
+@dataclass
 class DataConfig:
     # A built-in corpus name, or null to read the train/dev/test files below.
     corpus: str | None = "small_parallel_enja"
@@ -56,7 +74,8 @@ class DataConfig:
     train: SplitFiles | None = None
     dev: SplitFiles | None = None
     test: SplitFiles | None = None
-    # Training pairs whose either side is longer than this many tokens, counting <s> and </s>, are left out.
+    # Training pairs whose either side is longer than this many model tokens (words, or pieces with subwords),
+    # counting <s> and </s>, are left out.
     max_len: int | None = None
     # Use only the first N training pairs (quick experiments, tests).
     train_limit: int | None = None
@@ -66,6 +85,7 @@ class DataConfig:
     # null picks by language (en → english, ja → japanese, others pretokenized).
     src_processor: str | None = None
     tgt_processor: str | None = None
+    subwords: SubwordConfig | None = None  # null: the model reads and writes words
 
     def validate(self, where: str) -> None:
         from honyaku.corpus import BUILTIN_CORPORA
@@ -93,6 +113,8 @@ class DataConfig:
             raise HonyakuError(f"{where}.train_limit: must be ≥ 1 or null, got {self.train_limit}")
         self.src_vocab.validate(f"{where}.src_vocab")
         self.tgt_vocab.validate(f"{where}.tgt_vocab")
+        if self.subwords is not None:
+            self.subwords.validate(f"{where}.subwords")
 
 
 @dataclass
@@ -243,6 +265,8 @@ class Config:
     def validate(self) -> None:
         for section in ("data", "model", "training", "decoding"):
             getattr(self, section).validate(section)
+        if self.model.share_vocab and self.data.subwords is not None and not self.data.subwords.joint:
+            raise HonyakuError("model.share_vocab needs one subword model of both languages: data.subwords.joint")
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from honyaku.config import DataConfig, SplitFiles
+from honyaku.config import SplitFiles
 from honyaku.corpus import read_parallel
 from honyaku.text import tokenize
 from honyaku.vocabulary import Vocabulary
@@ -57,15 +57,13 @@ def encode_pairs(
 
 
 def limit_training_pairs(
-    sources: list[list[str]], targets: list[list[str]], data: DataConfig
+    sources: list[list[str]], targets: list[list[str]], max_len: int | None
 ) -> tuple[list[list[str]], list[list[str]]]:
-    """Apply ``train_limit`` and ``max_len`` (which counts ``<s>`` and ``</s>`` on each side)."""
-    if data.train_limit is not None:
-        sources, targets = sources[: data.train_limit], targets[: data.train_limit]
-    if data.max_len is not None:
-        keep = [i for i in range(len(sources)) if max(len(sources[i]), len(targets[i])) + 2 <= data.max_len]
-        sources, targets = [sources[i] for i in keep], [targets[i] for i in keep]
-    return sources, targets
+    """Keep the pairs whose both sides fit in ``max_len`` tokens counting ``<s>`` and ``</s>``."""
+    if max_len is None:
+        return sources, targets
+    keep = [i for i in range(len(sources)) if max(len(sources[i]), len(targets[i])) + 2 <= max_len]
+    return [sources[i] for i in keep], [targets[i] for i in keep]
 
 
 def make_batches(

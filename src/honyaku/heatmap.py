@@ -18,7 +18,7 @@ from honyaku.errors import HonyakuError
 from honyaku.prediction import Translator
 from honyaku.rnn import AttentionSeq2Seq
 from honyaku.transformer import Transformer
-from honyaku.vocabulary import EOS
+from honyaku.vocabulary import EOS, Vocabulary
 
 
 @dataclass
@@ -46,9 +46,9 @@ def attention_map(
     tokens = translator.source_tokens(sentence, pretokenized)
     if not tokens:
         raise HonyakuError("nothing to translate: the sentence is empty")
-    (best,) = translator.translate_n_best([" ".join(tokens)], n_best=1, beam_size=beam_size, pretokenized=True)[0]
+    (best,) = translator.search([tokens], beam_size or translator.config.decoding.beam_size)[0]
     src_ids = translator.src_vocab.encode(tokens, add_eos=True)
-    tgt_ids = translator.tgt_vocab.encode(best.text.split(), add_bos=True)
+    tgt_ids = [Vocabulary.bos_id, *best.tokens]
     src = torch.tensor([src_ids], device=translator.device)
     tgt_in = torch.tensor([tgt_ids], device=translator.device)  # <s> y1 … yn: predicts y1 … yn </s>
     lengths = torch.tensor([len(src_ids)])

@@ -12,7 +12,8 @@ from honyaku.config import Config, load_config
 from honyaku.errors import HonyakuError
 from honyaku.evaluation import MetricResult, natural_text_tokenizer, score_all
 from honyaku.model import build_model
-from honyaku.search import translate_ids
+from honyaku.search import Hypothesis, translate_ids
+from honyaku.subwords import Subwords, WordLevel, load_subwords
 from honyaku.text import detokenize, get_processor, processor_for, tokenize
 from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, resolve_device
 from honyaku.vocabulary import Vocabulary
@@ -28,12 +29,14 @@ class Translator:
         src_vocab: Vocabulary,
         tgt_vocab: Vocabulary,
         device: torch.device,
+        subwords: tuple[Subwords, Subwords] = (WordLevel(), WordLevel()),
     ):
         self.model = model.eval()
         self.config = config
         self.src_vocab = src_vocab
         self.tgt_vocab = tgt_vocab
         self.device = device
+        self.src_subwords, self.tgt_subwords = subwords
         data = config.data
         self.src_processor = get_processor(data.src_processor or processor_for(data.src_lang))
         self.tgt_processor = get_processor(data.tgt_processor or processor_for(data.tgt_lang))
@@ -50,10 +53,11 @@ class Translator:
         tgt_vocab = Vocabulary.load(run_dir / TGT_VOCAB_FILE)
         if not (run_dir / WEIGHTS_FILE).is_file():
             raise HonyakuError(f"{run_dir}: no {WEIGHTS_FILE} yet (training has not reached its first evaluation)")
+        subwords = load_subwords(config.data, run_dir)
         resolved = resolve_device(device)
         model = build_model(config.model, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
         load_weights(model, run_dir / WEIGHTS_FILE)
-        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved)
+        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords)
 
     @property
     def direction(self) -> tuple[str, str]:
@@ -80,13 +84,27 @@ class Translator:
         beam_size = beam_size or max(self.config.decoding.beam_size, n_best)
         if n_best < 1 or beam_size < n_best:
             raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
-        token_lists = [self.source_tokens(sentence, pretokenized) for sentence in sentences]
         writer = get_processor("pretokenized") if pretokenized else self.tgt_processor
+        found = self.search([self.source_tokens(sentence, pretokenized) for sentence in sentences], beam_size, n_best)
+        return [
+            [Translation(writer.detokenize(self.target_words(h)), h.score) for h in hs] or [Translation("", 0.0)]
+            for hs in found
+        ]
+
+    def source_tokens(self, sentence: str, pretokenized: bool = False) -> list[str]:
+        """The model's tokens for a sentence: the source processor's words, then subword pieces."""
+        words = (get_processor("pretokenized") if pretokenized else self.src_processor).tokenize(sentence)
+        return self.src_subwords.split(words)
+
+    def target_words(self, hypothesis: Hypothesis) -> list[str]:
+        return self.tgt_subwords.join(self.tgt_vocab.decode(hypothesis.tokens))
+
+    def search(self, token_lists: list[list[str]], beam_size: int, n_best: int = 1) -> list[list[Hypothesis]]:
+        """Hypotheses for lists of the model's source tokens, in order; an empty list gets none."""
         present = [i for i, tokens in enumerate(token_lists) if tokens]
-        sources = [self.src_vocab.encode(token_lists[i], add_eos=True) for i in present]
         outputs = translate_ids(
             self.model,
-            sources,
+            [self.src_vocab.encode(token_lists[i], add_eos=True) for i in present],
             self.config.decoding,
             Vocabulary.pad_id,
             Vocabulary.bos_id,
@@ -95,15 +113,10 @@ class Translator:
             beam_size=beam_size,
             n_best=n_best,
         )
-        translations = [[Translation("", 0.0)] for _ in sentences]
+        found: list[list[Hypothesis]] = [[] for _ in token_lists]
         for i, hypotheses in zip(present, outputs):
-            translations[i] = [
-                Translation(writer.detokenize(self.tgt_vocab.decode(h.tokens)), h.score) for h in hypotheses
-            ]
-        return translations
-
-    def source_tokens(self, sentence: str, pretokenized: bool = False) -> list[str]:
-        return (get_processor("pretokenized") if pretokenized else self.src_processor).tokenize(sentence)
+            found[i] = hypotheses
+        return found
 
 
 @dataclass

@@ -30,6 +30,7 @@ from honyaku.errors import HonyakuError
 from honyaku.evaluation import bleu
 from honyaku.model import build_model, count_parameters
 from honyaku.search import translate_ids
+from honyaku.subwords import prepare_subwords
 from honyaku.text import detokenize
 from honyaku.vocabulary import Vocabulary
 
@@ -98,10 +99,17 @@ class Trainer:
         cfg = self.config
         torch.manual_seed(cfg.training.seed)
         train_src, train_tgt = read_tokenized(split_files(cfg.data, "train", self.data_dir))
-        train_src, train_tgt = limit_training_pairs(train_src, train_tgt, cfg.data)
+        if cfg.data.train_limit is not None:
+            train_src, train_tgt = train_src[: cfg.data.train_limit], train_tgt[: cfg.data.train_limit]
+        dev_src, dev_tgt = read_tokenized(split_files(cfg.data, "dev", self.data_dir))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.src_subwords, self.tgt_subwords = prepare_subwords(cfg.data, self.run_dir, train_src, train_tgt, resume)
+        self.dev_references = [detokenize(t) for t in dev_tgt]
+        train_src, train_tgt = self._pieces(train_src, train_tgt)
+        dev_src, dev_tgt = self._pieces(dev_src, dev_tgt)
+        train_src, train_tgt = limit_training_pairs(train_src, train_tgt, cfg.data.max_len)
         if not train_src:
             raise HonyakuError(f"data.max_len={cfg.data.max_len} leaves no training pairs")
-        dev_src, dev_tgt = read_tokenized(split_files(cfg.data, "dev", self.data_dir))
         if resume:
             self.src_vocab = Vocabulary.load(self.run_dir / SRC_VOCAB_FILE)
             self.tgt_vocab = Vocabulary.load(self.run_dir / TGT_VOCAB_FILE)
@@ -113,7 +121,6 @@ class Trainer:
             self.tgt_vocab = Vocabulary.build(train_tgt, cfg.data.tgt_vocab.min_freq, cfg.data.tgt_vocab.max_size)
         self.train_data = encode_pairs(train_src, train_tgt, self.src_vocab, self.tgt_vocab)
         self.dev_data = encode_pairs(dev_src, dev_tgt, self.src_vocab, self.tgt_vocab)
-        self.dev_references = [detokenize(t) for t in dev_tgt]
 
         pad_id = Vocabulary.pad_id
         self.model = build_model(cfg.model, len(self.src_vocab), len(self.tgt_vocab), pad_id).to(self.device)
@@ -132,11 +139,13 @@ class Trainer:
             self._restore(self.checkpoints.load_latest(self.model))
             self.best.forget_after(self.progress.step)
         else:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.run_dir / CONFIG_FILE)
             self.src_vocab.save(self.run_dir / SRC_VOCAB_FILE)
             self.tgt_vocab.save(self.run_dir / TGT_VOCAB_FILE)
         self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
+
+    def _pieces(self, sources: list[list[str]], targets: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+        return [self.src_subwords.split(s) for s in sources], [self.tgt_subwords.split(t) for t in targets]
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
@@ -324,7 +333,7 @@ class Trainer:
             self.device,
             beam_size=1,
         )
-        hypotheses = [detokenize(self.tgt_vocab.decode(best.tokens)) for (best,) in outputs]
+        hypotheses = [detokenize(self.tgt_subwords.join(self.tgt_vocab.decode(best.tokens))) for (best,) in outputs]
         return bleu(hypotheses, self.dev_references).score
 
     def log(self, message: str) -> None:
