@@ -52,7 +52,7 @@ class SubwordConfig:
     """A SentencePiece model trained on the training data by ``honyaku train``."""
 
     model: str = "unigram"  # unigram | bpe
-    vocab_size: int = 8000
+    vocab_size: int = 8000  # at most: SentencePiece may find fewer pieces in small data
     joint: bool = False  # one model of both languages (required with model.share_vocab)
     character_coverage: float = 1.0
 

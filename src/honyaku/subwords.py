@@ -63,6 +63,7 @@ def train_subwords(sentences: list[list[str]], cfg: SubwordConfig) -> bytes:
             eos_id=-1,
             pad_id=-1,
             normalization_rule_name="identity",  # keep the corpus forms (NFKC would turn ５ into 5)
+            hard_vocab_limit=False,  # vocab_size is an upper bound: small data may not fill it
             num_threads=1,  # the same model on every machine
             minloglevel=2,
         )
