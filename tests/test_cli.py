@@ -12,7 +12,16 @@ from honyaku import HonyakuError, Translator, pipeline
 
 from .conftest import REPO
 
-SLICE = ["--set", "data.train_limit=2000", "--set", "model.hidden_size=128", "--set", "training.max_epochs=1"]
+SLICE = [
+    "--set",
+    "data.train_limit=2000",
+    "--set",
+    "model.hidden_size=128",
+    "--set",
+    "training.max_epochs=1",
+    "--set",
+    "training.log_every_steps=5",
+]
 
 
 def honyaku(*args, stdin=None, env=None):
@@ -45,6 +54,8 @@ def test_train_writes_a_complete_run_directory(run):
     rows = (run / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("step,epoch,train_loss,dev_loss,dev_bleu") and len(rows) == 2
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    log = (run / "train.log").read_text()
+    assert " step 5 epoch 0.31: train loss " in log and " step 15 epoch 0.94: " in log  # no terminal: log lines
 
 
 def test_translate_from_arguments_file_and_stdin(run, tmp_path):

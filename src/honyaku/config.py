@@ -183,6 +183,8 @@ class TrainingConfig:
     # Validate on dev every epoch, or every N steps if set; checkpoint 'last' every checkpoint_every_steps too.
     eval_every_steps: int | None = None
     checkpoint_every_steps: int | None = None
+    # Without a progress bar (--no-progress, or output not to a terminal), log a line every N steps.
+    log_every_steps: int = 100
     # How many of the newest training checkpoints, and of the best-scoring evaluations' weights, to keep
     # (both can be averaged: honyaku average).
     keep_last_checkpoints: int = 2
@@ -226,6 +228,7 @@ class TrainingConfig:
             "patience",
             "keep_last_checkpoints",
             "keep_best_checkpoints",
+            "log_every_steps",
         ):
             value = getattr(self, name)
             if value is not None and value < 1:

@@ -194,7 +194,7 @@ class Trainer:
             initial=progress.batch_in_epoch,
             desc=f"epoch {progress.epoch + 1}/{cfg.max_epochs}",
             unit="batch",
-            disable=not self.progress_bar,
+            disable=not self.progress_bar or None,  # None: off when stderr is not a terminal
             file=sys.stderr,
             dynamic_ncols=True,
         )
@@ -219,6 +219,12 @@ class Trainer:
                 tok_s=f"{epoch_tokens / max(epoch_seconds, 1e-9):,.0f}",
                 refresh=False,
             )
+            if bar.disable and progress.step % cfg.log_every_steps == 0:
+                self.log(
+                    f"step {progress.step} epoch {progress.epoch + progress.batch_in_epoch / len(batches):.2f}: "
+                    f"train loss {progress.window_loss / max(progress.window_tokens, 1):.3f}, "
+                    f"{epoch_tokens / max(epoch_seconds, 1e-9):,.0f} target tokens/s"
+                )
             if progress.batch_in_epoch == len(batches):
                 progress.epoch += 1
                 progress.batch_in_epoch = 0
