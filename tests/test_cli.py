@@ -127,6 +127,9 @@ def test_python_api_matches_the_cli(run):
     assert len(lines) == 6 and lines[0].startswith(f"0 ||| {beam[0]} ||| ") and lines[5].startswith("1 ||| ")
     with pytest.raises(HonyakuError, match="n-best must be between 1 and the beam size"):
         translator.translate_n_best(["i am tom ."], n_best=3, beam_size=2)
+    with pytest.raises(HonyakuError, match="sentence 2 has 100,000 characters; the limit is 1,000"):
+        translator.translate(["i am tom .", "a" * 100_000])
+    assert translator.translate(["\x00\u200b", "\ud800 i am tom ."])[0] == ""
     with pytest.raises(HonyakuError, match="does not match the model's direction en→ja"):
         pipeline("translation_ja_to_en", model=run)
 

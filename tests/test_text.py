@@ -1,6 +1,8 @@
 """Raw text ↔ corpus tokens, measured against small_parallel_enja itself."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from honyaku import HonyakuError
 from honyaku.text import get_processor, processor_for
@@ -86,3 +88,20 @@ def test_processors_by_language_and_unknown_names():
     assert (processor_for("en"), processor_for("ja"), processor_for("de")) == ("english", "japanese", "pretokenized")
     with pytest.raises(HonyakuError, match="unknown text processor 'klingon'"):
         get_processor("klingon")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None), max_size=80))
+def test_any_text_tokenizes_without_error(text):
+    """Control characters, surrogates, emoji, RTL and mixed scripts: tokens, never an exception."""
+    for processor in (ENGLISH, JAPANESE):
+        tokens = processor.tokenize(text)
+        assert all(token and not any(char.isspace() for char in token) for token in tokens)
+        assert isinstance(processor.detokenize(tokens), str)
+
+
+@pytest.mark.parametrize("processor", [ENGLISH, JAPANESE], ids=["english", "japanese"])
+def test_hostile_characters_are_cleaned(processor):
+    assert processor.tokenize("\x00\u200b\ufeff\t\r\n") == []
+    assert processor.tokenize("\ud800") == ["\ufffd"]
+    assert len(processor.tokenize("a" * 10_000)) >= 1  # longer input is refused by the Translator

@@ -245,6 +245,9 @@ class DecodingConfig:
     max_length_ratio: float = 2.0
     max_length_offset: int = 10
     batch_size: int = 128
+    # Longer input is refused with an error before any work: segmenting one very long "word" can take
+    # seconds, and this corpus's sentences are under 150 characters.
+    max_input_chars: int = 1000
 
     def validate(self, where: str) -> None:
         if self.beam_size < 1:
@@ -255,6 +258,8 @@ class DecodingConfig:
             raise HonyakuError(f"{where}: max_length_ratio must be ≥ 0 and max_length_offset ≥ 1")
         if self.batch_size < 1:
             raise HonyakuError(f"{where}.batch_size: must be ≥ 1, got {self.batch_size}")
+        if self.max_input_chars < 1:
+            raise HonyakuError(f"{where}.max_input_chars: must be ≥ 1, got {self.max_input_chars}")
 
 
 @dataclass

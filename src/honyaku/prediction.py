@@ -81,6 +81,13 @@ class Translator:
         config (``decoding.beam_size``) and must be at least ``n_best``."""
         if isinstance(sentences, str):
             sentences = [sentences]
+        limit = self.config.decoding.max_input_chars
+        for number, sentence in enumerate(sentences, start=1):
+            if len(sentence) > limit:
+                raise HonyakuError(
+                    f"sentence {number} has {len(sentence):,} characters; "
+                    f"the limit is {limit:,} (decoding.max_input_chars)"
+                )
         beam_size = beam_size or max(self.config.decoding.beam_size, n_best)
         if n_best < 1 or beam_size < n_best:
             raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")

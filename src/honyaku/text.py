@@ -13,6 +13,20 @@ from functools import cache
 
 from honyaku.errors import HonyakuError
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WHITESPACE_CONTROLS = "\t\n\r\x0b\x0c\x85"
+
+
+def clean(text: str) -> str:
+    """Text any tokenizer can take: lone surrogates become U+FFFD, control characters that mean white space
+    become spaces, and other control and format characters (NUL, BEL, BOM, zero-width spaces) are dropped."""
+    text = _SURROGATE.sub("\ufffd", text)
+    return "".join(
+        " " if char in _WHITESPACE_CONTROLS else char
+        for char in text
+        if char in _WHITESPACE_CONTROLS or unicodedata.category(char) not in ("Cc", "Cf")
+    )
+
 
 class Pretokenized:
     """Text already tokenized like the corpus: tokens separated by whitespace."""
@@ -47,7 +61,7 @@ class English:
         self._detokenizer = MosesDetokenizer(lang="en")
 
     def tokenize(self, text: str) -> list[str]:
-        text = unicodedata.normalize("NFKC", text).translate(_ENGLISH_PUNCTUATION)
+        text = unicodedata.normalize("NFKC", clean(text)).translate(_ENGLISH_PUNCTUATION)
         text = _DETACHED_CLITIC.sub(r"'\1", text.replace("''", '"').replace("``", '"'))
         # Case decides sentence boundaries ("No. I'm" splits, "no. 5" does not), so lowercase afterwards.
         tokens = self._tokenizer.tokenize(text, escape=False)
@@ -87,7 +101,7 @@ class Japanese:
     def tokenize(self, text: str) -> list[str]:
         if self._tagger is None:
             raise HonyakuError("Japanese input needs fugashi and unidic-lite: pip install 'honyaku[ja]'")
-        text = unicodedata.normalize("NFKC", text).lower()
+        text = unicodedata.normalize("NFKC", clean(text)).lower()
         return [word.surface.translate(_FULL_WIDTH) for word in self._tagger(text)]
 
     def detokenize(self, tokens: list[str]) -> str:
