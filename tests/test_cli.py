@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from honyaku import HonyakuError, Translator, pipeline
+from honyaku.casing import load_casing
 
 from .conftest import REPO
 
@@ -104,6 +105,27 @@ def test_raw_text_in_natural_text_out(run):
     assert all(" " in t for t in tokens) and [t.replace(" ", "") for t in tokens] == raw
     cli = honyaku("translate", "-m", run, "--pretokenized", "i am tom .", "it 's a pen .")
     assert cli.stdout.splitlines() == tokens
+
+
+def test_japanese_to_english_reads_japanese_and_writes_cased_english(tmp_path, corpus_dir):
+    run = tmp_path / "jaen"
+    result = honyaku(
+        "train",
+        REPO / "configs" / "seed_keras.yaml",
+        "--out",
+        run,
+        "--data-dir",
+        corpus_dir,
+        *SLICE,
+        "--set",
+        "data.src_lang=ja",
+        "--set",
+        "data.tgt_lang=en",
+    )
+    assert result.returncode == 0, result.stderr
+    assert load_casing(run / "casing.tsv")["tom"] == "Tom"
+    (translation,) = Translator.load(run).translate(["私はトムです。"])
+    assert translation[:1].isupper() and " ." not in translation  # natural English, not corpus tokens
 
 
 def test_python_api_matches_the_cli(run):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import safetensors.torch
 
+from honyaku.casing import CASING_FILE
 from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, atomic_path, average_weights
 from honyaku.errors import HonyakuError
 from honyaku.subwords import SUBWORD_FILES
@@ -42,7 +43,7 @@ def average_run(
     sources = checkpoints_to_average(run_dir, last, best)
     averaged = average_weights(sources)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, *SUBWORD_FILES.values()):
+    for name in (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES.values()):
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out_dir / name)
     with atomic_path(out_dir / WEIGHTS_FILE) as temp:

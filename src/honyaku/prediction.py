@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from honyaku.casing import CASING_FILE, load_casing
 from honyaku.checkpoint import WEIGHTS_FILE, load_weights
 from honyaku.config import Config, load_config
 from honyaku.errors import HonyakuError
@@ -14,7 +15,7 @@ from honyaku.evaluation import MetricResult, natural_text_tokenizer, score_all
 from honyaku.model import build_model
 from honyaku.search import Hypothesis, translate_ids
 from honyaku.subwords import Subwords, WordLevel, load_subwords
-from honyaku.text import detokenize, get_processor, processor_for, tokenize
+from honyaku.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, resolve_device
 from honyaku.vocabulary import Vocabulary
 
@@ -30,6 +31,7 @@ class Translator:
         tgt_vocab: Vocabulary,
         device: torch.device,
         subwords: tuple[Subwords, Subwords] = (WordLevel(), WordLevel()),
+        casing: dict[str, str] | None = None,
     ):
         self.model = model.eval()
         self.config = config
@@ -37,9 +39,9 @@ class Translator:
         self.tgt_vocab = tgt_vocab
         self.device = device
         self.src_subwords, self.tgt_subwords = subwords
-        data = config.data
-        self.src_processor = get_processor(data.src_processor or processor_for(data.src_lang))
-        self.tgt_processor = get_processor(data.tgt_processor or processor_for(data.tgt_lang))
+        source, target = processor_names(config.data)
+        self.src_processor = get_processor(source)
+        self.tgt_processor = English(casing) if target == "english" and casing else get_processor(target)
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "auto") -> Translator:
@@ -57,7 +59,8 @@ class Translator:
         resolved = resolve_device(device)
         model = build_model(config.model, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
         load_weights(model, run_dir / WEIGHTS_FILE)
-        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords)
+        casing = load_casing(run_dir / CASING_FILE) if (run_dir / CASING_FILE).is_file() else None
+        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing)
 
     @property
     def direction(self) -> tuple[str, str]:

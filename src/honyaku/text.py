@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from typing import TYPE_CHECKING
 
 from honyaku.errors import HonyakuError
+
+if TYPE_CHECKING:
+    from honyaku.config import DataConfig
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE_CONTROLS = "\t\n\r\x0b\x0c\x85"
@@ -54,9 +58,11 @@ class English:
 
     name = "english"
 
-    def __init__(self) -> None:
+    def __init__(self, casing: dict[str, str] | None = None) -> None:
+        """``casing`` maps lowercased names to their written form (honyaku.casing)."""
         from sacremoses import MosesDetokenizer, MosesTokenizer
 
+        self.casing = casing or {}
         self._tokenizer = MosesTokenizer(lang="en")
         self._detokenizer = MosesDetokenizer(lang="en")
 
@@ -68,7 +74,8 @@ class English:
         return ["''" if token == '"' else token.lower() for token in tokens]
 
     def detokenize(self, tokens: list[str]) -> str:
-        text = self._detokenizer.detokenize(['"' if token == "''" else token for token in tokens])
+        tokens = ['"' if token == "''" else self.casing.get(token, token) for token in tokens]
+        text = self._detokenizer.detokenize(tokens)
         text = _PRONOUN_I.sub("I", text)
         return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
@@ -104,6 +111,12 @@ class Japanese:
         text = unicodedata.normalize("NFKC", clean(text)).lower()
         return [word.surface.translate(_FULL_WIDTH) for word in self._tagger(text)]
 
+    def proper_nouns(self, text: str) -> set[str]:
+        """The words UniDic tags as proper nouns (固有名詞): names of people, places, organisations."""
+        if self._tagger is None:
+            raise HonyakuError("Japanese analysis needs fugashi and unidic-lite: pip install 'honyaku[ja]'")
+        return {word.surface for word in self._tagger(clean(text)) if word.feature.pos2 == "固有名詞"}
+
     def detokenize(self, tokens: list[str]) -> str:
         """Join without spaces, except one between adjacent Latin words or numbers (「ｔｈａｎｋ ｙｏｕ」)."""
         text = ""
@@ -121,6 +134,11 @@ LANGUAGE_PROCESSORS = {"en": "english", "ja": "japanese"}
 def processor_for(language: str) -> str:
     """The processor a language gets by default: its own where honyaku has one, else pretokenized text."""
     return LANGUAGE_PROCESSORS.get(language, "pretokenized")
+
+
+def processor_names(data: DataConfig) -> tuple[str, str]:
+    """The source and target processors of a data config: as given, else by language."""
+    return data.src_processor or processor_for(data.src_lang), data.tgt_processor or processor_for(data.tgt_lang)
 
 
 @cache

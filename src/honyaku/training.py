@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from honyaku.casing import CASING_FILE, learn_casing, save_casing
 from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, save_weights
 from honyaku.config import Config, TrainingConfig, load_config
 from honyaku.corpus import split_files
@@ -31,7 +32,7 @@ from honyaku.evaluation import bleu
 from honyaku.model import build_model, count_parameters
 from honyaku.search import translate_ids
 from honyaku.subwords import prepare_subwords
-from honyaku.text import detokenize
+from honyaku.text import detokenize, processor_names
 from honyaku.vocabulary import Vocabulary
 
 CONFIG_FILE = "config.yaml"
@@ -103,6 +104,8 @@ class Trainer:
             train_src, train_tgt = train_src[: cfg.data.train_limit], train_tgt[: cfg.data.train_limit]
         dev_src, dev_tgt = read_tokenized(split_files(cfg.data, "dev", self.data_dir))
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not resume and processor_names(cfg.data) == ("japanese", "english"):
+            save_casing(learn_casing(train_tgt, train_src), self.run_dir / CASING_FILE)
         self.src_subwords, self.tgt_subwords = prepare_subwords(cfg.data, self.run_dir, train_src, train_tgt, resume)
         self.dev_references = [detokenize(t) for t in dev_tgt]
         train_src, train_tgt = self._pieces(train_src, train_tgt)
