@@ -15,8 +15,31 @@ def test_store_keeps_the_newest_checkpoints_and_points_at_the_last(tmp_path):
     assert sorted(p.name for p in store.directory.glob("step-*")) == ["step-00000010", "step-00000015"]
     assert not [p for p in store.directory.iterdir() if p.name.startswith(".")]  # no staging left behind
     fresh = torch.nn.Linear(3, 2)
-    state = store.load_latest(fresh)
-    assert state["step"] == 15 and torch.equal(fresh.weight, torch.full((2, 3), 15.0))
+    state, used, skipped = store.load_latest(fresh)
+    assert state["step"] == 15 and used.name == "step-00000015" and skipped == []
+    assert torch.equal(fresh.weight, torch.full((2, 3), 15.0))
+
+    flip_a_byte(used / "model.safetensors")  # the newest is damaged: the one before serves
+    state, used, skipped = store.load_latest(fresh)
+    assert state["step"] == 10 and used.name == "step-00000010" and torch.equal(fresh.weight, torch.full((2, 3), 10.0))
+    assert len(skipped) == 1 and "step-00000015/model.safetensors: corrupted checkpoint" in skipped[0]
+    (used / "training_state.pt").write_bytes(b"")
+    with pytest.raises(HonyakuError, match="no intact checkpoint to resume from"):
+        store.load_latest(fresh)
+
+
+def flip_a_byte(path, offset_from_end=5):
+    data = bytearray(path.read_bytes())
+    data[-offset_from_end] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_flipped_bit_in_the_weights_is_caught_by_the_content_hash(tmp_path):
+    model = torch.nn.Linear(30, 20)
+    save_weights(model, tmp_path / "w.safetensors")
+    flip_a_byte(tmp_path / "w.safetensors", offset_from_end=100)  # inside the tensor data: the header is intact
+    with pytest.raises(HonyakuError, match="content does not match the hash it was saved with"):
+        load_weights(torch.nn.Linear(30, 20), tmp_path / "w.safetensors")
 
 
 def test_weights_and_state_round_trip_and_damage_is_reported(tmp_path):

@@ -65,7 +65,12 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path):
     for attempt, kill_after_step in enumerate((12, 61, 95)):
         run = tmp_path / f"killed-{attempt}"
         train_until_killed(config, run, kill_after_step)
+        if attempt == 2:  # the newest checkpoint is damaged too: resume falls back to the one before
+            newest = run / "checkpoints" / (run / "checkpoints" / "latest").read_text()
+            (newest / "model.safetensors").write_bytes(b"\x00" * 100)
         progress = train(config, run, resume=True, progress_bar=False)
+        if attempt == 2:
+            assert "skipping a damaged checkpoint" in (run / "train.log").read_text()
         assert progress.step == 141
         resumed_final = run / "checkpoints" / (run / "checkpoints" / "latest").read_text()
         for name, tensor in weights(final / "model.safetensors").items():

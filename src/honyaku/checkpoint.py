@@ -7,6 +7,7 @@ killed at any moment therefore leaves ``latest`` naming a complete checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -48,10 +49,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         temp.write_bytes(data)
 
 
+HASH_KEY = "honyaku_sha256"
+
+
+def content_hash(model: nn.Module) -> str:
+    """SHA-256 of every tensor of the model's state (names, dtypes, shapes and bytes), in name order."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def save_weights(model: nn.Module, path: Path) -> None:
-    """safetensors' save_model stores tied parameters (e.g. shared embeddings) once."""
+    """safetensors' save_model stores tied parameters (e.g. shared embeddings) once; the metadata holds the
+    content hash that loading checks."""
     with atomic_path(path) as temp:
-        safetensors.torch.save_model(model, str(temp))
+        safetensors.torch.save_model(model, str(temp), metadata={HASH_KEY: content_hash(model)})
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
@@ -59,7 +73,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
         raise HonyakuError(f"{path}: checkpoint not found")
     try:
         with safetensors.safe_open(str(path), framework="pt") as weights:
-            weights.keys()  # the header and the data offsets it declares
+            expected = (weights.metadata() or {}).get(HASH_KEY)  # reading the header checks the data offsets
     except Exception as error:  # safetensors reports damage with several exception types
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
@@ -68,6 +82,8 @@ def load_weights(model: nn.Module, path: Path) -> None:
     except RuntimeError as error:
         lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
         raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({lines[-1]})") from None
+    if expected is not None and content_hash(model) != expected:
+        raise HonyakuError(f"{path}: corrupted checkpoint (its content does not match the hash it was saved with)")
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:
@@ -115,10 +131,21 @@ class CheckpointStore:
             raise HonyakuError(f"{self.directory}: no checkpoint to resume from")
         return self.directory / pointer.read_text().strip()
 
-    def load_latest(self, model: nn.Module) -> dict[str, Any]:
-        checkpoint = self.latest()
-        load_weights(model, checkpoint / WEIGHTS_FILE)
-        return load_state(checkpoint / STATE_FILE)
+    def load_latest(self, model: nn.Module) -> tuple[dict[str, Any], Path, list[str]]:
+        """Load the newest checkpoint that is intact, falling back to older ones.
+
+        Returns the training state, the checkpoint used, and why any newer ones were skipped.
+        """
+        latest = self.latest()
+        candidates = [latest] + [step for step in reversed(self.steps()) if step != latest]
+        skipped = []
+        for checkpoint in candidates:
+            try:
+                load_weights(model, checkpoint / WEIGHTS_FILE)
+                return load_state(checkpoint / STATE_FILE), checkpoint, skipped
+            except HonyakuError as error:
+                skipped.append(str(error))
+        raise HonyakuError(f"{self.directory}: no intact checkpoint to resume from ({'; '.join(skipped)})")
 
     def steps(self) -> list[Path]:
         return sorted(self.directory.glob("step-*"))

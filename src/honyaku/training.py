@@ -139,7 +139,11 @@ class Trainer:
             ignore_index=pad_id, reduction="sum", label_smoothing=cfg.training.label_smoothing
         )
         if resume:
-            self._restore(self.checkpoints.load_latest(self.model))
+            state, checkpoint, skipped = self.checkpoints.load_latest(self.model)
+            for reason in skipped:
+                self.log(f"skipping a damaged checkpoint: {reason}")
+            self._restore(state)
+            self.log(f"resuming from {checkpoint.name}")
             self.best.forget_after(self.progress.step)
         else:
             cfg.save(self.run_dir / CONFIG_FILE)
