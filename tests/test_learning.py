@@ -47,6 +47,9 @@ def test_model_learns_a_synthetic_task(tmp_path, model, training, reverse, data)
         translations = translator.translate(held_out, beam_size=beam_size)
         exact = sum(t == e for t, e in zip(translations, expected)) / len(held_out)
         assert exact >= 0.95, f"beam {beam_size}: exact match {exact:.1%}"
+    int8 = Translator.load(tmp_path / "run", device="cpu", int8=True).translate(held_out)
+    exact = sum(t == e for t, e in zip(int8, expected)) / len(held_out)
+    assert exact >= 0.9, f"int8: exact match {exact:.1%}"
     if model["arch"] != "seq2seq" and not data:
         check_attention_follows_the_alignment(tmp_path, translator, held_out[:20])
 

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
     )
     translate.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
+    translate.add_argument(
+        "--int8", action="store_true", help="8-bit dynamic quantization (CPU): faster, slightly less exact"
+    )
     translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
 
@@ -88,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--detok", action="store_true", help="score natural text: raw-text input, detokenized output and references"
     )
     evaluate.add_argument("--data-dir", metavar="DIR")
+    evaluate.add_argument("--int8", action="store_true", help="8-bit dynamic quantization (CPU)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
     attention = commands.add_parser("attention", help="draw the attention of a sentence's translation as a heatmap")
@@ -172,7 +176,7 @@ def _translate(args: argparse.Namespace) -> None:
         sentences = read_lines(args.input)
     else:
         sentences = sys.stdin.read().splitlines()
-    translator = Translator.load(args.model, device=args.device)
+    translator = Translator.load(args.model, device=args.device, int8=args.int8)
     if args.n_best == 1:
         translations = translator.translate(sentences, beam_size=args.beam_size, pretokenized=args.pretokenized)
         text = "".join(f"{t}\n" for t in translations)
@@ -192,7 +196,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from honyaku.corpus import read_parallel, split_files
     from honyaku.prediction import Translator, evaluate
 
-    translator = Translator.load(args.model, device=args.device)
+    translator = Translator.load(args.model, device=args.device, int8=args.int8)
     if (args.src is None) != (args.ref is None):
         raise HonyakuError("--src and --ref go together")
     if args.src is not None:
