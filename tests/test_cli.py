@@ -69,6 +69,9 @@ def test_translate_from_arguments_file_and_stdin(run, tmp_path):
     assert by_file.returncode == 0 and (tmp_path / "out.txt").read_text().splitlines() == lines
     by_stdin = honyaku("translate", "-m", run, stdin="i am tom .\nit 's a pen .\n")
     assert by_stdin.stdout.splitlines() == lines
+    interactive = honyaku("translate", "-m", run, "-i", stdin="i am tom .\n" + "x" * 2000 + "\nit 's a pen .\n")
+    assert interactive.returncode == 0 and interactive.stdout.splitlines() == lines  # the bad line is skipped
+    assert interactive.stderr.count("honyaku: error: sentence 1 has 2,000 characters") == 1
 
 
 def test_evaluate_prints_bleu_and_chrf_with_signatures(run, corpus_dir, tmp_path):

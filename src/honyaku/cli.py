@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("-m", "--model", required=True, metavar="RUN")
     translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
     translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
+    translate.add_argument(
+        "--interactive", "-i", action="store_true", help="translate each line as it is typed (end with Ctrl-D)"
+    )
     translate.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
     translate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
     translate.add_argument(
@@ -168,8 +171,10 @@ def _translate(args: argparse.Namespace) -> None:
     from honyaku.corpus import read_lines
     from honyaku.prediction import Translator
 
-    if args.text and args.input:
-        raise HonyakuError("give sentences as arguments or --input FILE, not both")
+    if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
+        raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
+    if args.interactive:
+        return _interactive(Translator.load(args.model, device=args.device, int8=args.int8), args)
     if args.text:
         sentences = args.text
     elif args.input:
@@ -189,6 +194,27 @@ def _translate(args: argparse.Namespace) -> None:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+def _interactive(translator, args: argparse.Namespace) -> None:
+    """A line in, its translation out, the model loaded once; a bad line is reported and the session goes on."""
+    if sys.stdin.isatty():
+        import readline  # noqa: F401  (line editing and history for input())
+
+        source, target = translator.direction
+        print(f"honyaku {source}→{target}: type a sentence, Ctrl-D to quit", file=sys.stderr)
+    prompt = f"{translator.direction[0]}> " if sys.stdin.isatty() else ""
+    while True:
+        try:
+            line = input(prompt)
+        except EOFError:
+            return
+        try:
+            (translation,) = translator.translate([line], beam_size=args.beam_size, pretokenized=args.pretokenized)
+        except HonyakuError as error:
+            print(f"honyaku: error: {error}", file=sys.stderr, flush=True)
+            continue
+        print(translation, flush=True)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
