@@ -108,6 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     attention.add_argument("--device", default="auto")
     attention.set_defaults(handler=_attention)
 
+    serve = commands.add_parser("serve", help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs")
+    serve.add_argument(
+        "-m", "--model", required=True, action="append", metavar="RUN", help="repeat for more directions"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--max-chars", type=int, default=1000, help="characters per text (more: 413)")
+    serve.add_argument("--max-texts", type=int, default=64, help="texts per request (more: 413)")
+    serve.add_argument(
+        "--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with"
+    )
+    serve.add_argument("--device", default="auto")
+    serve.set_defaults(handler=_serve)
+
     average = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
     average.add_argument("-m", "--model", required=True, metavar="RUN")
     which = average.add_mutually_exclusive_group(required=True)
@@ -128,6 +142,13 @@ def _attention(args: argparse.Namespace) -> None:
     )
     plot_attention(found, args.out)
     print(f"{' '.join(found.target[:-1])}\n{found.title}: {args.out}")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from honyaku.serve import Limits, serve
+
+    limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts, batch_wait_s=args.batch_wait_ms / 1000)
+    serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device)
 
 
 def _average(args: argparse.Namespace) -> None:

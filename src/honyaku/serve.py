@@ -1,0 +1,185 @@
+"""HTTP API: ``POST /translate``, ``GET /health``, OpenAPI docs at ``/docs``.
+
+Concurrent requests with the same options are gathered for a short window and translated as one batch, in a
+worker thread, so that the event loop never waits on the model and a burst of small requests costs about as
+much as one large one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from honyaku.errors import HonyakuError
+from honyaku.prediction import Translation, Translator
+
+try:
+    from fastapi import FastAPI, HTTPException
+except ImportError as error:  # pragma: no cover - depends on the install
+    raise HonyakuError("the HTTP API needs FastAPI and uvicorn: pip install 'honyaku[serve]'") from error
+
+
+class TranslateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(None, description="one text to translate")
+    texts: list[str] | None = Field(None, description="several texts, translated in order")
+    direction: str | None = Field(None, description="e.g. 'en-ja'; may be left out when one model is served")
+    beam_size: int | None = Field(None, ge=1, le=32, description="default: the model's config")
+    n_best: int = Field(1, ge=1, le=32, description="translations per text, best first")
+    pretokenized: bool = Field(False, description="texts and translations are corpus-style tokens")
+
+    @model_validator(mode="after")
+    def one_of_text_and_texts(self) -> TranslateRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give either 'text' or 'texts'")
+        if self.beam_size is not None and self.n_best > self.beam_size:
+            raise ValueError(f"n_best ({self.n_best}) cannot exceed beam_size ({self.beam_size})")
+        return self
+
+    @property
+    def all_texts(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class Candidate(BaseModel):
+    text: str
+    score: float
+
+
+class TranslationResult(BaseModel):
+    translation: str
+    score: float = Field(description="log-probability over the length penalty")
+    n_best: list[Candidate] | None = None
+
+
+class TranslateResponse(BaseModel):
+    direction: str
+    translations: list[TranslationResult]
+
+
+@dataclass
+class Limits:
+    max_chars: int = 1000  # per text; more → 413
+    max_texts: int = 64  # per request; more → 413
+    batch_wait_s: float = 0.005  # how long the first request of a batch waits for others
+    max_batch_texts: int = 256
+
+
+@dataclass
+class _Job:
+    texts: list[str]
+    options: tuple[int | None, int, bool]  # beam_size, n_best, pretokenized
+    future: asyncio.Future
+
+
+@dataclass
+class BatchingTranslator:
+    """Serialises model work in one worker thread, translating requests that arrive together as one batch."""
+
+    translator: Translator
+    limits: Limits
+    batches: int = 0
+    jobs: int = 0
+    _queue: asyncio.Queue | None = field(default=None, repr=False)
+    _worker: asyncio.Task | None = field(default=None, repr=False)
+
+    async def translate(self, texts: list[str], options: tuple[int | None, int, bool]) -> list[list[Translation]]:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.create_task(self._work())
+        future = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Job(texts, options, future))
+        return await future
+
+    async def _work(self) -> None:
+        while True:
+            jobs = [await self._queue.get()]
+            deadline = time.monotonic() + self.limits.batch_wait_s
+            while sum(len(job.texts) for job in jobs) < self.limits.max_batch_texts:
+                try:
+                    jobs.append(await asyncio.wait_for(self._queue.get(), deadline - time.monotonic()))
+                except TimeoutError:
+                    break
+            for options in {job.options for job in jobs}:
+                await self._run([job for job in jobs if job.options == options], options)
+
+    async def _run(self, jobs: list[_Job], options: tuple[int | None, int, bool]) -> None:
+        beam_size, n_best, pretokenized = options
+        texts = [text for job in jobs for text in job.texts]
+        try:
+            found = await asyncio.to_thread(self.translator.translate_n_best, texts, n_best, beam_size, pretokenized)
+        except Exception as error:  # handed to each waiting request, which answers for it
+            for job in jobs:
+                job.future.set_exception(error)
+            return
+        self.batches += 1
+        self.jobs += len(jobs)
+        start = 0
+        for job in jobs:
+            job.future.set_result(found[start : start + len(job.texts)])
+            start += len(job.texts)
+
+
+def create_app(translators: list[Translator], limits: Limits | None = None) -> FastAPI:
+    """The API over one model per translation direction."""
+    limits = limits or Limits()
+    batchers = {"-".join(t.direction): BatchingTranslator(t, limits) for t in translators}
+    app = FastAPI(title="honyaku", summary="Neural machine translation", version=_version())
+    app.state.batchers = batchers
+
+    @app.get("/health")
+    async def health() -> dict[str, object]:
+        return {"status": "ok", "directions": sorted(batchers)}
+
+    @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True)
+    async def translate(request: TranslateRequest) -> TranslateResponse:
+        direction = request.direction or (next(iter(batchers)) if len(batchers) == 1 else None)
+        if direction not in batchers:
+            known = ", ".join(sorted(batchers))
+            raise HTTPException(422, f"direction {request.direction!r} is not served; served: {known}")
+        texts = request.all_texts
+        if len(texts) > limits.max_texts:
+            raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
+        for number, text in enumerate(texts, start=1):
+            if len(text) > limits.max_chars:
+                raise HTTPException(413, f"text {number} has {len(text)} characters; the limit is {limits.max_chars}")
+        options = (request.beam_size, request.n_best, request.pretokenized)
+        try:
+            found = await batchers[direction].translate(texts, options)
+        except HonyakuError as error:
+            raise HTTPException(422, str(error)) from None
+        return TranslateResponse(
+            direction=direction,
+            translations=[
+                TranslationResult(
+                    translation=candidates[0].text,
+                    score=candidates[0].score,
+                    n_best=[Candidate(text=c.text, score=c.score) for c in candidates] if request.n_best > 1 else None,
+                )
+                for candidates in found
+            ],
+        )
+
+    return app
+
+
+def _version() -> str:
+    from honyaku import __version__
+
+    return __version__
+
+
+def serve(
+    model_dirs: list[str], host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None, device: str = "auto"
+) -> None:
+    import uvicorn
+
+    translators = [Translator.load(directory, device=device) for directory in model_dirs]
+    directions = ["-".join(t.direction) for t in translators]
+    if len(set(directions)) != len(directions):
+        raise HonyakuError(f"one model per direction, got {', '.join(directions)}")
+    uvicorn.run(create_app(translators, limits), host=host, port=port, timeout_graceful_shutdown=30)

@@ -1,0 +1,96 @@
+"""The HTTP API, running under uvicorn on 127.0.0.1."""
+
+import concurrent.futures
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from honyaku import Translator
+from honyaku.serve import Limits, create_app
+from honyaku.training import train
+
+from .conftest import random_sequences, toy_config
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("serve")
+    train(toy_config(tmp_path, training={"max_epochs": 2}), tmp_path / "run", progress_bar=False)
+    translator = Translator.load(tmp_path / "run", device="cpu")
+    app = create_app([translator], Limits(max_chars=50, max_texts=8, batch_wait_s=0.05))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client, translator, app
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_health_and_docs(server):
+    client, _, _ = server
+    assert client.get("/health").json() == {"status": "ok", "directions": ["xx-yy"]}
+    assert "/translate" in client.get("/openapi.json").json()["paths"]
+
+
+def test_translations_match_the_python_api(server):
+    client, translator, _ = server
+    texts = random_sequences(5, seed=7)
+    single = client.post("/translate", json={"text": texts[0]})
+    assert single.status_code == 200
+    assert single.json()["translations"][0]["translation"] == translator.translate([texts[0]])[0]
+    several = client.post("/translate", json={"texts": texts, "direction": "xx-yy", "beam_size": 3})
+    assert [t["translation"] for t in several.json()["translations"]] == translator.translate(texts, beam_size=3)
+    n_best = client.post("/translate", json={"text": texts[1], "beam_size": 4, "n_best": 3}).json()["translations"][0]
+    scores = [c["score"] for c in n_best["n_best"]]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True) and n_best["score"] == scores[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"texts": ["w1"] * 9}, 413, "9 texts in one request; the limit is 8"),
+        ({"text": "w1 " * 20}, 413, "text 1 has 60 characters; the limit is 50"),
+        ({"text": "w1", "texts": ["w2"]}, 422, "give either 'text' or 'texts'"),
+        ({}, 422, "give either 'text' or 'texts'"),
+        ({"text": "w1", "beam_size": 0}, 422, "greater than or equal to 1"),
+        ({"text": "w1", "beam_size": 2, "n_best": 3}, 422, "n_best (3) cannot exceed beam_size (2)"),
+        ({"text": "w1", "colour": "red"}, 422, "Extra inputs are not permitted"),
+        ({"text": "w1", "direction": "en-ja"}, 422, "direction 'en-ja' is not served; served: xx-yy"),
+        ({"text": 5}, 422, "Input should be a valid string"),
+    ],
+)
+def test_bad_requests_get_4xx_with_a_message(server, body, status, message):
+    client, _, _ = server
+    response = client.post("/translate", json=body)
+    assert response.status_code == status
+    assert message in str(response.json()["detail"])
+
+
+def test_malformed_json_is_422(server):
+    client, _, _ = server
+    response = client.post("/translate", content=b'{"text": ', headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "JSON decode error" in str(response.json()["detail"])
+
+
+def test_concurrent_requests_are_batched_together(server):
+    client, translator, app = server
+    texts = random_sequences(24, seed=11)
+    batcher = app.state.batchers["xx-yy"]
+    batches_before, jobs_before = batcher.batches, batcher.jobs
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(lambda text: client.post("/translate", json={"text": text}), texts))
+    assert [r.json()["translations"][0]["translation"] for r in responses] == translator.translate(texts)
+    assert batcher.jobs - jobs_before == 24
+    assert batcher.batches - batches_before < 24  # requests shared batches
