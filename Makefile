@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHARED_CORPUS := $(abspath $(wildcard ../shared/data/small_parallel_enja))
 DEMO_RUN := runs/demo
 
-.PHONY: install test lint demo clean
+.PHONY: install browser test lint demo clean
 
 install: $(VENV)/.installed
 
@@ -17,7 +17,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-test: install
+# The web page's test drives Debian's Chromium (Playwright's own browser download does not work offline).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "make test needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+test: install browser
 	HONYAKU_DATA_DIR="$${HONYAKU_DATA_DIR:-$(SHARED_CORPUS)}" $(BIN)/python -m pytest
 
 lint: install

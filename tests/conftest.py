@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,34 @@ def toy_config(tmp_path: Path, reverse: bool = False, **sections) -> Path:
     path = tmp_path / "toy.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The HTTP API over a toy attention model, running under uvicorn on 127.0.0.1: (client, translator, app)."""
+    import httpx
+    import uvicorn
+
+    from honyaku import Translator
+    from honyaku.serve import Limits, create_app
+    from honyaku.training import train
+
+    tmp_path = tmp_path_factory.mktemp("serve")
+    config = toy_config(tmp_path, model={"arch": "attention"}, training={"max_epochs": 2})
+    train(config, tmp_path / "run", progress_bar=False)
+    translator = Translator.load(tmp_path / "run", device="cpu")
+    app = create_app([translator], Limits(max_chars=50, max_texts=8, batch_wait_s=0.05))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client, translator, app
+    server.should_exit = True
+    thread.join(timeout=10)

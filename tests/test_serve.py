@@ -1,41 +1,10 @@
 """The HTTP API, running under uvicorn on 127.0.0.1."""
 
 import concurrent.futures
-import socket
-import threading
-import time
 
-import httpx
 import pytest
-import uvicorn
 
-from honyaku import Translator
-from honyaku.serve import Limits, create_app
-from honyaku.training import train
-
-from .conftest import random_sequences, toy_config
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("serve")
-    train(toy_config(tmp_path, training={"max_epochs": 2}), tmp_path / "run", progress_bar=False)
-    translator = Translator.load(tmp_path / "run", device="cpu")
-    app = create_app([translator], Limits(max_chars=50, max_texts=8, batch_wait_s=0.05))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield client, translator, app
-    server.should_exit = True
-    thread.join(timeout=10)
+from .conftest import random_sequences
 
 
 def test_health_and_docs(server):

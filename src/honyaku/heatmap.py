@@ -37,18 +37,22 @@ def attention_map(
     layer: int | None = None,
     head: int | None = None,
     pretokenized: bool = False,
+    rank: int = 0,
 ) -> AttentionMap:
-    """Attention of ``sentence``'s best translation. For a Transformer: ``layer`` (default the last) and
-    ``head`` (default the mean over heads)."""
+    """Attention of ``sentence``'s translation: the best, or the ``rank``-th of the n-best list. For a
+    Transformer: ``layer`` (default the last) and ``head`` (default the mean over heads)."""
     model = translator.model
     if not isinstance(model, (AttentionSeq2Seq, Transformer)):
         raise HonyakuError(f"a {translator.config.model.arch} model has no attention to show")
     tokens = translator.source_tokens(sentence, pretokenized)
     if not tokens:
         raise HonyakuError("nothing to translate: the sentence is empty")
-    (best,) = translator.search([tokens], beam_size or translator.config.decoding.beam_size)[0]
+    beam_size = max(beam_size or translator.config.decoding.beam_size, rank + 1)
+    candidates = translator.search([tokens], beam_size, n_best=rank + 1)[0]
+    if rank >= len(candidates):
+        raise HonyakuError(f"the search found {len(candidates)} translations, not {rank + 1}")
     src_ids = translator.src_vocab.encode(tokens, add_eos=True)
-    tgt_ids = [Vocabulary.bos_id, *best.tokens]
+    tgt_ids = [Vocabulary.bos_id, *candidates[rank].tokens]
     src = torch.tensor([src_ids], device=translator.device)
     tgt_in = torch.tensor([tgt_ids], device=translator.device)  # <s> y1 … yn: predicts y1 … yn </s>
     lengths = torch.tensor([len(src_ids)])

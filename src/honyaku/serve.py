@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from honyaku.errors import HonyakuError
+from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
 
 try:
     from fastapi import FastAPI, HTTPException
+    from fastapi.responses import HTMLResponse
 except ImportError as error:  # pragma: no cover - depends on the install
     raise HonyakuError("the HTTP API needs FastAPI and uvicorn: pip install 'honyaku[serve]'") from error
 
@@ -43,6 +46,23 @@ class TranslateRequest(BaseModel):
     @property
     def all_texts(self) -> list[str]:
         return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class AttentionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    direction: str | None = None
+    beam_size: int | None = Field(None, ge=1, le=32)
+    rank: int = Field(0, ge=0, le=31, description="which translation of the n-best list: 0 is the best")
+    pretokenized: bool = False
+
+
+class AttentionResponse(BaseModel):
+    source: list[str]
+    target: list[str]
+    weights: list[list[float]] = Field(description="one row per target token, one column per source token")
+    title: str
 
 
 class Candidate(BaseModel):
@@ -86,6 +106,7 @@ class BatchingTranslator:
     jobs: int = 0
     _queue: asyncio.Queue | None = field(default=None, repr=False)
     _worker: asyncio.Task | None = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one piece of model work at a time
 
     async def translate(self, texts: list[str], options: tuple[int | None, int, bool]) -> list[list[Translation]]:
         if self._queue is None:
@@ -94,6 +115,11 @@ class BatchingTranslator:
         future = asyncio.get_running_loop().create_future()
         await self._queue.put(_Job(texts, options, future))
         return await future
+
+    async def run_alone(self, function, *args):
+        """Run other model work (e.g. attention maps) in the worker thread, never beside a batch."""
+        async with self._lock:
+            return await asyncio.to_thread(function, *args)
 
     async def _work(self) -> None:
         while True:
@@ -104,8 +130,9 @@ class BatchingTranslator:
                     jobs.append(await asyncio.wait_for(self._queue.get(), deadline - time.monotonic()))
                 except TimeoutError:
                     break
-            for options in {job.options for job in jobs}:
-                await self._run([job for job in jobs if job.options == options], options)
+            async with self._lock:
+                for options in {job.options for job in jobs}:
+                    await self._run([job for job in jobs if job.options == options], options)
 
     async def _run(self, jobs: list[_Job], options: tuple[int | None, int, bool]) -> None:
         beam_size, n_best, pretokenized = options
@@ -135,12 +162,42 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     async def health() -> dict[str, object]:
         return {"status": "ok", "directions": sorted(batchers)}
 
+    def served(direction: str | None) -> str:
+        direction = direction or (next(iter(batchers)) if len(batchers) == 1 else None)
+        if direction not in batchers:
+            raise HTTPException(422, f"direction {direction!r} is not served; served: {', '.join(sorted(batchers))}")
+        return direction
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return (resources.files("honyaku") / "web" / "index.html").read_text(encoding="utf-8")
+
+    @app.post("/attention", response_model=AttentionResponse)
+    async def attention(request: AttentionRequest) -> AttentionResponse:
+        """Attention weights of a translation (LSTM attention, or Transformer cross-attention averaged over heads)."""
+        batcher = batchers[served(request.direction)]
+        if len(request.text) > limits.max_chars:
+            raise HTTPException(413, f"text 1 has {len(request.text)} characters; the limit is {limits.max_chars}")
+        try:
+            found = await batcher.run_alone(
+                attention_map,
+                batcher.translator,
+                request.text,
+                request.beam_size,
+                None,
+                None,
+                request.pretokenized,
+                request.rank,
+            )
+        except HonyakuError as error:
+            raise HTTPException(422, str(error)) from None
+        return AttentionResponse(
+            source=found.source, target=found.target, weights=found.weights.tolist(), title=found.title
+        )
+
     @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True)
     async def translate(request: TranslateRequest) -> TranslateResponse:
-        direction = request.direction or (next(iter(batchers)) if len(batchers) == 1 else None)
-        if direction not in batchers:
-            known = ", ".join(sorted(batchers))
-            raise HTTPException(422, f"direction {request.direction!r} is not served; served: {known}")
+        direction = served(request.direction)
         texts = request.all_texts
         if len(texts) > limits.max_texts:
             raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
