@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import csv
 import re
+import sys
 from pathlib import Path
 
 from honyaku.config import load_config
 from honyaku.corpus import read_parallel, split_files
+from honyaku.errors import HonyakuError
 from honyaku.evaluation import bleu, chrf
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator
@@ -104,4 +106,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except HonyakuError as error:
+        sys.exit(f"quality.py: error: {error}")

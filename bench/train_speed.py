@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 
 from honyaku.config import load_config
 from honyaku.data import collate, make_batches
+from honyaku.errors import HonyakuError
 from honyaku.model import count_parameters
 from honyaku.training import Trainer
 from honyaku.vocabulary import Vocabulary
@@ -78,4 +80,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except HonyakuError as error:
+        sys.exit(f"train_speed.py: error: {error}")

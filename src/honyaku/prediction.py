@@ -68,6 +68,7 @@ class Translator:
                 raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
             with warnings.catch_warnings():  # torch.ao.quantization works in 2.13 but points users to torchao
                 warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
                 model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
         casing = load_casing(run_dir / CASING_FILE) if (run_dir / CASING_FILE).is_file() else None
         return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing)

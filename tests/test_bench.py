@@ -1,0 +1,50 @@
+"""Smoke tests: each benchmark script runs end to end on a tiny setting (timings belong to real runs only)."""
+
+import subprocess
+import sys
+
+from honyaku.training import train
+
+from .conftest import REPO, toy_config, write_toy_task
+
+
+def run_script(*args, cwd):
+    result = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_train_speed_reports_a_table_row(tmp_path):
+    config = toy_config(tmp_path)
+    output = run_script(REPO / "bench" / "train_speed.py", config, "--steps", "3", "--warmup", "1", cwd=tmp_path)
+    row = output.splitlines()[-1].split(" | ")
+    assert row[0] == "| toy.yaml" and int(row[4]) == 3 and float(row[5].replace(",", "")) > 0
+
+
+def test_quality_writes_its_section_and_keeps_others(tmp_path):
+    test = write_toy_task(tmp_path / "test", 50, seed=4)
+    config = toy_config(
+        tmp_path,
+        training={"max_epochs": 1},
+        data={"test": {"src": str(test / "data.src"), "tgt": str(test / "data.tgt")}},
+    )
+    train(config, tmp_path / "runs" / "toy", progress_bar=False)
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n## Speed\nkept as it is\n")
+    run_script(REPO / "bench" / "quality.py", config, "--runs", tmp_path / "runs", "--results", results, cwd=tmp_path)
+    text = results.read_text()
+    assert "## Speed\nkept as it is" in text and "## Quality (bench/quality.py)" in text
+    (row,) = [line for line in text.splitlines() if line.startswith("| toy (")]
+    assert "xx→yy" in row and "tok:none" in row
+    run_script(REPO / "bench" / "quality.py", config, "--runs", tmp_path / "runs", "--results", results, cwd=tmp_path)
+    assert results.read_text().count("| toy (") == 1  # a rerun replaces its row
+
+
+def test_bench_errors_are_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, REPO / "bench" / "quality.py", tmp_path / "missing.yaml"], capture_output=True, text=True
+    )
+    assert (
+        result.returncode == 1
+        and result.stderr.strip() == f"quality.py: error: {tmp_path / 'missing.yaml'}: config file not found"
+    )
