@@ -56,8 +56,8 @@ def cache_dir() -> Path:
     return Path(base) / "honyaku"
 
 
-def _has_all_files(corpus: BuiltinCorpus, directory: Path) -> bool:
-    return all((directory / name).is_file() for name in corpus.sha256)
+def _missing_files(corpus: BuiltinCorpus, directory: Path) -> list[str]:
+    return [name for name in corpus.sha256 if not (directory / name).is_file()]
 
 
 def resolve_corpus_dir(name: str, data_dir: str | Path | None = None, download: bool = True) -> Path:
@@ -66,13 +66,13 @@ def resolve_corpus_dir(name: str, data_dir: str | Path | None = None, download: 
     explicit = data_dir or os.environ.get(DATA_DIR_ENV)
     if explicit:
         directory = Path(explicit)
-        missing = [f for f in corpus.sha256 if not (directory / f).is_file()]
+        missing = _missing_files(corpus, directory)
         if missing:
             source = "--data-dir" if data_dir else f"${DATA_DIR_ENV}"
             raise HonyakuError(f"{directory} ({source}): not a {name} directory, missing {', '.join(missing)}")
         return directory
     cached = cache_dir() / name
-    if _has_all_files(corpus, cached):
+    if not _missing_files(corpus, cached):
         return cached
     if not download:
         raise HonyakuError(f"{name} is not in {cached}; run 'honyaku data fetch' first")

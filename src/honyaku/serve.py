@@ -162,6 +162,11 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     async def health() -> dict[str, object]:
         return {"status": "ok", "directions": sorted(batchers)}
 
+    def check_lengths(texts: list[str]) -> None:
+        for number, text in enumerate(texts, start=1):
+            if len(text) > limits.max_chars:
+                raise HTTPException(413, f"text {number} has {len(text)} characters; the limit is {limits.max_chars}")
+
     def served(direction: str | None) -> str:
         direction = direction or (next(iter(batchers)) if len(batchers) == 1 else None)
         if direction not in batchers:
@@ -176,8 +181,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     async def attention(request: AttentionRequest) -> AttentionResponse:
         """Attention weights of a translation (LSTM attention, or Transformer cross-attention averaged over heads)."""
         batcher = batchers[served(request.direction)]
-        if len(request.text) > limits.max_chars:
-            raise HTTPException(413, f"text 1 has {len(request.text)} characters; the limit is {limits.max_chars}")
+        check_lengths([request.text])
         try:
             found = await batcher.run_alone(
                 attention_map,
@@ -201,9 +205,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
         texts = request.all_texts
         if len(texts) > limits.max_texts:
             raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
-        for number, text in enumerate(texts, start=1):
-            if len(text) > limits.max_chars:
-                raise HTTPException(413, f"text {number} has {len(text)} characters; the limit is {limits.max_chars}")
+        check_lengths(texts)
         options = (request.beam_size, request.n_best, request.pretokenized)
         try:
             found = await batchers[direction].translate(texts, options)
