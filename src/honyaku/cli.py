@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from honyaku.errors import HonyakuError
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv
     try:
         return args.handler(args) or 0
     except HonyakuError as error:
@@ -62,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)"
     )
     train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    train.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="data-parallel training in N processes on this machine (torchrun; one GPU each on CUDA)",
+    )
     train.set_defaults(handler=_train)
 
     translate = commands.add_parser("translate", help="translate sentences given as arguments, in a file, or on stdin")
@@ -173,8 +182,13 @@ def _data_path(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from honyaku.distributed import relaunch_with_torchrun
     from honyaku.training import train
 
+    if args.nproc < 1:
+        raise HonyakuError(f"--nproc must be ≥ 1, got {args.nproc}")
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        relaunch_with_torchrun(args.nproc, args.argv)  # does not return
     progress = train(
         args.config,
         args.out,
@@ -184,6 +198,8 @@ def _train(args: argparse.Namespace) -> None:
         data_dir=args.data_dir,
         progress_bar=not args.no_progress,
     )
+    if os.environ.get("RANK", "0") != "0":
+        return
     best = "none yet" if progress.best_score is None else f"{progress.best_score:.4g}"
     print(f"{args.out}: {progress.finished}; {progress.epoch} epochs, {progress.step} steps; best dev score {best}")
 

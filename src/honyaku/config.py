@@ -200,6 +200,8 @@ class TrainingConfig:
     lr_decay_patience: int = 1
     min_learning_rate: float = 1e-5
     eval_batch_size: int = 128
+    # A step whose loss or gradient is NaN/infinite is skipped; this many in a row stop the run with an error.
+    max_nonfinite_steps: int = 5
 
     def validate(self, where: str) -> None:
         if self.batch_size < 1:
@@ -229,6 +231,7 @@ class TrainingConfig:
             "keep_last_checkpoints",
             "keep_best_checkpoints",
             "log_every_steps",
+            "max_nonfinite_steps",
         ):
             value = getattr(self, name)
             if value is not None and value < 1:

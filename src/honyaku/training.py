@@ -27,6 +27,7 @@ from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, s
 from honyaku.config import Config, TrainingConfig, load_config
 from honyaku.corpus import split_files
 from honyaku.data import Batch, collate, encode_pairs, limit_training_pairs, make_batches, read_tokenized
+from honyaku.distributed import World, join_world, leave_world
 from honyaku.errors import HonyakuError
 from honyaku.evaluation import bleu
 from honyaku.model import build_model, count_parameters
@@ -49,6 +50,7 @@ METRICS_COLUMNS = (
     "target_tokens_per_s",
     "train_seconds",
 )
+BUDGET_REACHED = "reached"  # how a run that ran out of epochs, steps or minutes says so: resumable with a larger one
 
 
 def resolve_device(name: str) -> torch.device:
@@ -69,6 +71,8 @@ class Progress:
     best_score: float | None = None
     evals_without_improvement: int = 0
     metrics_rows: int = 0
+    nonfinite_in_a_row: int = 0  # steps skipped in a row because the loss or a gradient was NaN or infinite
+    skipped_steps: int = 0
     window_loss: float = 0.0  # summed training loss since the last evaluation
     window_tokens: int = 0
     window_seconds: float = 0.0
@@ -80,12 +84,21 @@ class Progress:
 
 
 class Trainer:
-    def __init__(self, config: Config, run_dir: Path, data_dir: str | None = None, progress_bar: bool = True):
+    def __init__(
+        self,
+        config: Config,
+        run_dir: Path,
+        data_dir: str | None = None,
+        progress_bar: bool = True,
+        world: World | None = None,
+        device: str | None = None,
+    ):
         self.config = config
         self.run_dir = run_dir
         self.data_dir = data_dir
-        self.progress_bar = progress_bar
-        self.device = resolve_device(config.training.device)
+        self.world = world or World()
+        self.progress_bar = progress_bar and self.world.is_main
+        self.device = resolve_device(device or config.training.device)
         self.checkpoints = CheckpointStore(run_dir, keep=config.training.keep_last_checkpoints)
         self.best = BestCheckpoints(
             run_dir, config.training.keep_best_checkpoints, config.training.validation_metric == "bleu"
@@ -103,10 +116,14 @@ class Trainer:
         if cfg.data.train_limit is not None:
             train_src, train_tgt = train_src[: cfg.data.train_limit], train_tgt[: cfg.data.train_limit]
         dev_src, dev_tgt = read_tokenized(split_files(cfg.data, "dev", self.data_dir))
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if not resume and processor_names(cfg.data) == ("japanese", "english"):
-            save_casing(learn_casing(train_tgt, train_src), self.run_dir / CASING_FILE)
-        self.src_subwords, self.tgt_subwords = prepare_subwords(cfg.data, self.run_dir, train_src, train_tgt, resume)
+        with self.world.main_first():  # the other ranks read what rank 0 writes
+            if self.world.is_main:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                if not resume and processor_names(cfg.data) == ("japanese", "english"):
+                    save_casing(learn_casing(train_tgt, train_src), self.run_dir / CASING_FILE)
+            self.src_subwords, self.tgt_subwords = prepare_subwords(
+                cfg.data, self.run_dir, train_src, train_tgt, resume or not self.world.is_main
+            )
         self.dev_references = [detokenize(t) for t in dev_tgt]
         train_src, train_tgt = self._pieces(train_src, train_tgt)
         dev_src, dev_tgt = self._pieces(dev_src, dev_tgt)
@@ -127,6 +144,11 @@ class Trainer:
 
         pad_id = Vocabulary.pad_id
         self.model = build_model(cfg.model, len(self.src_vocab), len(self.tgt_vocab), pad_id).to(self.device)
+        self.step_model: nn.Module = self.model  # what training steps call: the model, or its DDP wrapper
+        if self.world.distributed:
+            torch.manual_seed(cfg.training.seed + self.world.rank)  # ranks draw different dropout masks
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.step_model = nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
         optimizer_class = torch.optim.AdamW if cfg.training.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = optimizer_class(
             self.model.parameters(),
@@ -144,12 +166,14 @@ class Trainer:
                 self.log(f"skipping a damaged checkpoint: {reason}")
             self._restore(state)
             self.log(f"resuming from {checkpoint.name}")
-            self.best.forget_after(self.progress.step)
-        else:
+            if self.world.is_main:
+                self.best.forget_after(self.progress.step)
+        elif self.world.is_main:
             cfg.save(self.run_dir / CONFIG_FILE)
             self.src_vocab.save(self.run_dir / SRC_VOCAB_FILE)
             self.tgt_vocab.save(self.run_dir / TGT_VOCAB_FILE)
-        self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
+        if self.world.is_main:
+            self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
 
     def _pieces(self, sources: list[list[str]], targets: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
         return [self.src_subwords.split(s) for s in sources], [self.tgt_subwords.split(t) for t in targets]
@@ -158,38 +182,55 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.progress = Progress(**state["progress"])
-        torch.set_rng_state(state["rng_cpu"])
-        if self.device.type == "cuda" and state.get("rng_cuda"):
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        by_rank = state.get("rng_by_rank") or [(state["rng_cpu"], state.get("rng_cuda"))]
+        if len(by_rank) == self.world.size:
+            rng_cpu, rng_cuda = by_rank[self.world.rank]
+            torch.set_rng_state(rng_cpu)
+            if self.device.type == "cuda" and rng_cuda:
+                torch.cuda.set_rng_state_all(rng_cuda)
+        else:  # saved by a different number of processes: fresh, distinct random streams
+            self.log(
+                f"the checkpoint holds random states for {len(by_rank)} processes, not {self.world.size}; reseeding"
+            )
+            torch.manual_seed(self.config.training.seed + self.world.rank + self.progress.step)
 
     def _save_checkpoint(self) -> None:
+        rng_cuda = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []
+        by_rank = self.world.gather((torch.get_rng_state(), rng_cuda))  # a collective: every rank takes part
+        if not self.world.is_main:
+            return
         state = {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "progress": self.progress.to_dict(),
             "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "rng_cuda": rng_cuda,
+            "rng_by_rank": by_rank if self.world.distributed else [],
         }
         self.checkpoints.save(self.model, state, self.progress.step)
 
     # --- the loop ----------------------------------------------------------------------------------------
 
     def train(self) -> Progress:
-        cfg, progress = self.config.training, self.progress
+        progress = self.progress
         self.log(
             f"model {self.config.model.arch}: {count_parameters(self.model):,} parameters; vocab "
             f"{len(self.src_vocab)}/{len(self.tgt_vocab)}; {len(self.train_data):,} training pairs; "
-            f"device {self.device}"
+            f"device {self.device}" + (f" × {self.world.size} processes" if self.world.distributed else "")
         )
+        if progress.finished and progress.finished.startswith(BUDGET_REACHED) and not self._exhausted_budget():
+            self.log(f"continuing a run that had {progress.finished}: the budget is larger now")
+            progress.finished = None
         if progress.finished:
             self.log(f"this run already finished ({progress.finished}); nothing to do")
             return progress
         while progress.finished is None:
-            if progress.epoch >= cfg.max_epochs:
-                self._finish(f"reached max_epochs={cfg.max_epochs}")
+            if reason := self._exhausted_budget():
+                self._finish(reason)
                 break
             self._train_epoch()
-        self.log(f"training finished: {progress.finished}")
+        skipped = f"; {progress.skipped_steps} updates skipped (non-finite)" if progress.skipped_steps else ""
+        self.log(f"training finished: {progress.finished}{skipped}")
         return progress
 
     def _train_epoch(self) -> None:
@@ -208,17 +249,20 @@ class Trainer:
         self.model.train()
         epoch_tokens, epoch_seconds = 0, 0.0
         for indices in batches[progress.batch_in_epoch :]:
-            batch = collate(self.train_data, indices, Vocabulary.pad_id).to(self.device)
+            share, counts = self.world.share(indices)
+            batch = collate(self.train_data, share, Vocabulary.pad_id).to(self.device)
             started = time.perf_counter()
-            loss = self._train_step(batch)
+            loss, tokens = self._train_step(batch, counts)
             seconds = time.perf_counter() - started
+            if self.world.distributed:  # the same clock on every rank, so that max_minutes stops them together
+                seconds = self.world.sum(seconds)[0] / self.world.size
             progress.step += 1
             progress.batch_in_epoch += 1
             progress.window_loss += loss
-            progress.window_tokens += batch.num_target_tokens
+            progress.window_tokens += tokens
             progress.window_seconds += seconds
             progress.train_seconds += seconds
-            epoch_tokens += batch.num_target_tokens
+            epoch_tokens += tokens
             epoch_seconds += seconds
             bar.update()
             bar.set_postfix(
@@ -241,30 +285,63 @@ class Trainer:
                 self._evaluate_and_checkpoint()
             elif cfg.checkpoint_every_steps is not None and progress.step % cfg.checkpoint_every_steps == 0:
                 self._save_checkpoint()
-            if progress.finished is None:
-                self._check_budgets()
+            if progress.finished is None and (reason := self._exhausted_budget()):
+                self._finish(reason)
             if progress.finished is not None:
                 break
         bar.close()
 
-    def _train_step(self, batch: Batch) -> float:
-        logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+    def _train_step(self, batch: Batch, counts: bool = True) -> tuple[float, int]:
+        """One update; returns the summed loss and the number of target tokens over all ranks, or (0, 0) when
+        a non-finite loss or gradient made it skip the update."""
+        logits = self.step_model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
         loss = self.loss_function(logits.flatten(0, 1), batch.tgt_out.flatten())
+        if not counts:
+            loss = loss * 0.0
+        loss_sum, tokens = self.world.sum(loss.item(), batch.num_target_tokens if counts else 0)
         self.optimizer.zero_grad(set_to_none=True)
-        (loss / batch.num_target_tokens).backward()
-        if self.config.training.clip_grad_norm is not None:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.training.clip_grad_norm)
-        self.optimizer.step()
-        if self.config.training.lr_schedule == "inverse_sqrt":
-            self.scheduler.step()
-        return loss.item()
+        if math.isfinite(loss_sum):
+            # DDP averages gradients over ranks: scaled so, they are those of the global batch's mean token loss
+            (loss * self.world.size / tokens).backward()
+            clip = self.config.training.clip_grad_norm
+            grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), math.inf if clip is None else clip)
+            if torch.isfinite(grad_norm):
+                self.optimizer.step()
+                if self.config.training.lr_schedule == "inverse_sqrt":
+                    self.scheduler.step()
+                self.progress.nonfinite_in_a_row = 0
+                return loss_sum, int(tokens)
+        return self._skip_step("loss" if not math.isfinite(loss_sum) else "gradient norm")
 
-    def _check_budgets(self) -> None:
+    def _skip_step(self, what: str) -> tuple[float, int]:
+        progress, limit = self.progress, self.config.training.max_nonfinite_steps
+        self.optimizer.zero_grad(set_to_none=True)
+        progress.nonfinite_in_a_row += 1
+        progress.skipped_steps += 1
+        self.log(
+            f"step {progress.step + 1}: {what} not finite, update skipped ({progress.nonfinite_in_a_row} in a row)"
+        )
+        if progress.nonfinite_in_a_row >= limit:
+            try:
+                resume_from = f"--resume continues from {self.checkpoints.latest().relative_to(self.run_dir)}"
+            except HonyakuError:
+                resume_from = "no checkpoint had been written yet"
+            raise HonyakuError(
+                f"training stopped at step {progress.step + 1}: {limit} updates in a row had a non-finite {what} "
+                f"(training.max_nonfinite_steps). The model diverged: lower training.learning_rate or set "
+                f"training.clip_grad_norm. Nothing written was lost: {resume_from}."
+            )
+        return 0.0, 0
+
+    def _exhausted_budget(self) -> str | None:
         cfg, progress = self.config.training, self.progress
+        if progress.epoch >= cfg.max_epochs:
+            return f"{BUDGET_REACHED} max_epochs={cfg.max_epochs}"
         if cfg.max_steps is not None and progress.step >= cfg.max_steps:
-            self._finish(f"reached max_steps={cfg.max_steps}")
-        elif cfg.max_minutes is not None and progress.train_seconds >= cfg.max_minutes * 60:
-            self._finish(f"reached max_minutes={cfg.max_minutes:g}")
+            return f"{BUDGET_REACHED} max_steps={cfg.max_steps}"
+        if cfg.max_minutes is not None and progress.train_seconds >= cfg.max_minutes * 60:
+            return f"{BUDGET_REACHED} max_minutes={cfg.max_minutes:g}"
+        return None
 
     def _finish(self, reason: str) -> None:
         """End the run; evaluate first unless the current step was just evaluated."""
@@ -278,8 +355,8 @@ class Trainer:
 
     def _evaluate_and_checkpoint(self) -> None:
         cfg, progress = self.config.training, self.progress
-        dev_loss = self.dev_loss()
-        dev_bleu = self.dev_bleu()
+        # rank 0 evaluates; every rank takes its decisions from the same figures
+        dev_loss, dev_bleu = self.world.from_main((self.dev_loss(), self.dev_bleu()) if self.world.is_main else None)
         score = dev_bleu if cfg.validation_metric == "bleu" else dev_loss
         improved = progress.best_score is None or (
             score > progress.best_score if cfg.validation_metric == "bleu" else score < progress.best_score
@@ -287,10 +364,12 @@ class Trainer:
         if improved:
             progress.best_score = score
             progress.evals_without_improvement = 0
-            save_weights(self.model, self.run_dir / WEIGHTS_FILE)
         else:
             progress.evals_without_improvement += 1
-        self.best.offer(self.model, progress.step, score)
+        if self.world.is_main:
+            if improved:
+                save_weights(self.model, self.run_dir / WEIGHTS_FILE)
+            self.best.offer(self.model, progress.step, score)
         learning_rate = self.optimizer.param_groups[0]["lr"]
         row = {
             "step": progress.step,
@@ -302,7 +381,8 @@ class Trainer:
             "target_tokens_per_s": progress.window_tokens / max(progress.window_seconds, 1e-9),
             "train_seconds": progress.train_seconds,
         }
-        self.metrics.append(row)
+        if self.world.is_main:
+            self.metrics.append(row)
         progress.metrics_rows += 1
         progress.window_loss, progress.window_tokens, progress.window_seconds = 0.0, 0, 0.0
         self.log(
@@ -317,7 +397,8 @@ class Trainer:
                 f"early stopping: dev {cfg.validation_metric} did not improve in {cfg.patience} evaluations"
             )
         self._save_checkpoint()
-        self.metrics.plot(self.run_dir / "curves.png")
+        if self.world.is_main:
+            self.metrics.plot(self.run_dir / "curves.png")
 
     @torch.inference_mode()
     def dev_loss(self) -> float:
@@ -350,6 +431,8 @@ class Trainer:
         return bleu(hypotheses, self.dev_references).score
 
     def log(self, message: str) -> None:
+        if not self.world.is_main:
+            return
         tqdm.write(message, file=sys.stderr)
         with (self.run_dir / "train.log").open("a", encoding="utf-8") as log_file:
             log_file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
@@ -425,6 +508,20 @@ def train(
     """Train the model described by a config file into ``out_dir`` (the Python side of ``honyaku train``)."""
     run_dir = Path(out_dir)
     config = load_config(config_path, overrides)
+    world, device = join_world(config.training.device)
+    try:
+        if world.is_main:
+            _check_run_dir(config, config_path, run_dir, resume, overwrite)
+        world.barrier()
+        trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar, world=world, device=device)
+        trainer.prepare(resume=resume)
+        return trainer.train()
+    finally:
+        leave_world()
+
+
+def _check_run_dir(config: Config, config_path: str | Path, run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to mix runs: a resumed run keeps its data and model; a new one needs an empty place or --overwrite."""
     saved_config = run_dir / CONFIG_FILE
     if resume:
         if not saved_config.is_file():
@@ -443,6 +540,3 @@ def train(
         for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, "curves.png", "train.log"):
             (run_dir / name).unlink(missing_ok=True)
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar)
-    trainer.prepare(resume=resume)
-    return trainer.train()

@@ -1,0 +1,67 @@
+"""Data-parallel training: 2 processes with gloo on 127.0.0.1 follow one process's loss curve, and resume."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+import safetensors.torch
+import torch
+
+from honyaku.distributed import World
+from honyaku.training import train
+
+from .conftest import toy_config
+
+TRAINING = {"max_epochs": 2, "eval_every_steps": 8, "batch_size": 64}
+DATA = {"train_limit": 1000}  # 16 global batches an epoch: quick, yet enough steps for curves to drift apart
+
+
+def train_in_processes(config, run, nproc, *extra):
+    command = [sys.executable, "-m", "honyaku", "train", str(config), "--out", str(run), "--no-progress"]
+    done = subprocess.run([*command, "--nproc", str(nproc), *extra], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def curve(run):
+    with (run / "metrics.csv").open() as stream:
+        return [(int(r["step"]), float(r["train_loss"]), float(r["dev_loss"])) for r in csv.DictReader(stream)]
+
+
+def test_a_rank_gets_an_interleaved_share_and_never_nothing():
+    assert World(rank=1, size=2).share([4, 5, 6, 7, 8]) == ([5, 7], True)
+    assert World(rank=0, size=2).share([4, 5, 6, 7, 8]) == ([4, 6, 8], True)
+    assert World(rank=1, size=2).share([9]) == ([9], False)  # runs, but its loss counts for nothing
+
+
+def test_two_processes_follow_the_loss_curve_of_one_with_the_same_global_batch(tmp_path):
+    config = toy_config(tmp_path, data=DATA, training=TRAINING, model={"dropout": 0.0})
+    train(config, tmp_path / "one", progress_bar=False)
+    done = train_in_processes(config, tmp_path / "two", 2)
+
+    one, two = curve(tmp_path / "one"), curve(tmp_path / "two")
+    assert [step for step, *_ in two] == [step for step, *_ in one] and len(one) >= 4
+    # The same global batches, split over two ranks: only float summation order differs.
+    for (_, train_one, dev_one), (_, train_two, dev_two) in zip(one, two, strict=True):
+        assert train_two == pytest.approx(train_one, rel=1e-3)
+        assert dev_two == pytest.approx(dev_one, rel=1e-3)
+    assert one[-1][2] < 0.85 * one[0][2]  # and it did learn
+    log = (tmp_path / "two" / "train.log").read_text()
+    assert log.count("training finished") == 1 and "× 2 processes" in log  # rank 0 alone writes
+    assert done.stdout.count("training finished") == 0 and done.stdout.count(str(tmp_path / "two")) == 1
+
+
+def test_a_resumed_two_process_run_equals_an_uninterrupted_one(tmp_path):
+    training = {**TRAINING, "eval_every_steps": None}  # evaluations at epoch ends: where the first part stops
+    config = toy_config(tmp_path, data=DATA, training=training, model={"dropout": 0.3})  # per-rank dropout streams
+    train_in_processes(config, tmp_path / "whole", 2)
+    train_in_processes(config, tmp_path / "parts", 2, "--set", "training.max_epochs=1")
+    train_in_processes(config, tmp_path / "parts", 2, "--resume")  # the run had reached max_epochs=1
+
+    assert "continuing a run that had reached max_epochs=1" in (tmp_path / "parts" / "train.log").read_text()
+    whole = safetensors.torch.load_file(str(tmp_path / "whole" / "model.safetensors"))
+    parts = safetensors.torch.load_file(str(tmp_path / "parts" / "model.safetensors"))
+    for name, tensor in whole.items():
+        assert torch.equal(tensor, parts[name]), name
+    assert curve(tmp_path / "parts") == curve(tmp_path / "whole")
