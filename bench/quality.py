@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
-import sys
 from pathlib import Path
+
+from results_file import RESULTS, run_main, write_section
 
 from honyaku.config import load_config
 from honyaku.corpus import read_parallel, split_files
-from honyaku.errors import HonyakuError
 from honyaku.evaluation import bleu, chrf
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator
 from honyaku.training import METRICS_FILE, train
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 
 
 def score_run(run: Path, config_path: str, data_dir: str | None) -> str:
@@ -52,35 +48,17 @@ def score_run(run: Path, config_path: str, data_dir: str | None) -> str:
     )
 
 
-def write_section(lines: list[str], results: Path) -> None:
-    header = [
-        START,
-        "## Quality (bench/quality.py)",
-        "",
-        "BLEU on small_parallel_enja's own tokens (sacrebleu `tokenize=none`, references untouched); beam 5 uses",
-        "each config's length penalty. Training time counts training steps on this machine (2 CPU cores),",
-        "not evaluations. Hyperparameters were chosen on dev.",
-        "",
-        "| model | direction | parameters | epochs | training time | dev BLEU greedy | dev BLEU beam 5 "
-        "| test BLEU greedy | test BLEU beam 5 | test chrF2 beam 5 | BLEU signature |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    text = results.read_text(encoding="utf-8") if results.is_file() else "# Benchmark results\n"
-    rows = {row.split(" | ")[0]: row for row in existing_rows(text)}  # a rerun replaces its config's row
-    rows.update({row.split(" | ")[0]: row for row in lines})
-    section = "\n".join(header + list(rows.values()) + [END])
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    results.write_text(text, encoding="utf-8")
-
-
-def existing_rows(text: str) -> list[str]:
-    if START not in text:
-        return []
-    section = text[text.index(START) : text.index(END)]
-    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| model |")]
+HEADER = [
+    "## Quality (bench/quality.py)",
+    "",
+    "BLEU on small_parallel_enja's own tokens (sacrebleu `tokenize=none`, references untouched); beam 5 uses",
+    "each config's length penalty. Training time counts training steps on this machine (2 CPU cores),",
+    "not evaluations. Hyperparameters were chosen on dev.",
+    "",
+    "| model | direction | parameters | epochs | training time | dev BLEU greedy | dev BLEU beam 5 "
+    "| test BLEU greedy | test BLEU beam 5 | test chrF2 beam 5 | BLEU signature |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+]
 
 
 def main() -> None:
@@ -102,11 +80,8 @@ def main() -> None:
             continue
         lines.append(score_run(run, config_path, args.data_dir))
         print(lines[-1])
-    write_section(lines, args.results)
+    write_section(args.results, "quality", HEADER, lines)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except HonyakuError as error:
-        sys.exit(f"quality.py: error: {error}")
+    run_main(main, "quality.py")

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from results_file import run_main
 
 from honyaku.config import load_config
 from honyaku.data import collate, make_batches
-from honyaku.errors import HonyakuError
 from honyaku.model import count_parameters
 from honyaku.training import Trainer
 from honyaku.vocabulary import Vocabulary
@@ -80,7 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except HonyakuError as error:
-        sys.exit(f"train_speed.py: error: {error}")
+    run_main(main, "train_speed.py")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -27,6 +28,11 @@ def corpus_dir() -> Path:
 def isolated_cache(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's real cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+def hypothesis_examples(count: int) -> int:
+    """A property's CI-sized example count, times $HONYAKU_HYPOTHESIS_SCALE for the long run."""
+    return count * int(os.environ.get("HONYAKU_HYPOTHESIS_SCALE", "1"))
 
 
 def random_sequences(count: int, seed: int, vocabulary: int = 12, lengths=(3, 8)) -> list[str]:
@@ -72,20 +78,22 @@ def toy_config(tmp_path: Path, reverse: bool = False, **sections) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """The HTTP API over a toy attention model, running under uvicorn on 127.0.0.1: (client, translator, app)."""
+def attention_run(tmp_path_factory) -> Path:
+    """A toy attention model trained for 2 epochs (the copy task), shared by the API tests."""
+    from honyaku.training import train
+
+    tmp_path = tmp_path_factory.mktemp("attention-run")
+    config = toy_config(tmp_path, model={"arch": "attention"}, training={"max_epochs": 2})
+    train(config, tmp_path / "run", progress_bar=False)
+    return tmp_path / "run"
+
+
+@contextlib.contextmanager
+def running(app):
+    """``app`` served by uvicorn on 127.0.0.1 in a thread; yields an httpx client for it."""
     import httpx
     import uvicorn
 
-    from honyaku import Translator
-    from honyaku.serve import Limits, create_app
-    from honyaku.training import train
-
-    tmp_path = tmp_path_factory.mktemp("serve")
-    config = toy_config(tmp_path, model={"arch": "attention"}, training={"max_epochs": 2})
-    train(config, tmp_path / "run", progress_bar=False)
-    translator = Translator.load(tmp_path / "run", device="cpu")
-    app = create_app([translator], Limits(max_chars=50, max_texts=8, batch_wait_s=0.05))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -96,7 +104,21 @@ def server(tmp_path_factory):
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(attention_run):
+    """The HTTP API over a toy attention model, running under uvicorn on 127.0.0.1: (client, translator, app)."""
+    from honyaku import Translator
+    from honyaku.serve import Limits, create_app
+
+    translator = Translator.load(attention_run, device="cpu")
+    app = create_app([translator], Limits(max_chars=50, max_texts=8, batch_wait_s=0.05))
+    with running(app) as client:
         yield client, translator, app
-    server.should_exit = True
-    thread.join(timeout=10)

@@ -48,3 +48,22 @@ def test_bench_errors_are_one_line(tmp_path):
         result.returncode == 1
         and result.stderr.strip() == f"quality.py: error: {tmp_path / 'missing.yaml'}: config file not found"
     )
+
+
+def test_load_test_survives_its_mix_and_a_sigterm_with_requests_in_flight(tmp_path, attention_run):
+    results = tmp_path / "RESULTS.md"
+    output = run_script(
+        REPO / "bench" / "load_test.py",
+        "-m",
+        attention_run,
+        "--clients",
+        "4",
+        "--requests",
+        "6",
+        "--results",
+        results,
+        cwd=tmp_path,
+    )
+    row = output.splitlines()[-1]
+    assert "| run | 4 × 6 | " in row and "16/16 answered 200, then the server exited (signal SIGTERM)" in row
+    assert "## Server under load" in results.read_text()

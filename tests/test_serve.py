@@ -1,10 +1,11 @@
 """The HTTP API, running under uvicorn on 127.0.0.1."""
 
 import concurrent.futures
+import time
 
 import pytest
 
-from .conftest import random_sequences
+from .conftest import random_sequences, running
 
 
 def test_health_and_docs(server):
@@ -63,3 +64,23 @@ def test_concurrent_requests_are_batched_together(server):
     assert [r.json()["translations"][0]["translation"] for r in responses] == translator.translate(texts)
     assert batcher.jobs - jobs_before == 24
     assert batcher.batches - batches_before < 24  # requests shared batches
+
+
+def test_a_request_past_its_timeout_gets_504_and_a_full_queue_503(attention_run):
+    from honyaku import Translator
+    from honyaku.serve import Limits, create_app
+
+    # Requests wait 1 s for others to batch with, longer than the 0.3 s timeout.
+    limits = Limits(batch_wait_s=1.0, timeout_s=0.3, max_waiting_texts=4)
+    app = create_app([Translator.load(attention_run, device="cpu")], limits)
+    with running(app) as client, concurrent.futures.ThreadPoolExecutor(2) as pool:
+        waiting = pool.submit(client.post, "/translate", json={"texts": ["w1 w2"] * 4})
+        time.sleep(0.1)
+        busy = client.post("/translate", json={"text": "w3"})
+        assert busy.status_code == 503 and "busy: 4 texts are waiting" in busy.json()["detail"]
+        assert busy.headers["retry-after"] == "1"
+        timed_out = waiting.result()
+        assert timed_out.status_code == 504 and "timeout of 0.3 s" in timed_out.json()["detail"]
+        time.sleep(1.0)  # the timed-out job is dropped from its batch, not translated
+        assert app.state.batchers["xx-yy"].batches == 0
+        assert client.get("/health").status_code == 200

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from honyaku import HonyakuError
 from honyaku.text import get_processor, processor_for
 
+from .conftest import hypothesis_examples
+
 ENGLISH = get_processor("english")
 JAPANESE = get_processor("japanese")
 
@@ -90,7 +92,7 @@ def test_processors_by_language_and_unknown_names():
         get_processor("klingon")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=hypothesis_examples(300), deadline=None)
 @given(st.text(alphabet=st.characters(codec=None), max_size=80))
 def test_any_text_tokenizes_without_error(text):
     """Control characters, surrogates, emoji, RTL and mixed scripts: tokens, never an exception."""

@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with"
     )
+    serve.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds a request may take (beyond: 504)"
+    )
+    serve.add_argument(
+        "--max-waiting-texts", type=int, default=4096, metavar="N", help="texts queued at most (beyond: 503)"
+    )
     serve.add_argument("--device", default="auto")
     serve.set_defaults(handler=_serve)
 
@@ -156,7 +162,13 @@ def _attention(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     from honyaku.serve import Limits, serve
 
-    limits = Limits(max_chars=args.max_chars, max_texts=args.max_texts, batch_wait_s=args.batch_wait_ms / 1000)
+    limits = Limits(
+        max_chars=args.max_chars,
+        max_texts=args.max_texts,
+        batch_wait_s=args.batch_wait_ms / 1000,
+        timeout_s=args.timeout,
+        max_waiting_texts=args.max_waiting_texts,
+    )
     serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device)
 
 

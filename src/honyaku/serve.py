@@ -2,12 +2,14 @@
 
 Concurrent requests with the same options are gathered for a short window and translated as one batch, in a
 worker thread, so that the event loop never waits on the model and a burst of small requests costs about as
-much as one large one.
+much as one large one. A request that waits longer than its timeout gets 504; when more texts are waiting than
+the queue allows, new requests get 503 at once instead of waiting behind them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -87,6 +89,8 @@ class Limits:
     max_texts: int = 64  # per request; more → 413
     batch_wait_s: float = 0.005  # how long the first request of a batch waits for others
     max_batch_texts: int = 256
+    timeout_s: float = 30.0  # a request not answered by then gets 504
+    max_waiting_texts: int = 4096  # texts queued or in translation; a request beyond → 503
 
 
 @dataclass
@@ -108,18 +112,34 @@ class BatchingTranslator:
     _worker: asyncio.Task | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one piece of model work at a time
 
+    waiting_texts: int = 0
+
     async def translate(self, texts: list[str], options: tuple[int | None, int, bool]) -> list[list[Translation]]:
+        if self.waiting_texts + len(texts) > self.limits.max_waiting_texts:
+            raise HTTPException(
+                503, f"busy: {self.waiting_texts} texts are waiting; try again shortly", {"Retry-After": "1"}
+            )
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._work())
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(texts, options, future))
-        return await future
+        self.waiting_texts += len(texts)
+        try:
+            await self._queue.put(_Job(texts, options, future))
+            return await _within_timeout(future, self.limits.timeout_s)  # a timeout cancels the future
+        finally:
+            self.waiting_texts -= len(texts)
 
     async def run_alone(self, function, *args):
         """Run other model work (e.g. attention maps) in the worker thread, never beside a batch."""
-        async with self._lock:
-            return await asyncio.to_thread(function, *args)
+
+        async def locked():
+            await self._lock.acquire()
+            work = asyncio.create_task(asyncio.to_thread(function, *args))
+            work.add_done_callback(lambda _: self._lock.release())  # held until the thread ends, timeout or not
+            return await asyncio.shield(work)
+
+        return await _within_timeout(locked(), self.limits.timeout_s)
 
     async def _work(self) -> None:
         while True:
@@ -132,7 +152,9 @@ class BatchingTranslator:
                     break
             async with self._lock:
                 for options in {job.options for job in jobs}:
-                    await self._run([job for job in jobs if job.options == options], options)
+                    waiting = [job for job in jobs if job.options == options and not job.future.done()]
+                    if waiting:  # requests that timed out meanwhile are not translated
+                        await self._run(waiting, options)
 
     async def _run(self, jobs: list[_Job], options: tuple[int | None, int, bool]) -> None:
         beam_size, n_best, pretokenized = options
@@ -141,14 +163,25 @@ class BatchingTranslator:
             found = await asyncio.to_thread(self.translator.translate_n_best, texts, n_best, beam_size, pretokenized)
         except Exception as error:  # handed to each waiting request, which answers for it
             for job in jobs:
-                job.future.set_exception(error)
+                if not job.future.done():
+                    job.future.set_exception(error)
             return
         self.batches += 1
         self.jobs += len(jobs)
         start = 0
         for job in jobs:
-            job.future.set_result(found[start : start + len(job.texts)])
+            if not job.future.done():  # else it timed out while being translated
+                job.future.set_result(found[start : start + len(job.texts)])
             start += len(job.texts)
+
+
+async def _within_timeout(awaitable, seconds: float):
+    try:
+        return await asyncio.wait_for(awaitable, seconds)
+    except TimeoutError:
+        raise HTTPException(
+            504, f"no answer within the server's timeout of {seconds:g} s; try fewer or shorter texts"
+        ) from None
 
 
 def create_app(translators: list[Translator], limits: Limits | None = None) -> FastAPI:
@@ -241,4 +274,8 @@ def serve(
     directions = ["-".join(t.direction) for t in translators]
     if len(set(directions)) != len(directions):
         raise HonyakuError(f"one model per direction, got {', '.join(directions)}")
-    uvicorn.run(create_app(translators, limits), host=host, port=port, timeout_graceful_shutdown=30)
+    limits = limits or Limits()
+    # On SIGTERM or Ctrl-C uvicorn stops accepting connections and lets requests in flight finish; none runs
+    # longer than the request timeout.
+    app = create_app(translators, limits)
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=math.ceil(limits.timeout_s) + 1)

@@ -1,0 +1,44 @@
+"""bench/RESULTS.md: one marked section per benchmark, rewritten in place so that reruns replace their rows."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from honyaku.errors import HonyakuError
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def write_section(results: Path, name: str, header: list[str], rows: list[str], keep_rows: bool = True) -> None:
+    """Write ``header`` and the table ``rows`` between ``<!-- name:start -->`` and ``<!-- name:end -->``.
+
+    With ``keep_rows``, rows already there stay unless a new row has the same first cell (its key)."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = results.read_text(encoding="utf-8") if results.is_file() else "# Benchmark results\n"
+    merged = {row.split(" | ")[0]: row for row in (_rows(text, start, end) if keep_rows else [])}
+    merged.update({row.split(" | ")[0]: row for row in rows})
+    section = "\n".join([start, *header, *merged.values(), end])
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    results.write_text(text, encoding="utf-8")
+
+
+def _rows(text: str, start: str, end: str) -> list[str]:
+    if start not in text:
+        return []
+    lines = text[text.index(start) : text.index(end)].splitlines()
+    table = [line for line in lines if line.startswith("| ")]
+    return table[1:]  # less the column names (the |---| line does not start with "| ")
+
+
+def run_main(main: Callable[[], None], script: str) -> None:
+    """Run a benchmark's main; a HonyakuError ends it with one line naming the script."""
+    try:
+        main()
+    except HonyakuError as error:
+        sys.exit(f"{script}: error: {error}")
