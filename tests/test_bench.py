@@ -67,3 +67,45 @@ def test_load_test_survives_its_mix_and_a_sigterm_with_requests_in_flight(tmp_pa
     row = output.splitlines()[-1]
     assert "| run | 4 × 6 | " in row and "16/16 answered 200, then the server exited (signal SIGTERM)" in row
     assert "## Server under load" in results.read_text()
+
+
+def test_translate_speed_measures_each_setting_in_its_own_process(tmp_path, attention_run):
+    results = tmp_path / "RESULTS.md"
+    output = run_script(
+        REPO / "bench" / "translate_speed.py",
+        attention_run,
+        "--split",
+        "dev",
+        "--limit",
+        "12",
+        "--results",
+        results,
+        cwd=tmp_path,
+    )
+    rows = [line for line in output.splitlines() if line.startswith("| toy (")]
+    assert len(rows) == 4 and "greedy, batch 1 | 12 |" in rows[0] and "beam 5, batch 128 | 12 |" in rows[3]
+    assert results.read_text().count("| toy (") == 4
+
+
+def test_time_to_bleu_reports_the_first_crossing_or_not_reached(tmp_path):
+    config = toy_config(tmp_path, data={"train_limit": 500})
+    results = tmp_path / "RESULTS.md"
+    output = run_script(
+        REPO / "bench" / "time_to_bleu.py",
+        config,
+        "--minutes",
+        "0.05",
+        "--eval-every",
+        "4",
+        "--thresholds",
+        "0",
+        "101",
+        "--runs",
+        tmp_path / "runs",
+        "--results",
+        results,
+        cwd=tmp_path,
+    )
+    row = output.splitlines()[-1].split(" | ")
+    assert row[4].startswith("0.0 min (epoch 0.") and row[5] == "not reached"
+    assert "dev BLEU 101 reached after" in results.read_text()
