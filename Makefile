@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SHARED_CORPUS := $(abspath $(wildcard ../shared/data/small_parallel_enja))
 DEMO_RUN := runs/demo
 
-.PHONY: install browser test lint demo clean
+.PHONY: install browser test lint demo peers clean
 
 install: $(VENV)/.installed
 
@@ -39,5 +39,22 @@ demo: install
 	@paste $(DEMO_RUN)/sample.en $(DEMO_RUN)/sample.ja | sed 's/\t/   →   /'
 	$(BIN)/honyaku evaluate -m $(DEMO_RUN) --split test
 
+# Peers for bench/peers.py, each in its own venv beside ours (never a dependency of honyaku), torch pinned alike.
+# A peer that does not install on this Python is reported and left out; the others still install.
+PEER_PACKAGES_joeynmt := joeynmt==2.3.0 importlib_metadata
+PEER_PACKAGES_onmt := OpenNMT-py==3.0.4
+PEER_PACKAGES_eole := eole==0.6.4
+PEER_PACKAGES_hf := transformers sentencepiece ctranslate2==4.8.*
+PEER_PACKAGES_fairseq := fairseq-fixed==0.12.3.1
+PEERS := joeynmt onmt eole hf fairseq
+
+peers: $(foreach peer,$(PEERS),.venv-peers-$(peer)/.installed)
+
+.venv-peers-%/.installed:
+	$(PYTHON) -m venv .venv-peers-$*
+	.venv-peers-$*/bin/pip install --quiet torch==2.13.0
+	.venv-peers-$*/bin/pip install --quiet torch==2.13.0 $(PEER_PACKAGES_$*) && touch $@ \
+	  || echo "make peers: $* did not install on $$($(PYTHON) --version); bench/peers.py leaves it out"
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-peers-* build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

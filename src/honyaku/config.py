@@ -154,6 +154,8 @@ class ModelConfig:
             raise HonyakuError(
                 f"{where}.attention: must be one of {', '.join(ATTENTION_KINDS)}, got {self.attention!r}"
             )
+        if self.arch == "transformer" and (self.embed_dim % 2 or self.embed_dim < 4):
+            raise HonyakuError(f"{where}.embed_dim: a Transformer needs an even size ≥ 4, got {self.embed_dim}")
         if self.arch == "transformer" and self.embed_dim % self.num_heads:
             raise HonyakuError(f"{where}.embed_dim: {self.embed_dim} is not divisible by num_heads={self.num_heads}")
         if self.share_vocab and self.arch != "transformer":

@@ -1,5 +1,8 @@
 """The Transformer (Vaswani et al., 2017) with pre-norm layers (Xiong et al., 2020), sinusoidal positions,
-optional tied embeddings, and a key/value cache so that each decoding step costs one position, not the prefix."""
+optional tied embeddings, and a key/value cache so that each decoding step costs one position, not the prefix.
+
+Layer for layer it computes what transformers' M2M100 computes (pre-norm, final layer norms, embeddings scaled
+by sqrt(d), fairseq's sinusoids, no output bias), so that it can be exported there without loss."""
 
 from __future__ import annotations
 
@@ -104,7 +107,7 @@ class Transformer(nn.Module):
         self.scale = math.sqrt(size)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, size, padding_idx=pad_id)
         self.src_embed = self.tgt_embed if cfg.share_vocab else nn.Embedding(src_vocab_size, size, padding_idx=pad_id)
-        self.register_buffer("positions", sinusoids(cfg.max_positions, size), persistent=False)
+        self.register_buffer("positions", sinusoids(cfg.max_positions, size, pad_id + 1), persistent=False)
         self.encoder_layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.num_layers))
         self.decoder_layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.num_layers))
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(size), nn.LayerNorm(size)
@@ -169,11 +172,11 @@ class Transformer(nn.Module):
         )
 
 
-def sinusoids(length: int, size: int) -> torch.Tensor:
-    """Vaswani et al.'s fixed positional encodings: sin on even, cos on odd dimensions. (length, size)"""
-    position = torch.arange(length).unsqueeze(1)
-    frequency = torch.exp(torch.arange(0, size, 2) * (-math.log(10000.0) / size))
-    table = torch.zeros(length, size)
-    table[:, 0::2] = torch.sin(position * frequency)
-    table[:, 1::2] = torch.cos(position * frequency)
-    return table
+def sinusoids(length: int, size: int, first: int) -> torch.Tensor:
+    """Fixed sinusoidal positions as fairseq and transformers' M2M100 lay them out — sines in the first half of
+    the dimensions, cosines in the second — with the first token at position ``first`` (there: padding id + 1),
+    so that a model exported to M2M100 computes exactly what it computes here. (length, size)"""
+    half = size // 2
+    frequency = torch.exp(torch.arange(half) * (-math.log(10000.0) / (half - 1)))  # (size/2,)
+    angles = torch.arange(first, first + length).unsqueeze(1) * frequency  # (length, size/2)
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
