@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+BACKEND_HELP = "search with PyTorch, or with CTranslate2 (Transformer models; pip install 'honyaku[ct2]')"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from honyaku import __version__
 
@@ -89,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument(
         "--int8", action="store_true", help="8-bit dynamic quantization (CPU): faster, slightly less exact"
     )
+    translate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
     translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
 
@@ -104,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--data-dir", metavar="DIR")
     evaluate.add_argument("--int8", action="store_true", help="8-bit dynamic quantization (CPU)")
+    evaluate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
     attention = commands.add_parser("attention", help="draw the attention of a sentence's translation as a heatmap")
@@ -136,6 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--device", default="auto")
     serve.set_defaults(handler=_serve)
+
+    export = commands.add_parser(
+        "export", help="write a Transformer run as a transformers (M2M100) or CTranslate2 model directory"
+    )
+    export.add_argument("-m", "--model", required=True, metavar="RUN")
+    export.add_argument("--format", choices=("huggingface", "ctranslate2"), default="huggingface")
+    export.add_argument("-o", "--out", required=True, metavar="DIR")
+    export.add_argument(
+        "--quantization", choices=("int8", "int8_float32", "int16", "float16"), help="CTranslate2 weight type"
+    )
+    export.set_defaults(handler=_export)
 
     average = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
     average.add_argument("-m", "--model", required=True, metavar="RUN")
@@ -170,6 +186,18 @@ def _serve(args: argparse.Namespace) -> None:
         max_waiting_texts=args.max_waiting_texts,
     )
     serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device)
+
+
+def _export(args: argparse.Namespace) -> None:
+    from honyaku.export import export_ctranslate2, export_huggingface
+
+    if args.format == "huggingface":
+        if args.quantization:
+            raise HonyakuError("--quantization applies to --format ctranslate2")
+        export_huggingface(args.model, args.out)
+    else:
+        export_ctranslate2(args.model, args.out, args.quantization)
+    print(f"{args.out}: {args.model} as a {args.format} model")
 
 
 def _average(args: argparse.Namespace) -> None:
@@ -223,14 +251,14 @@ def _translate(args: argparse.Namespace) -> None:
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
     if args.interactive:
-        return _interactive(Translator.load(args.model, device=args.device, int8=args.int8), args)
+        return _interactive(Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend), args)
     if args.text:
         sentences = args.text
     elif args.input:
         sentences = read_lines(args.input)
     else:
         sentences = sys.stdin.read().splitlines()
-    translator = Translator.load(args.model, device=args.device, int8=args.int8)
+    translator = Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend)
     if args.n_best == 1:
         translations = translator.translate(sentences, beam_size=args.beam_size, pretokenized=args.pretokenized)
         text = "".join(f"{t}\n" for t in translations)
@@ -271,7 +299,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from honyaku.corpus import read_parallel, split_files
     from honyaku.prediction import Translator, evaluate
 
-    translator = Translator.load(args.model, device=args.device, int8=args.int8)
+    translator = Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend)
     if (args.src is None) != (args.ref is None):
         raise HonyakuError("--src and --ref go together")
     if args.src is not None:

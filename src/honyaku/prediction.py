@@ -34,6 +34,7 @@ class Translator:
         device: torch.device,
         subwords: tuple[Subwords, Subwords] = (WordLevel(), WordLevel()),
         casing: dict[str, str] | None = None,
+        ctranslate2_translator=None,
     ):
         self.model = model.eval()
         self.config = config
@@ -44,11 +45,16 @@ class Translator:
         source, target = processor_names(config.data)
         self.src_processor = get_processor(source)
         self.tgt_processor = English(casing) if target == "english" and casing else get_processor(target)
+        self.ctranslate2 = ctranslate2_translator  # when set, searches run in CTranslate2 instead of PyTorch
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "auto", int8: bool = False) -> Translator:
+    def load(cls, run_dir: str | Path, device: str = "auto", int8: bool = False, backend: str = "torch") -> Translator:
         """Load a model directory once. ``int8`` quantizes Linear and LSTM weights to 8 bits for faster CPU
-        inference (PyTorch dynamic quantization; CPU only)."""
+        inference (PyTorch dynamic quantization; CPU only). ``backend="ctranslate2"`` searches with
+        CTranslate2 (Transformer models; converted once into ``RUN/ctranslate2/``); ``int8`` then means its
+        int8 compute type."""
+        if backend not in ("torch", "ctranslate2"):
+            raise HonyakuError(f"unknown backend {backend!r}: 'torch' or 'ctranslate2'")
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise HonyakuError(f"{run_dir}: model directory not found")
@@ -63,6 +69,11 @@ class Translator:
         resolved = resolve_device(device)
         model = build_model(config.model, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
         load_weights(model, run_dir / WEIGHTS_FILE)
+        if backend == "ctranslate2":
+            from honyaku.export import load_ctranslate2
+
+            ct2 = load_ctranslate2(run_dir, resolved, int8)
+            return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir), ct2)
         if int8:
             if resolved.type != "cpu":
                 raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
@@ -70,8 +81,7 @@ class Translator:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
                 model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
-        casing = load_casing(run_dir / CASING_FILE) if (run_dir / CASING_FILE).is_file() else None
-        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing)
+        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir))
 
     @property
     def direction(self) -> tuple[str, str]:
@@ -123,9 +133,21 @@ class Translator:
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int = 1) -> list[list[Hypothesis]]:
         """Hypotheses for lists of the model's source tokens, in order; an empty list gets none."""
         present = [i for i, tokens in enumerate(token_lists) if tokens]
-        outputs = translate_ids(
+        if self.ctranslate2 is not None:
+            from honyaku.export import search_ctranslate2
+
+            outputs = search_ctranslate2(self, [token_lists[i] for i in present], beam_size, n_best)
+        else:
+            outputs = self._search_torch([token_lists[i] for i in present], beam_size, n_best)
+        found: list[list[Hypothesis]] = [[] for _ in token_lists]
+        for i, hypotheses in zip(present, outputs):
+            found[i] = hypotheses
+        return found
+
+    def _search_torch(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
+        return translate_ids(
             self.model,
-            [self.src_vocab.encode(token_lists[i], add_eos=True) for i in present],
+            [self.src_vocab.encode(tokens, add_eos=True) for tokens in token_lists],
             self.config.decoding,
             Vocabulary.pad_id,
             Vocabulary.bos_id,
@@ -134,10 +156,10 @@ class Translator:
             beam_size=beam_size,
             n_best=n_best,
         )
-        found: list[list[Hypothesis]] = [[] for _ in token_lists]
-        for i, hypotheses in zip(present, outputs):
-            found[i] = hypotheses
-        return found
+
+
+def casing_of(run_dir: Path) -> dict[str, str] | None:
+    return load_casing(run_dir / CASING_FILE) if (run_dir / CASING_FILE).is_file() else None
 
 
 @dataclass

@@ -26,6 +26,11 @@ class TransformerState:
     position: int = 0
 
 
+# fairseq numbers a sentence's positions from its padding id + 1, and M2M100 and CTranslate2 follow it with
+# padding id 1: the first token is at position 2. (An export gives <pad> id 1.)
+FIRST_POSITION = 2
+
+
 class MultiHeadAttention(nn.Module):
     def __init__(self, size: int, heads: int, dropout: float):
         super().__init__()
@@ -107,7 +112,7 @@ class Transformer(nn.Module):
         self.scale = math.sqrt(size)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, size, padding_idx=pad_id)
         self.src_embed = self.tgt_embed if cfg.share_vocab else nn.Embedding(src_vocab_size, size, padding_idx=pad_id)
-        self.register_buffer("positions", sinusoids(cfg.max_positions, size, pad_id + 1), persistent=False)
+        self.register_buffer("positions", sinusoids(cfg.max_positions, size, FIRST_POSITION), persistent=False)
         self.encoder_layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.num_layers))
         self.decoder_layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.num_layers))
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(size), nn.LayerNorm(size)
@@ -174,8 +179,7 @@ class Transformer(nn.Module):
 
 def sinusoids(length: int, size: int, first: int) -> torch.Tensor:
     """Fixed sinusoidal positions as fairseq and transformers' M2M100 lay them out — sines in the first half of
-    the dimensions, cosines in the second — with the first token at position ``first`` (there: padding id + 1),
-    so that a model exported to M2M100 computes exactly what it computes here. (length, size)"""
+    the dimensions, cosines in the second — for positions ``first`` onwards. (length, size)"""
     half = size // 2
     frequency = torch.exp(torch.arange(half) * (-math.log(10000.0) / (half - 1)))  # (size/2,)
     angles = torch.arange(first, first + length).unsqueeze(1) * frequency  # (length, size/2)

@@ -1,0 +1,281 @@
+"""Export to the HuggingFace ecosystem: a transformers model directory, and from it a CTranslate2 model.
+
+honyaku's Transformer computes what transformers' M2M100 computes (pre-norm layers with final layer norms,
+embeddings scaled by sqrt(d), fairseq's sinusoidal positions, no output bias), so the weights map one to one;
+only the vocabulary is reordered so that ``<pad>`` gets id 1, where M2M100 and CTranslate2 count positions
+from. One vocabulary must serve both sides (``model.share_vocab``), as M2M100 has one embedding matrix.
+
+The tokenizer is a ``tokenizers`` pipeline that redoes honyaku's processing as far as it can be expressed
+there: for English input, NFKC, typographic quotes, lowercasing, punctuation and clitics split the corpus's
+way ("don't" → "don 't"); then the SentencePiece unigram pieces (or the words of a word-level model). For
+Japanese output, words joined without spaces except between Latin letters or digits. Not expressible, and so
+left to honyaku: MeCab segmentation of Japanese input, and Moses detokenization and casing of English output
+(the export joins English words with spaces, except before punctuation).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from honyaku.errors import HonyakuError
+from honyaku.prediction import Translator
+from honyaku.search import Hypothesis, max_output_lengths
+from honyaku.subwords import SentencePieceModel
+from honyaku.text import processor_names
+from honyaku.transformer import Transformer
+from honyaku.vocabulary import Vocabulary
+
+# Exported id of each of honyaku's ids below 4 (the rest keep theirs): <pad> and <unk> change places.
+SPECIAL_IDS = {Vocabulary.pad_id: 1, Vocabulary.unk_id: 0, Vocabulary.bos_id: 2, Vocabulary.eos_id: 3}
+LATIN_OR_DIGIT = "0-9A-Za-z０-９Ａ-Ｚａ-ｚ"
+PUNCTUATION_BEFORE_SPACE = r"[.,!?;:%)\]}']"
+
+
+def _require_transformers():
+    try:
+        import tokenizers
+        import transformers
+    except ImportError:
+        raise HonyakuError("exporting needs transformers: pip install 'honyaku[hf]'") from None
+    return transformers, tokenizers
+
+
+def exported_order(size: int) -> list[int]:
+    """honyaku's id of each exported id (a permutation that is its own inverse)."""
+    order = list(range(size))
+    for ours, theirs in SPECIAL_IDS.items():
+        order[theirs] = ours
+    return order
+
+
+def m2m100_state_dict(model: Transformer, order: list[int]) -> dict[str, torch.Tensor]:
+    """honyaku's Transformer weights under M2M100ForConditionalGeneration's names."""
+    state: dict[str, torch.Tensor] = {"model.shared.weight": model.tgt_embed.weight[order]}
+
+    def attention(prefix: str, module) -> None:
+        key, value = module.key_value.weight.chunk(2), module.key_value.bias.chunk(2)
+        for name, weight, bias in (
+            ("q_proj", module.query.weight, module.query.bias),
+            ("k_proj", key[0], value[0]),
+            ("v_proj", key[1], value[1]),
+            ("out_proj", module.out.weight, module.out.bias),
+        ):
+            state[f"{prefix}.{name}.weight"], state[f"{prefix}.{name}.bias"] = weight, bias
+
+    def copy(prefix: str, module: torch.nn.Module) -> None:
+        for name, tensor in module.state_dict().items():
+            state[f"{prefix}.{name}"] = tensor
+
+    for side, layers in (("encoder", model.encoder_layers), ("decoder", model.decoder_layers)):
+        for i, layer in enumerate(layers):
+            prefix = f"model.{side}.layers.{i}"
+            attention(f"{prefix}.self_attn", layer.attention if side == "encoder" else layer.self_attention)
+            copy(f"{prefix}.self_attn_layer_norm", layer.norm1)
+            if side == "decoder":
+                attention(f"{prefix}.encoder_attn", layer.cross_attention)
+                copy(f"{prefix}.encoder_attn_layer_norm", layer.norm2)
+            copy(f"{prefix}.final_layer_norm", layer.norm2 if side == "encoder" else layer.norm3)
+            copy(f"{prefix}.fc1", layer.feed_forward[0])
+            copy(f"{prefix}.fc2", layer.feed_forward[3])
+    copy("model.encoder.layer_norm", model.encoder_norm)
+    copy("model.decoder.layer_norm", model.decoder_norm)
+    state["lm_head.weight"] = model.output.weight[order]
+    return {name: tensor.detach().contiguous().clone() for name, tensor in state.items()}
+
+
+def build_tokenizer(translator: Translator, tokens: list[str]):
+    """A ``tokenizers.Tokenizer`` over the exported vocabulary ``tokens`` that processes text like honyaku."""
+    _, tokenizers = _require_transformers()
+    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors
+
+    source, target = processor_names(translator.config.data)
+    subwords = translator.src_subwords
+    if isinstance(subwords, SentencePieceModel):
+        if translator.config.data.subwords.model != "unigram":
+            raise HonyakuError("only unigram SentencePiece models export: data.subwords.model is 'bpe'")
+        processor = subwords.processor
+        scores = {processor.id_to_piece(i): processor.get_score(i) for i in range(processor.get_piece_size())}
+        model = models.Unigram([(t, scores.get(t, 0.0)) for t in tokens], unk_id=0, byte_fallback=False)
+        metaspace = [pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)]
+        word_decoder = [decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)]
+    else:
+        model = models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>")
+        metaspace, word_decoder = [], [decoders.WordPiece(prefix="\x00", cleanup=False)]  # words joined by spaces
+    tokenizer = tokenizers.Tokenizer(model)
+    english_source = source == "english"
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFKC()]
+        + (
+            [normalizers.Replace(Regex("[‘’‚]"), "'"), normalizers.Replace(Regex("[“”„]"), '"')]
+            + [normalizers.Replace(Regex("[–—]"), "-"), normalizers.Lowercase()]
+            if english_source
+            else []
+        )
+    )
+    splits = [pre_tokenizers.WhitespaceSplit()]
+    if english_source:  # the corpus writes "don 't", "o 'clock", "tom ." : split before ' and around punctuation
+        splits += [
+            pre_tokenizers.Split(Regex("'"), behavior="merged_with_next"),
+            pre_tokenizers.Split(Regex(r"[^\w\s']"), behavior="isolated"),
+        ]
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(splits + metaspace)
+    eos = tokens[SPECIAL_IDS[Vocabulary.eos_id]]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"$A {eos}", special_tokens=[(eos, SPECIAL_IDS[Vocabulary.eos_id])]
+    )
+    joining = {
+        "japanese": [decoders.Replace(Regex(f"(?<![{LATIN_OR_DIGIT}]) | (?![{LATIN_OR_DIGIT}])"), "")],
+        "english": [decoders.Replace(Regex(f" (?={PUNCTUATION_BEFORE_SPACE})"), "")],
+    }.get(target, [])
+    tokenizer.decoder = decoders.Sequence(word_decoder + [decoders.Fuse(), decoders.Strip(" ", 1, 0)] + joining)
+    return tokenizer
+
+
+def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
+    """Write a directory that transformers' AutoModelForSeq2SeqLM, AutoTokenizer and
+    ``pipeline("translation", model=DIR)`` load offline."""
+    transformers, _ = _require_transformers()
+    translator = Translator.load(run_dir, device="cpu")
+    cfg = translator.config
+    if cfg.model.arch != "transformer":
+        raise HonyakuError(f"{run_dir}: only Transformer models export to transformers, not {cfg.model.arch!r}")
+    if not cfg.model.share_vocab:
+        raise HonyakuError(f"{run_dir}: M2M100 has one vocabulary for both sides; train with model.share_vocab: true")
+    order = exported_order(len(translator.tgt_vocab))
+    tokens = [translator.tgt_vocab.tokens[i] for i in order]
+    decoding = cfg.decoding
+    config = transformers.M2M100Config(
+        vocab_size=len(tokens),
+        d_model=cfg.model.embed_dim,
+        encoder_layers=cfg.model.num_layers,
+        decoder_layers=cfg.model.num_layers,
+        encoder_attention_heads=cfg.model.num_heads,
+        decoder_attention_heads=cfg.model.num_heads,
+        encoder_ffn_dim=cfg.model.ffn_size,
+        decoder_ffn_dim=cfg.model.ffn_size,
+        activation_function="relu",
+        dropout=cfg.model.dropout,
+        attention_dropout=cfg.model.attention_dropout,
+        activation_dropout=0.0,
+        encoder_layerdrop=0.0,
+        decoder_layerdrop=0.0,
+        max_position_embeddings=cfg.model.max_positions,
+        scale_embedding=True,
+        tie_word_embeddings=cfg.model.tie_embeddings,
+        pad_token_id=SPECIAL_IDS[Vocabulary.pad_id],
+        bos_token_id=SPECIAL_IDS[Vocabulary.bos_id],
+        eos_token_id=SPECIAL_IDS[Vocabulary.eos_id],
+        decoder_start_token_id=SPECIAL_IDS[Vocabulary.bos_id],
+        forced_bos_token_id=None,
+    )
+    model = transformers.M2M100ForConditionalGeneration(config).eval()
+    missing, unexpected = model.load_state_dict(m2m100_state_dict(translator.model, order), strict=False)
+    missing = [name for name in missing if not (cfg.model.tie_embeddings and name == "lm_head.weight")]
+    missing = [name for name in missing if not name.endswith("embed_tokens.weight")]  # tied to model.shared
+    if missing or unexpected:  # pragma: no cover - a mapping bug, not a user error
+        raise HonyakuError(f"export mapping incomplete: missing {missing}, unexpected {unexpected}")
+    # Search settings travel as generation defaults: beam size, and a fixed length cap (transformers cannot
+    # scale it with the source), the longest that honyaku would allow.
+    model.generation_config = transformers.GenerationConfig(
+        decoder_start_token_id=config.decoder_start_token_id,
+        bos_token_id=config.bos_token_id,
+        eos_token_id=config.eos_token_id,
+        pad_token_id=config.pad_token_id,
+        num_beams=decoding.beam_size,
+        max_length=max_output_length(cfg),
+    )
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    names = {name: tokens[SPECIAL_IDS[i]] for name, i in (("pad", 0), ("unk", 1), ("bos", 2), ("eos", 3))}
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=build_tokenizer(translator, tokens),
+        pad_token=names["pad"],
+        unk_token=names["unk"],
+        bos_token=names["bos"],
+        eos_token=names["eos"],
+        model_max_length=cfg.model.max_positions,
+        clean_up_tokenization_spaces=False,
+    )
+    tokenizer.save_pretrained(out)
+    (out / "honyaku.json").write_text(
+        json.dumps({"exported_from": str(run_dir), "name": cfg.name, "direction": "-".join(translator.direction)}),
+        encoding="utf-8",
+    )
+    return out
+
+
+def max_output_length(cfg) -> int:
+    """The longest output (counting the start token) that honyaku's search would allow for a source of
+    ``data.max_len`` tokens, within the positions the model has."""
+    decoding = cfg.decoding
+    longest = int(decoding.max_length_ratio * cfg.data.max_len) + decoding.max_length_offset + 1
+    return min(longest, cfg.model.max_positions)
+
+
+CTRANSLATE2_DIR = "ctranslate2"  # inside a run: its CTranslate2 conversion, made on first use
+
+
+def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: str | None = None) -> Path:
+    """Convert the transformers export with CTranslate2's converter (``pip install 'honyaku[ct2]'``)."""
+    try:
+        from ctranslate2.converters import TransformersConverter
+    except ImportError:
+        raise HonyakuError("CTranslate2 needs ctranslate2: pip install 'honyaku[ct2]'") from None
+    out = Path(out_dir)
+    with tempfile.TemporaryDirectory() as staging:
+        hf_dir = export_huggingface(run_dir, Path(staging) / "hf")
+        converter = TransformersConverter(str(hf_dir), copy_files=["tokenizer.json", "tokenizer_config.json"])
+        converter.convert(str(Path(staging) / "ct2"), quantization=quantization, force=True)
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.move(str(Path(staging) / "ct2"), out)  # complete or not at all
+    return out
+
+
+def load_ctranslate2(run_dir: Path, device: torch.device, int8: bool):
+    """A ``ctranslate2.Translator`` of the run, converting it into ``RUN/ctranslate2`` the first time."""
+    converted = run_dir / CTRANSLATE2_DIR
+    if not (converted / "model.bin").is_file():
+        export_ctranslate2(run_dir, converted)
+    import ctranslate2
+
+    compute_type = "int8" if int8 else "default"
+    if device.type == "cuda":
+        return ctranslate2.Translator(str(converted), "cuda", device_index=device.index or 0, compute_type=compute_type)
+    return ctranslate2.Translator(
+        str(converted), "cpu", compute_type=compute_type, intra_threads=torch.get_num_threads()
+    )
+
+
+def search_ctranslate2(
+    translator: Translator, token_lists: list[list[str]], beam_size: int, n_best: int
+) -> list[list[Hypothesis]]:
+    """The search of ``Translator.search`` run by CTranslate2 on the exported model. It caps every output of a
+    batch at the longest cap of the batch, and ranks beams with its own length penalty, len ** alpha."""
+    if not token_lists:
+        return []
+    decoding = translator.config.decoding
+    lengths = torch.tensor([len(tokens) + 1 for tokens in token_lists])  # with </s>, as honyaku counts
+    eos = translator.tgt_vocab.tokens[Vocabulary.eos_id]
+    results = translator.ctranslate2.translate_batch(
+        [tokens + [eos] for tokens in token_lists],
+        beam_size=beam_size,
+        num_hypotheses=n_best,
+        length_penalty=decoding.length_penalty,
+        max_decoding_length=int(max_output_lengths(lengths, decoding).max()),
+        max_batch_size=decoding.batch_size,
+        return_scores=True,
+    )
+    index = translator.tgt_vocab.index
+    return [
+        [
+            Hypothesis([index.get(token, Vocabulary.unk_id) for token in tokens], score, score)
+            for tokens, score in zip(result.hypotheses, result.scores, strict=True)
+        ]
+        for result in results
+    ]

@@ -1,0 +1,101 @@
+"""Export to transformers (M2M100) and CTranslate2: the exported models compute what honyaku computes."""
+
+import pytest
+import torch
+import yaml
+
+from honyaku import Translator
+from honyaku.errors import HonyakuError
+from honyaku.export import export_huggingface, exported_order
+from honyaku.training import train
+
+transformers = pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory, corpus_dir):
+    """A small Transformer with one SentencePiece vocabulary for both sides, briefly trained on the corpus."""
+    tmp_path = tmp_path_factory.mktemp("shared")
+    config = {
+        "name": "tiny_shared",
+        "data": {
+            "corpus": "small_parallel_enja",
+            "src_lang": "en",
+            "tgt_lang": "ja",
+            "max_len": 40,
+            "train_limit": 3000,
+            "subwords": {"model": "unigram", "vocab_size": 2000, "joint": True},
+        },
+        "model": {"arch": "transformer", "embed_dim": 64, "num_layers": 2, "num_heads": 4, "ffn_size": 128},
+        "training": {"batch_size": 64, "learning_rate": 0.003, "max_steps": 60, "lr_schedule": "inverse_sqrt"},
+        "decoding": {"beam_size": 1, "max_length_ratio": 0.0, "max_length_offset": 40},
+    }
+    config["model"].update(share_vocab=True, tie_embeddings=True)
+    config["training"].update(warmup_steps=30, patience=None, eval_every_steps=60)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    train(path, tmp_path / "run", data_dir=str(corpus_dir), progress_bar=False)
+    return tmp_path / "run"
+
+
+@pytest.fixture(scope="module")
+def exported(shared_run, tmp_path_factory):
+    return export_huggingface(shared_run, tmp_path_factory.mktemp("hf") / "model")
+
+
+@pytest.fixture(scope="module")
+def test_sentences(corpus_dir):
+    return (corpus_dir / "test.en").read_text(encoding="utf-8").splitlines()[:200]
+
+
+def test_logits_match_within_1e_4(shared_run, exported, test_sentences):
+    ours = Translator.load(shared_run, device="cpu")
+    theirs = transformers.AutoModelForSeq2SeqLM.from_pretrained(exported).eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(exported)
+    batch = test_sentences[:16]
+    inputs = tokenizer(batch, return_tensors="pt", padding=True)
+    src = [ours.src_vocab.encode(ours.source_tokens(s), add_eos=True) for s in batch]
+    order = exported_order(len(ours.tgt_vocab))
+    for row, ids in enumerate(src):  # the tokenizer gives honyaku's pieces, under the exported ids
+        assert inputs.input_ids[row, : len(ids)].tolist() == [order[i] for i in ids]
+    hypotheses = ours.translate(batch, beam_size=1)
+    tgt = [[2] + ours.tgt_vocab.encode(ours.source_tokens(h, pretokenized=True)) for h in hypotheses]  # <s> …
+    width = max(map(len, tgt))
+    tgt_in = torch.tensor([t + [0] * (width - len(t)) for t in tgt])
+    with torch.inference_mode():
+        lengths = torch.tensor([len(ids) for ids in src])
+        src_ids = torch.tensor([ids + [0] * (max(lengths) - len(ids)) for ids in src])
+        our_logits = ours.model(src_ids, lengths, tgt_in)  # (B, T, V)
+        their_logits = theirs(
+            input_ids=inputs.input_ids,
+            attention_mask=inputs.attention_mask,
+            decoder_input_ids=torch.tensor(order)[tgt_in],
+        ).logits[..., order]
+    real = tgt_in != 0
+    assert torch.allclose(our_logits[real], their_logits[real], atol=1e-4)
+
+
+def test_the_seeds_pipeline_code_gives_honyakus_greedy_output(shared_run, exported, test_sentences):
+    translator = transformers.pipeline("translation", model=str(exported), device="cpu")
+    theirs = [t["translation_text"] for t in translator(test_sentences, num_beams=1, batch_size=50)]
+    ours = Translator.load(shared_run, device="cpu").translate(test_sentences, beam_size=1)
+    same = sum(a == b for a, b in zip(ours, theirs, strict=True))
+    assert same >= 0.95 * len(test_sentences), f"{same}/{len(test_sentences)} equal"
+
+
+def test_the_ctranslate2_backend_gives_honyakus_greedy_output(shared_run, test_sentences):
+    pytest.importorskip("ctranslate2")
+    ours = Translator.load(shared_run, device="cpu").translate(test_sentences, beam_size=1)
+    fast = Translator.load(shared_run, device="cpu", backend="ctranslate2")
+    assert (shared_run / "ctranslate2" / "model.bin").is_file()  # converted on first use, then reused
+    same = sum(a == b for a, b in zip(ours, fast.translate(test_sentences, beam_size=1), strict=True))
+    assert same >= 0.95 * len(test_sentences), f"{same}/{len(test_sentences)} equal"
+    n_best = fast.translate_n_best(test_sentences[:3], 3, beam_size=4)
+    assert all(len(c) == 3 and len({t.text for t in c}) == 3 for c in n_best)
+    int8 = Translator.load(shared_run, device="cpu", backend="ctranslate2", int8=True)
+    assert all(isinstance(t, str) for t in int8.translate(test_sentences[:5]))
+
+
+def test_only_shared_vocabulary_transformers_export(attention_run, tmp_path):
+    with pytest.raises(HonyakuError, match="only Transformer models export to transformers, not 'attention'"):
+        export_huggingface(attention_run, tmp_path / "out")
