@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 BACKEND_HELP = "search with PyTorch, or with CTranslate2 (Transformer models; pip install 'honyaku[ct2]')"
+DIRECTION_HELP = (
+    "e.g. en-ja: the direction of a transformers model (-m hf:NAME or a directory) whose name does not tell"
+)
+MODEL_HELP = "a honyaku run, or a transformers seq2seq model: hf:OWNER/NAME from the HuggingFace hub, or its directory"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     translate = commands.add_parser("translate", help="translate sentences given as arguments, in a file, or on stdin")
-    translate.add_argument("-m", "--model", required=True, metavar="RUN")
+    translate.add_argument("-m", "--model", required=True, metavar="MODEL", help=MODEL_HELP)
     translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
     translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
     translate.add_argument(
@@ -93,11 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--int8", action="store_true", help="8-bit dynamic quantization (CPU): faster, slightly less exact"
     )
     translate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
+    translate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
     translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
 
     evaluate = commands.add_parser("evaluate", help="translate a test set and print BLEU and chrF with signatures")
-    evaluate.add_argument("-m", "--model", required=True, metavar="RUN")
+    evaluate.add_argument("-m", "--model", required=True, metavar="MODEL", help=MODEL_HELP)
     evaluate.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
     evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
     evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
@@ -109,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-dir", metavar="DIR")
     evaluate.add_argument("--int8", action="store_true", help="8-bit dynamic quantization (CPU)")
     evaluate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
+    evaluate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
     attention = commands.add_parser("attention", help="draw the attention of a sentence's translation as a heatmap")
@@ -188,6 +195,18 @@ def _serve(args: argparse.Namespace) -> None:
     serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device)
 
 
+def _load_translator(args: argparse.Namespace):
+    from honyaku.prediction import Translator
+
+    direction = None
+    if args.direction:
+        src, sep, tgt = args.direction.partition("-")
+        if not (src and sep and tgt):
+            raise HonyakuError(f"--direction: expected SRC-TGT such as en-ja, got {args.direction!r}")
+        direction = (src, tgt)
+    return Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend, direction=direction)
+
+
 def _export(args: argparse.Namespace) -> None:
     from honyaku.export import export_ctranslate2, export_huggingface
 
@@ -246,19 +265,18 @@ def _train(args: argparse.Namespace) -> None:
 
 def _translate(args: argparse.Namespace) -> None:
     from honyaku.corpus import read_lines
-    from honyaku.prediction import Translator
 
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
     if args.interactive:
-        return _interactive(Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend), args)
+        return _interactive(_load_translator(args), args)
     if args.text:
         sentences = args.text
     elif args.input:
         sentences = read_lines(args.input)
     else:
         sentences = sys.stdin.read().splitlines()
-    translator = Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend)
+    translator = _load_translator(args)
     if args.n_best == 1:
         translations = translator.translate(sentences, beam_size=args.beam_size, pretokenized=args.pretokenized)
         text = "".join(f"{t}\n" for t in translations)
@@ -297,9 +315,9 @@ def _interactive(translator, args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from honyaku.config import SplitFiles
     from honyaku.corpus import read_parallel, split_files
-    from honyaku.prediction import Translator, evaluate
+    from honyaku.prediction import evaluate
 
-    translator = Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend)
+    translator = _load_translator(args)
     if (args.src is None) != (args.ref is None):
         raise HonyakuError("--src and --ref go together")
     if args.src is not None:
@@ -309,7 +327,12 @@ def _evaluate(args: argparse.Namespace) -> None:
         sources, references = read_parallel(split_files(translator.config.data, args.split, args.data_dir))
         name = args.split
     suffix = ".detok.hyp" if args.detok else ".hyp"
-    hypotheses_path = Path(args.hyp_out) if args.hyp_out else Path(args.model) / "eval" / f"{name}{suffix}"
+    if args.hyp_out:
+        hypotheses_path = Path(args.hyp_out)
+    elif Path(args.model).is_dir():
+        hypotheses_path = Path(args.model) / "eval" / f"{name}{suffix}"
+    else:  # a hub model: ./eval/hf_OWNER_NAME/
+        hypotheses_path = Path("eval") / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
     results, scored = evaluate(translator, sources, references, hypotheses_path, args.beam_size, args.detok)
     beam_size = args.beam_size or translator.config.decoding.beam_size
     search = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -21,9 +22,14 @@ from honyaku.text import English, detokenize, get_processor, processor_names, to
 from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, resolve_device
 from honyaku.vocabulary import Vocabulary
 
+if TYPE_CHECKING:
+    from honyaku.hub import TransformersTranslator
+
 
 class Translator:
     """A trained model with its vocabularies and decoding settings, ready to translate lists of sentences."""
+
+    pretokenized_io = True  # can read and write the corpus's own tokens
 
     def __init__(
         self,
@@ -48,11 +54,28 @@ class Translator:
         self.ctranslate2 = ctranslate2_translator  # when set, searches run in CTranslate2 instead of PyTorch
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "auto", int8: bool = False, backend: str = "torch") -> Translator:
+    def load(
+        cls,
+        run_dir: str | Path,
+        device: str = "auto",
+        int8: bool = False,
+        backend: str = "torch",
+        direction: tuple[str, str] | None = None,
+    ) -> Translator | TransformersTranslator:
         """Load a model directory once. ``int8`` quantizes Linear and LSTM weights to 8 bits for faster CPU
         inference (PyTorch dynamic quantization; CPU only). ``backend="ctranslate2"`` searches with
         CTranslate2 (Transformer models; converted once into ``RUN/ctranslate2/``); ``int8`` then means its
-        int8 compute type."""
+        int8 compute type.
+
+        A transformers seq2seq model — ``hf:OWNER/NAME`` from the HuggingFace hub, or a local directory — loads
+        as a ``honyaku.hub.TransformersTranslator`` with the same methods; ``direction`` (e.g. ``("en", "ja")``)
+        is needed where its name does not tell."""
+        from honyaku.hub import TransformersTranslator, is_transformers_model
+
+        if is_transformers_model(run_dir):
+            if int8 or backend != "torch":
+                raise HonyakuError(f"{run_dir}: int8 and other backends are for honyaku models")
+            return TransformersTranslator.load(run_dir, device, direction)
         if backend not in ("torch", "ctranslate2"):
             raise HonyakuError(f"unknown backend {backend!r}: 'torch' or 'ctranslate2'")
         run_dir = Path(run_dir)
@@ -216,7 +239,7 @@ def evaluate(
     output is scored against detokenized references with sacrebleu's tokenizer for the target language.
     Returns the results and a line saying which text was scored.
     """
-    if detok:
+    if detok or not translator.pretokenized_io:
         raw_sources = [translator.src_processor.detokenize(tokenize(s)) for s in sources]
         hypotheses = translator.translate(raw_sources, beam_size=beam_size)
         references = [translator.tgt_processor.detokenize(tokenize(r)) for r in references]
