@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from honyaku.errors import HonyakuError
+from honyaku.runtime import configure_threads
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -37,8 +38,9 @@ def _rows(text: str, start: str, end: str) -> list[str]:
 
 
 def run_main(main: Callable[[], None], script: str) -> None:
-    """Run a benchmark's main; a HonyakuError ends it with one line naming the script."""
+    """Run a benchmark's main with honyaku's thread setting; a HonyakuError ends it with one line naming the script."""
     try:
+        configure_threads()
         main()
     except HonyakuError as error:
         sys.exit(f"{script}: error: {error}")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from honyaku.errors import HonyakuError
+from honyaku.runtime import configure_threads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     try:
+        configure_threads()
         return args.handler(args) or 0
     except HonyakuError as error:
         print(f"honyaku: error: {error}", file=sys.stderr)

@@ -1,0 +1,45 @@
+"""How many CPU threads PyTorch uses: one per physical core by default, because hyper-threads share a core's
+arithmetic units and only add contention to matrix products; ``HONYAKU_THREADS`` overrides it."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from honyaku.errors import HonyakuError
+
+
+def physical_cores() -> int:
+    """Physical cores among the CPUs this process may run on (Linux: /proc/cpuinfo; else logical CPUs)."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+    cores, cpu, package = set(), None, "0"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if key == "processor":
+                    cpu = int(value)
+                elif key == "physical id":
+                    package = value
+                elif key == "core id" and cpu in allowed:
+                    cores.add((package, value))
+    except (OSError, ValueError):
+        return len(allowed)
+    return len(cores) or len(allowed)
+
+
+def configure_threads() -> int:
+    """Set PyTorch's intra-op threads: ``$HONYAKU_THREADS``, else ``$OMP_NUM_THREADS`` when set (torchrun gives
+    each of several processes one), else the physical cores. Returns the number."""
+    for variable in ("HONYAKU_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(variable)
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise HonyakuError(f"${variable} must be a whole number ≥ 1, got {value!r}")
+            threads = int(value)
+            break
+    else:
+        threads = physical_cores()
+    torch.set_num_threads(threads)
+    return threads
