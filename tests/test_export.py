@@ -87,7 +87,13 @@ def test_the_ctranslate2_backend_gives_honyakus_greedy_output(shared_run, test_s
     pytest.importorskip("ctranslate2")
     ours = Translator.load(shared_run, device="cpu").translate(test_sentences, beam_size=1)
     fast = Translator.load(shared_run, device="cpu", backend="ctranslate2")
-    assert (shared_run / "ctranslate2" / "model.bin").is_file()  # converted on first use, then reused
+    assert (shared_run / "ctranslate2" / "model.bin").is_file() and fast.model is None  # converted on first use
+    converted_at = (shared_run / "ctranslate2" / "model.bin").stat().st_mtime_ns
+    Translator.load(shared_run, device="cpu", backend="ctranslate2")
+    assert (shared_run / "ctranslate2" / "model.bin").stat().st_mtime_ns == converted_at  # then reused
+    (shared_run / "ctranslate2" / "honyaku_sha256").write_text("weights of an older model")
+    Translator.load(shared_run, device="cpu", backend="ctranslate2")
+    assert (shared_run / "ctranslate2" / "model.bin").stat().st_mtime_ns != converted_at  # stale: converted again
     same = sum(a == b for a, b in zip(ours, fast.translate(test_sentences, beam_size=1), strict=True))
     assert same >= 0.95 * len(test_sentences), f"{same}/{len(test_sentences)} equal"
     n_best = fast.translate_n_best(test_sentences[:3], 3, beam_size=4)

@@ -61,6 +61,15 @@ def content_hash(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def stored_hash(path: Path) -> str | None:
+    """The content hash a weights file was saved with (None for a file without one)."""
+    try:
+        with safetensors.safe_open(str(path), "pt") as weights:
+            return (weights.metadata() or {}).get(HASH_KEY)
+    except Exception as error:  # safetensors raises several kinds for damaged files
+        raise HonyakuError(f"{path}: corrupted or unreadable weights ({type(error).__name__})") from None
+
+
 def save_weights(model: nn.Module, path: Path) -> None:
     """safetensors' save_model stores tied parameters (e.g. shared embeddings) once; the metadata holds the
     content hash that loading checks."""

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from honyaku.checkpoint import WEIGHTS_FILE, atomic_write_bytes, stored_hash
 from honyaku.errors import HonyakuError
 from honyaku.prediction import Translator
 from honyaku.search import Hypothesis, max_output_lengths
@@ -238,10 +239,14 @@ def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: s
 
 
 def load_ctranslate2(run_dir: Path, device: torch.device, int8: bool):
-    """A ``ctranslate2.Translator`` of the run, converting it into ``RUN/ctranslate2`` the first time."""
+    """A ``ctranslate2.Translator`` of the run, converted into ``RUN/ctranslate2`` the first time and again
+    whenever the run's weights have changed since (the conversion records their content hash)."""
     converted = run_dir / CTRANSLATE2_DIR
-    if not (converted / "model.bin").is_file():
+    weights_hash = stored_hash(run_dir / WEIGHTS_FILE)
+    marker = converted / "honyaku_sha256"
+    if not marker.is_file() or marker.read_text().strip() != weights_hash:
         export_ctranslate2(run_dir, converted)
+        atomic_write_bytes(marker, (weights_hash or "").encode())
     import ctranslate2
 
     compute_type = "int8" if int8 else "default"

@@ -33,7 +33,7 @@ class Translator:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: torch.nn.Module | None,
         config: Config,
         src_vocab: Vocabulary,
         tgt_vocab: Vocabulary,
@@ -42,7 +42,7 @@ class Translator:
         casing: dict[str, str] | None = None,
         ctranslate2_translator=None,
     ):
-        self.model = model.eval()
+        self.model = model.eval() if model is not None else None  # None: CTranslate2 does the searching
         self.config = config
         self.src_vocab = src_vocab
         self.tgt_vocab = tgt_vocab
@@ -90,13 +90,13 @@ class Translator:
             raise HonyakuError(f"{run_dir}: no {WEIGHTS_FILE} yet (training has not reached its first evaluation)")
         subwords = load_subwords(config.data, run_dir)
         resolved = resolve_device(device)
-        model = build_model(config.model, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
-        load_weights(model, run_dir / WEIGHTS_FILE)
-        if backend == "ctranslate2":
+        if backend == "ctranslate2":  # the PyTorch weights stay on disk
             from honyaku.export import load_ctranslate2
 
             ct2 = load_ctranslate2(run_dir, resolved, int8)
-            return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir), ct2)
+            return cls(None, config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir), ct2)
+        model = build_model(config.model, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
+        load_weights(model, run_dir / WEIGHTS_FILE)
         if int8:
             if resolved.type != "cpu":
                 raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
