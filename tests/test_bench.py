@@ -109,3 +109,14 @@ def test_time_to_bleu_reports_the_first_crossing_or_not_reached(tmp_path):
     row = output.splitlines()[-1].split(" | ")
     assert row[4].startswith("0.0 min (epoch 0.") and row[5] == "not reached"
     assert "dev BLEU 101 reached after" in results.read_text()
+
+
+def test_peers_runs_honyakus_rows_without_peers_installed(tmp_path, corpus_dir):
+    results = tmp_path / "RESULTS.md"
+    output = run_script(
+        REPO / "bench" / "peers.py", "--steps", "3", "--test-sentences", "4", "--archs", "rnn", "--peers",
+        "--work", tmp_path / "work", "--data-dir", corpus_dir, "--results", results, cwd=tmp_path,
+    )  # fmt: skip
+    rows = [line for line in output.splitlines() if line.startswith("| honyaku")]
+    assert [row.split(" | ")[:2] for row in rows] == [["| honyaku", "rnn"], ["| honyaku (no input feeding)", "rnn"]]
+    assert "Training steps of every model: 3; test sentences: 4." in results.read_text()
