@@ -106,4 +106,5 @@ def test_any_text_tokenizes_without_error(text):
 def test_hostile_characters_are_cleaned(processor):
     assert processor.tokenize("\x00\u200b\ufeff\t\r\n") == []
     assert processor.tokenize("\ud800") == ["\ufffd"]
+    assert len(processor.tokenize("a\u1680b\u2028c")) == 3  # white space that NFKC leaves alone splits too
     assert len(processor.tokenize("a" * 10_000)) >= 1  # longer input is refused by the Translator

@@ -18,17 +18,17 @@ if TYPE_CHECKING:
     from honyaku.config import DataConfig
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_WHITESPACE_CONTROLS = "\t\n\r\x0b\x0c\x85"
 
 
 def clean(text: str) -> str:
-    """Text any tokenizer can take: lone surrogates become U+FFFD, control characters that mean white space
-    become spaces, and other control and format characters (NUL, BEL, BOM, zero-width spaces) are dropped."""
+    """Text any tokenizer can take: lone surrogates become U+FFFD, every kind of white space (tabs, line
+    separators, the Ogham space mark …) becomes a space, and other control and format characters (NUL, BEL,
+    BOM, zero-width spaces) are dropped."""
     text = _SURROGATE.sub("\ufffd", text)
     return "".join(
-        " " if char in _WHITESPACE_CONTROLS else char
+        " " if char.isspace() else char
         for char in text
-        if char in _WHITESPACE_CONTROLS or unicodedata.category(char) not in ("Cc", "Cf")
+        if char.isspace() or unicodedata.category(char) not in ("Cc", "Cf")
     )
 
 

@@ -515,7 +515,9 @@ def train(
         world.barrier()
         trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar, world=world, device=device)
         trainer.prepare(resume=resume)
-        return trainer.train()
+        progress = trainer.train()
+        world.barrier()  # rank 0 may still be writing: leave together (gloo aborts a rank that leaves early)
+        return progress
     finally:
         leave_world()
 
