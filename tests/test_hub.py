@@ -82,6 +82,8 @@ def test_directions_from_names_and_a_clear_error_offline(monkeypatch):
     assert direction_of("Helsinki-NLP/opus-mt-en-jap", None) == ("en", "ja")
     assert direction_of("Helsinki-NLP/opus-mt-ja-en", None) == ("ja", "en")
     assert direction_of("facebook/m2m100_418M", None) is None
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Offline as a machine without network is, but at once: both libraries read HF_HUB_OFFLINE at import.
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    monkeypatch.setattr("transformers.utils.hub._is_offline_mode", True)
     with pytest.raises(HonyakuError, match=r"hf:nobody/opus-mt-en-ja: cannot load a transformers seq2seq model"):
         Translator.load("hf:nobody/opus-mt-en-ja")
