@@ -17,7 +17,7 @@ import torch
 
 from honyaku.config import Config, DataConfig, DecodingConfig
 from honyaku.errors import HonyakuError
-from honyaku.prediction import Translation
+from honyaku.prediction import Translation, TranslatorBase
 from honyaku.text import get_processor, processor_for
 from honyaku.training import CONFIG_FILE, resolve_device
 
@@ -46,7 +46,7 @@ def direction_of(name: str, directory: Path | None) -> tuple[str, str] | None:
     return src, tgt
 
 
-class TransformersTranslator:
+class TransformersTranslator(TranslatorBase):
     """A transformers seq2seq model with the methods of ``Translator`` that pipelines and evaluation use."""
 
     pretokenized_io = False  # natural text in and out: evaluation scores natural text
@@ -87,15 +87,6 @@ class TransformersTranslator:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise HonyakuError(f"{name}: cannot load a transformers seq2seq model ({first_line})") from None
         return cls(model.to(resolved), tokenizer, source, direction, resolved)
-
-    @property
-    def direction(self) -> tuple[str, str]:
-        return self.config.data.src_lang, self.config.data.tgt_lang
-
-    def translate(
-        self, sentences: list[str] | str, beam_size: int | None = None, pretokenized: bool = False
-    ) -> list[str]:
-        return [best[0].text for best in self.translate_n_best(sentences, 1, beam_size, pretokenized)]
 
     @torch.inference_mode()
     def translate_n_best(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +27,34 @@ if TYPE_CHECKING:
     from honyaku.hub import TransformersTranslator
 
 
-class Translator:
+class TranslatorBase(ABC):
+    """What every translator offers: n-best translations, and from them the best one, in a direction."""
+
+    config: Config
+
+    @property
+    def direction(self) -> tuple[str, str]:
+        return self.config.data.src_lang, self.config.data.tgt_lang
+
+    def translate(
+        self, sentences: list[str] | str, beam_size: int | None = None, pretokenized: bool = False
+    ) -> list[str]:
+        """Translations in input order; an empty or blank sentence translates to an empty string.
+
+        Sentences are raw text, tokenized by the model's source processor, and translations come back as
+        natural text; with ``pretokenized`` both are the corpus's space-separated tokens.
+        """
+        found = self.translate_n_best(sentences, n_best=1, beam_size=beam_size, pretokenized=pretokenized)
+        return [best.text for (best,) in found]
+
+    @abstractmethod
+    def translate_n_best(
+        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
+    ) -> list[list[Translation]]:
+        """The ``n_best`` translations of each sentence, best first."""
+
+
+class Translator(TranslatorBase):
     """A trained model with its vocabularies and decoding settings, ready to translate lists of sentences."""
 
     pretokenized_io = True  # can read and write the corpus's own tokens
@@ -105,21 +133,6 @@ class Translator:
                 warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
                 model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
         return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir))
-
-    @property
-    def direction(self) -> tuple[str, str]:
-        return self.config.data.src_lang, self.config.data.tgt_lang
-
-    def translate(
-        self, sentences: list[str] | str, beam_size: int | None = None, pretokenized: bool = False
-    ) -> list[str]:
-        """Translations in input order; an empty or blank sentence translates to an empty string.
-
-        Sentences are raw text, tokenized by the model's source processor, and translations come back as
-        natural text; with ``pretokenized`` both are the corpus's space-separated tokens.
-        """
-        found = self.translate_n_best(sentences, n_best=1, beam_size=beam_size, pretokenized=pretokenized)
-        return [best.text for (best,) in found]
 
     def translate_n_best(
         self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
