@@ -42,7 +42,7 @@ def attention_map(
     """Attention of ``sentence``'s translation: the best, or the ``rank``-th of the n-best list. For a
     Transformer: ``layer`` (default the last) and ``head`` (default the mean over heads)."""
     model = translator.model
-    if getattr(translator, "ctranslate2", None) is not None or model is None:
+    if model is None:  # a CTranslate2 backend keeps no PyTorch model
         raise HonyakuError("attention maps need the PyTorch model: load it without backend='ctranslate2'")
     if not isinstance(model, (AttentionSeq2Seq, Transformer)):
         raise HonyakuError(f"a {translator.config.model.arch} model has no attention to show")

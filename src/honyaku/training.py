@@ -315,7 +315,6 @@ class Trainer:
 
     def _skip_step(self, what: str) -> tuple[float, int]:
         progress, limit = self.progress, self.config.training.max_nonfinite_steps
-        self.optimizer.zero_grad(set_to_none=True)
         progress.nonfinite_in_a_row += 1
         progress.skipped_steps += 1
         self.log(
