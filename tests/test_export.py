@@ -1,5 +1,7 @@
 """Export to transformers (M2M100) and CTranslate2: the exported models compute what honyaku computes."""
 
+import sys
+
 import pytest
 import torch
 import yaml
@@ -105,3 +107,10 @@ def test_the_ctranslate2_backend_gives_honyakus_greedy_output(shared_run, test_s
 def test_only_shared_vocabulary_transformers_export(attention_run, tmp_path):
     with pytest.raises(HonyakuError, match="only Transformer models export to transformers, not 'attention'"):
         export_huggingface(attention_run, tmp_path / "out")
+
+
+def test_a_missing_extra_names_what_installs_it(shared_run, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # what `import transformers` does when not installed
+    with pytest.raises(HonyakuError, match=r"exporting needs transformers: pip install 'honyaku\[hf\]'"):
+        export_huggingface(shared_run, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

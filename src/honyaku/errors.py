@@ -6,3 +6,14 @@ class HonyakuError(Exception):
 
     The CLI prints ``honyaku: error: <message>`` and exits with status 1; anything else that escapes is a bug.
     """
+
+
+def optional_import(module: str, extra: str, purpose: str):
+    """``module`` from one of honyaku's optional extras, or a HonyakuError saying which extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.partition(".")[0]
+        raise HonyakuError(f"{purpose} needs {package}: pip install 'honyaku[{extra}]'") from None

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from honyaku.checkpoint import WEIGHTS_FILE, atomic_write_bytes, stored_hash
-from honyaku.errors import HonyakuError
+from honyaku.errors import HonyakuError, optional_import
 from honyaku.prediction import Translator
 from honyaku.search import Hypothesis, max_output_lengths
 from honyaku.subwords import SentencePieceModel
@@ -35,15 +35,6 @@ from honyaku.vocabulary import Vocabulary
 SPECIAL_IDS = {Vocabulary.pad_id: 1, Vocabulary.unk_id: 0, Vocabulary.bos_id: 2, Vocabulary.eos_id: 3}
 LATIN_OR_DIGIT = "0-9A-Za-z０-９Ａ-Ｚａ-ｚ"
 PUNCTUATION_BEFORE_SPACE = r"[.,!?;:%)\]}']"
-
-
-def _require_transformers():
-    try:
-        import tokenizers
-        import transformers
-    except ImportError:
-        raise HonyakuError("exporting needs transformers: pip install 'honyaku[hf]'") from None
-    return transformers, tokenizers
 
 
 def exported_order(size: int) -> list[int]:
@@ -91,7 +82,7 @@ def m2m100_state_dict(model: Transformer, order: list[int]) -> dict[str, torch.T
 
 def build_tokenizer(translator: Translator, tokens: list[str]):
     """A ``tokenizers.Tokenizer`` over the exported vocabulary ``tokens`` that processes text like honyaku."""
-    _, tokenizers = _require_transformers()
+    tokenizers = optional_import("tokenizers", "hf", "exporting")
     from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors
 
     source, target = processor_names(translator.config.data)
@@ -140,7 +131,7 @@ def build_tokenizer(translator: Translator, tokens: list[str]):
 def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Write a directory that transformers' AutoModelForSeq2SeqLM, AutoTokenizer and
     ``pipeline("translation", model=DIR)`` load offline."""
-    transformers, _ = _require_transformers()
+    transformers = optional_import("transformers", "hf", "exporting")
     translator = Translator.load(run_dir, device="cpu")
     cfg = translator.config
     if cfg.model.arch != "transformer":
@@ -223,14 +214,13 @@ CTRANSLATE2_DIR = "ctranslate2"  # inside a run: its CTranslate2 conversion, mad
 
 def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: str | None = None) -> Path:
     """Convert the transformers export with CTranslate2's converter (``pip install 'honyaku[ct2]'``)."""
-    try:
-        from ctranslate2.converters import TransformersConverter
-    except ImportError:
-        raise HonyakuError("CTranslate2 needs ctranslate2: pip install 'honyaku[ct2]'") from None
+    converters = optional_import("ctranslate2.converters", "ct2", "CTranslate2")
     out = Path(out_dir)
     with tempfile.TemporaryDirectory() as staging:
         hf_dir = export_huggingface(run_dir, Path(staging) / "hf")
-        converter = TransformersConverter(str(hf_dir), copy_files=["tokenizer.json", "tokenizer_config.json"])
+        converter = converters.TransformersConverter(
+            str(hf_dir), copy_files=["tokenizer.json", "tokenizer_config.json"]
+        )
         converter.convert(str(Path(staging) / "ct2"), quantization=quantization, force=True)
         if out.exists():
             shutil.rmtree(out)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from honyaku.config import Config, DataConfig, DecodingConfig
-from honyaku.errors import HonyakuError
+from honyaku.errors import HonyakuError, optional_import
 from honyaku.prediction import Translation, TranslatorBase
 from honyaku.text import get_processor, processor_for
 from honyaku.training import CONFIG_FILE, resolve_device
@@ -69,10 +69,7 @@ class TransformersTranslator(TranslatorBase):
 
     @classmethod
     def load(cls, name: str | Path, device: str = "auto", direction: tuple[str, str] | None = None):
-        try:
-            import transformers
-        except ImportError:
-            raise HonyakuError("transformers models need transformers: pip install 'honyaku[hf]'") from None
+        transformers = optional_import("transformers", "hf", "transformers models")
         name = str(name)
         source = name.removeprefix(HUB_PREFIX)
         directory = Path(source) if Path(source).is_dir() else None

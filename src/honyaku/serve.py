@@ -16,15 +16,13 @@ from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from honyaku.errors import HonyakuError
+from honyaku.errors import HonyakuError, optional_import
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
 
-try:
-    from fastapi import FastAPI, HTTPException
-    from fastapi.responses import HTMLResponse
-except ImportError as error:  # pragma: no cover - depends on the install
-    raise HonyakuError("the HTTP API needs FastAPI and uvicorn: pip install 'honyaku[serve]'") from error
+optional_import("fastapi", "serve", "the HTTP API")
+from fastapi import FastAPI, HTTPException  # noqa: E402
+from fastapi.responses import HTMLResponse  # noqa: E402
 
 
 class TranslateRequest(BaseModel):
