@@ -2,6 +2,7 @@
 
 import csv
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -39,7 +40,7 @@ def metric_rows(run):
         ]
 
 
-def train_until_killed(config, run, kill_after_step):
+def train_until_killed(config, run, kill_after_step, delay_s):
     command = [sys.executable, "-m", "honyaku", "train", str(config), "--out", str(run), "--no-progress"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     latest = run / "checkpoints" / "latest"
@@ -50,6 +51,7 @@ def train_until_killed(config, run, kill_after_step):
                 break
             assert process.poll() is None, "the run ended before it could be killed"
             time.sleep(0.01)
+        time.sleep(delay_s)  # so that the kill lands anywhere: inside a step, an evaluation or a checkpoint write
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait()
@@ -62,9 +64,14 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path):
     train(config, reference, progress_bar=False)
     final = reference / "checkpoints" / (reference / "checkpoints" / "latest").read_text()
 
-    for attempt, kill_after_step in enumerate((12, 61, 95)):
+    seed = int(os.environ.get("HONYAKU_KILL_SEED", time.time_ns() % 10**6))
+    rng = random.Random(seed)
+    # One kill in each third of the run; the last third ends early enough that the run is still going.
+    for attempt, (first, last) in enumerate(((1, 46), (47, 93), (94, 126))):
+        kill_after_step, delay_s = rng.randint(first, last), rng.uniform(0, 0.05)
+        print(f"HONYAKU_KILL_SEED={seed}: kill {attempt} after step {kill_after_step} + {delay_s * 1000:.0f} ms")
         run = tmp_path / f"killed-{attempt}"
-        train_until_killed(config, run, kill_after_step)
+        train_until_killed(config, run, kill_after_step, delay_s)
         if attempt == 2:  # the newest checkpoint is damaged too: resume falls back to the one before
             newest = run / "checkpoints" / (run / "checkpoints" / "latest").read_text()
             (newest / "model.safetensors").write_bytes(b"\x00" * 100)
