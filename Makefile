@@ -43,7 +43,7 @@ demo: install
 # A peer that does not install on this Python is reported and left out; the others still install.
 PEER_PACKAGES_joeynmt := joeynmt==2.3.0 importlib_metadata
 PEER_PACKAGES_onmt := OpenNMT-py==3.0.4
-PEER_PACKAGES_eole := eole==0.6.4
+PEER_PACKAGES_eole := eole==0.6.4 aiohttp  # its CLI imports every tool, the load tester (aiohttp) too
 PEER_PACKAGES_hf := transformers sentencepiece ctranslate2==4.8.*
 PEER_PACKAGES_fairseq := fairseq-fixed==0.12.3.1
 PEERS := joeynmt onmt eole hf fairseq

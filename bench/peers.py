@@ -1,7 +1,7 @@
 """honyaku beside its peers, in one invocation on this machine: training target tokens/s and beam-5 translation
 of the test set, at matching sizes. Each peer runs from its own venv (``make peers``), never imported here.
 
-    python bench/peers.py [--steps 300] [--peers joeynmt onmt hf] [--work runs/peers] [--data-dir DIR]
+    python bench/peers.py [--steps 300] [--peers joeynmt onmt eole fairseq hf] [--work runs/peers] [--data-dir DIR]
 
 Sizes: embeddings 256; Transformer 3+3 pre-norm layers, d=256, 4 heads, feed-forward 1024, one word vocabulary
 of both languages with all embeddings tied (the form honyaku exports to transformers and CTranslate2); RNN:
@@ -40,6 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 EMBED, HIDDEN, LAYERS, HEADS, FFN = 256, 256, 3, 4, 1024
 BATCH_TOKENS, MAX_LEN, BEAM, TRANSLATE_BATCH, LOG_EVERY = 2000, 50, 5, 64, 50
 ARCHS = ("rnn", "transformer")
+# OpenNMT-py's and fairseq's checkpoints pickle argparse.Namespace, which torch ≥ 2.6 refuses to load by default
+PICKLED_NAMESPACE_OK = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
 
 
 @dataclass
@@ -271,11 +273,98 @@ def run_onmt(arch: str, work: Path, data: Path, steps: int) -> Row:
     def translate(src: Path, out: Path, log: Path) -> float:
         command = [str(bin_dir / "onmt_translate"), "-model", str(checkpoint), "-src", str(src), "-output", str(out)]
         command += ["-beam_size", str(BEAM), "-batch_size", str(TRANSLATE_BATCH), "-max_length", "100"]
-        # its checkpoints pickle argparse.Namespace, which torch 2.6+ refuses to load by default
-        return run(command, log, env={"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"})
+        return run(command, log, env=PICKLED_NAMESPACE_OK)
 
     seconds, output = translation_time(translate, model_dir, data / "test.en")
     return Row("OpenNMT-py 3.0.4", arch, median_after_first(rates), seconds, count_tokens(output))
+
+
+# --- eole (OpenNMT-py's successor) -------------------------------------------------------------------------
+
+
+def run_eole(arch: str, work: Path, data: Path, steps: int) -> Row | None:
+    if arch != "transformer":
+        return None  # eole keeps RNNs only as legacy; the issue's eole figure is its Transformer
+    model_dir = work / "eole-transformer"
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model_dir.mkdir(parents=True)
+    vocab = str(model_dir / "vocab.shared")
+    config = {
+        "save_data": str(model_dir / "data"), "src_vocab": vocab, "tgt_vocab": vocab, "share_vocab": True,
+        "overwrite": True, "seed": 1, "report_every": LOG_EVERY, "src_vocab_size": 100_000, "tgt_vocab_size": 100_000,
+        "data": {"corpus_1": {"path_src": str(data / "train.en"), "path_tgt": str(data / "train.ja")},
+                 "valid": {"path_src": str(data / "dev.en"), "path_tgt": str(data / "dev.ja")}},
+        "transforms": [],  # no length filter: it needs a tokenizer transform, and no corpus line is near MAX_LEN
+        "training": {
+            "model_path": str(model_dir / "model"), "save_checkpoint_steps": steps, "train_steps": steps,
+            "valid_steps": 1_000_000, "batch_type": "tokens", "batch_size": BATCH_TOKENS, "normalization": "tokens",
+            "optim": "adam", "learning_rate": 2.0, "warmup_steps": 4000, "decay_method": "noam",
+            "dropout": [0.1], "attention_dropout": [0.1], "param_init_method": "xavier_uniform",
+            "world_size": 1, "gpu_ranks": [],
+        },
+        "model": {
+            "architecture": "transformer", "hidden_size": EMBED, "layers": LAYERS, "heads": HEADS,
+            "transformer_ff": FFN, "share_decoder_embeddings": True, "share_embeddings": True,
+            "embeddings": {"word_vec_size": EMBED, "position_encoding": True},
+        },
+    }  # fmt: skip
+    path = model_dir / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    eole = str(venv_python("eole").parent / "eole")
+    run([eole, "build_vocab", "-config", str(path), "-n_sample", "-1"], model_dir / "vocab.log")
+    run([eole, "train", "-config", str(path)], model_dir / "train.log")
+    rates = [float(m) for m in re.findall(r"\d+/\s*(\d+) tok/s", (model_dir / "train.log").read_text())]
+
+    def translate(src: Path, out: Path, log: Path) -> float:
+        command = [eole, "predict", "-model_path", str(model_dir / "model"), "-src", str(src), "-output", str(out)]
+        command += ["-beam_size", str(BEAM), "-batch_size", str(TRANSLATE_BATCH), "-batch_type", "sents"]
+        return run(command + ["-max_length", "100"], log)
+
+    seconds, output = translation_time(translate, model_dir, data / "test.en")
+    return Row("eole 0.6.4", arch, median_after_first(rates), seconds, count_tokens(output))
+
+
+# --- fairseq (the fairseq-fixed fork: fairseq 0.12.2 does not import on Python 3.11) -----------------------
+
+
+def run_fairseq(arch: str, work: Path, data: Path, steps: int) -> Row | None:
+    if arch != "transformer":
+        return None  # fairseq's LSTM models are not maintained; its Transformer is the one people use
+    model_dir = work / "fairseq-transformer"
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model_dir.mkdir(parents=True)
+    bin_dir, binarized = venv_python("fairseq").parent, model_dir / "data-bin"
+    languages = ["--source-lang", "en", "--target-lang", "ja"]
+    preprocess = [str(bin_dir / "fairseq-preprocess"), *languages, "--joined-dictionary", "--workers", "1"]
+    preprocess += ["--trainpref", str(data / "train"), "--validpref", str(data / "dev"), "--destdir", str(binarized)]
+    run(preprocess, model_dir / "preprocess.log")
+    side = [f"--{s}-{option}" for s in ("encoder", "decoder") for option in ("normalize-before",)]
+    for option, value in (("layers", LAYERS), ("embed-dim", EMBED), ("ffn-embed-dim", FFN), ("attention-heads", HEADS)):
+        side += [f"--{s}-{option}={value}" for s in ("encoder", "decoder")]
+    train = [str(bin_dir / "fairseq-train"), str(binarized), *languages, "--arch", "transformer", *side]
+    train += ["--share-all-embeddings", "--dropout", "0.1", "--optimizer", "adam", "--lr", "0.0005"]
+    train += ["--lr-scheduler", "inverse_sqrt", "--warmup-updates", "4000", "--max-tokens", str(BATCH_TOKENS)]
+    train += ["--max-update", str(steps), "--log-interval", str(LOG_EVERY), "--log-format", "simple", "--cpu"]
+    train += ["--seed", "1", "--save-dir", str(model_dir), "--no-epoch-checkpoints", "--disable-validation"]
+    run(train, model_dir / "train.log")
+    rates = [float(m) for m in re.findall(r"\bwps=([\d.]+)", (model_dir / "train.log").read_text())]
+
+    def translate(src: Path, out: Path, log: Path) -> float:
+        raw = out.with_suffix(".raw")
+        command = [str(bin_dir / "fairseq-interactive"), str(binarized), *languages, "--cpu", "--beam", str(BEAM)]
+        command += ["--path", str(model_dir / "checkpoint_last.pt"), "--batch-size", str(TRANSLATE_BATCH)]
+        command += ["--buffer-size", str(TRANSLATE_BATCH), "--max-len-b", "100"]
+        seconds = run(command, log, stdin=src, stdout=raw, env=PICKLED_NAMESPACE_OK)
+        hypotheses = {}  # "H-<id>\t<score>\t<tokens>", in the order batches finish
+        for line in raw.read_text(encoding="utf-8").splitlines():
+            if line.startswith("H-"):
+                number, _, tokens = line.split("\t")
+                hypotheses[int(number[2:])] = tokens
+        out.write_text("".join(f"{hypotheses[i]}\n" for i in sorted(hypotheses)), encoding="utf-8")
+        return seconds
+
+    seconds, output = translation_time(translate, model_dir, data / "test.en")
+    return Row("fairseq-fixed 0.12.3.1", arch, median_after_first(rates), seconds, count_tokens(output))
 
 
 # --- transformers and CTranslate2, on honyaku's exported Transformer ----------------------------------------
@@ -334,7 +423,7 @@ def run_exported(run_dir: Path, work: Path, data: Path, tokens: int) -> list[Row
     return rows
 
 
-PEERS = {"joeynmt": run_joeynmt, "onmt": run_onmt}
+PEERS = {"joeynmt": run_joeynmt, "onmt": run_onmt, "eole": run_eole, "fairseq": run_fairseq}
 
 
 def prepare_data(work: Path, data_dir: str | None, test_sentences: int | None) -> Path:
@@ -386,7 +475,7 @@ def main() -> None:
             rows.append(run_honyaku(arch, args.work, data, args.steps, feed=False)[0])
         for peer in args.peers:
             if peer in PEERS:
-                rows.append(PEERS[peer](arch, args.work, data, args.steps))
+                rows += filter(None, [PEERS[peer](arch, args.work, data, args.steps)])
             elif arch == "transformer":
                 rows += run_exported(run_dir, args.work, data, row.translate_tokens)
         for line in rows:
