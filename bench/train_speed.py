@@ -1,9 +1,14 @@
-"""Training speed of a config on this machine: target tokens/s over real batches, and the epoch time it implies.
+"""Training speed of a config on this machine: target tokens/s over real batches, the epoch time it implies, and
+the arithmetic rate achieved against the machine's own matrix-multiply rate (the limit).
 
     python bench/train_speed.py configs/seed_keras.yaml configs/sutskever.yaml [--steps 40] [--data-dir DIR]
 
 Runs ``--warmup`` steps, then times ``--steps`` training steps (forward, backward, clipping, optimizer) on the
-first batches of epoch 1, exactly as ``honyaku train`` builds them. Run it on an idle machine: it is a timing.
+first batches of epoch 1, exactly as ``honyaku train`` builds them. Then the same batches run again under
+torch's FlopCounterMode to count their floating-point operations (matrix products and attention; an LSTM's
+products, which its fused CPU kernel hides from the counter, are counted from its shapes). GFLOP/s is that count
+over the timed seconds; the limit is a float32 1024×1024 matrix product timed on the same device and threads.
+Run it on an idle machine: it is a timing.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ import time
 from pathlib import Path
 
 import torch
-from results_file import run_main
+from results_file import RESULTS, run_main, write_section
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence
+from torch.utils.flop_counter import FlopCounterMode
 
 from honyaku.config import load_config
 from honyaku.data import collate, make_batches
@@ -46,6 +54,7 @@ def measure(config_path: str, steps: int, warmup: int, data_dir: str | None) -> 
                 seconds += time.perf_counter() - started
                 tokens += batch.num_target_tokens
         rate = tokens / seconds
+        flops = count_flops(trainer, batches[warmup : warmup + steps])
         return {
             "config": Path(config_path).name,
             "parameters": count_parameters(trainer.model),
@@ -55,7 +64,53 @@ def measure(config_path: str, steps: int, warmup: int, data_dir: str | None) -> 
             "tokens_per_s": rate,
             "batches_per_epoch": len(batches),
             "seconds_per_epoch": epoch_tokens / rate,
+            "gflops": flops / seconds / 1e9,
         }
+
+
+def lstm_flops(lstm: nn.LSTM, x: torch.Tensor | PackedSequence) -> int:
+    """Floating-point operations of one nn.LSTM call, forward and backward (twice the forward's work)."""
+    rows = x.data.size(0) if isinstance(x, PackedSequence) else x.size(0) * x.size(1)  # (tokens, in) or (B, T, in)
+    directions = 2 if lstm.bidirectional else 1
+    total, size = 0, lstm.input_size
+    for _ in range(lstm.num_layers):
+        total += directions * 2 * rows * 4 * lstm.hidden_size * (size + lstm.hidden_size)  # 4 gates' products
+        size = directions * lstm.hidden_size
+    return 3 * total
+
+
+def count_flops(trainer: Trainer, batches: list[list[int]]) -> int:
+    """Floating-point operations of training steps on ``batches`` (the steps are taken)."""
+    lstm_total = 0
+
+    def add_lstm(module: nn.LSTM, inputs: tuple) -> None:
+        nonlocal lstm_total
+        lstm_total += lstm_flops(module, inputs[0])
+
+    hooks = [m.register_forward_pre_hook(add_lstm) for m in trainer.model.modules() if isinstance(m, nn.LSTM)]
+    try:
+        with FlopCounterMode(display=False) as counter:
+            for indices in batches:
+                trainer._train_step(collate(trainer.train_data, indices, Vocabulary.pad_id).to(trainer.device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return counter.get_total_flops() + lstm_total
+
+
+def matmul_gflops(device: torch.device, size: int = 1024, repeats: int = 30) -> float:
+    """This device's float32 matrix-multiply rate at the current thread count: the limit training works against."""
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    for _ in range(3):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
 def main() -> None:
@@ -64,18 +119,31 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--data-dir")
+    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}")
-    print(
-        "| config | parameters | device | threads | timed steps | target tokens/s | batches/epoch | s/epoch (implied) |"
-    )
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    rows = []
     for path in args.configs:
         r = measure(path, args.steps, args.warmup, args.data_dir)
-        print(
+        limit = matmul_gflops(torch.device(r["device"]))
+        rows.append(
             f"| {r['config']} | {r['parameters']:,} | {r['device']} | {r['threads']} | {r['steps']} | "
-            f"{r['tokens_per_s']:,.0f} | {r['batches_per_epoch']} | {r['seconds_per_epoch']:,.0f} |"
+            f"{r['tokens_per_s']:,.0f} | {r['batches_per_epoch']} | {r['seconds_per_epoch']:,.0f} | "
+            f"{r['gflops']:,.1f} | {limit:,.0f} | {r['gflops'] / limit:.0%} |"
         )
+        print(rows[-1])
+    header = [
+        "## Training speed (bench/train_speed.py)",
+        "",
+        f"This machine ({platform.processor() or platform.machine()}), torch {torch.__version__}; nothing else "
+        "running. Timed steps on the first batches of epoch 1; GFLOP/s counted by torch's FlopCounterMode",
+        "(LSTMs from their shapes) over the timed seconds; the limit is a float32 1024×1024 matrix product on the "
+        "same device and threads.",
+        "",
+        "| config | parameters | device | threads | timed steps | target tokens/s | batches/epoch | "
+        "s/epoch (implied) | GFLOP/s | matmul GFLOP/s | share of it |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    write_section(args.results, "train-speed", header, rows)
 
 
 if __name__ == "__main__":

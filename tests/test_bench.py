@@ -3,6 +3,9 @@
 import subprocess
 import sys
 
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
 from honyaku.training import train
 
 from .conftest import REPO, toy_config, write_toy_task
@@ -16,9 +19,41 @@ def run_script(*args, cwd):
 
 def test_train_speed_reports_a_table_row(tmp_path):
     config = toy_config(tmp_path)
-    output = run_script(REPO / "bench" / "train_speed.py", config, "--steps", "3", "--warmup", "1", cwd=tmp_path)
+    results = tmp_path / "RESULTS.md"
+    output = run_script(
+        REPO / "bench" / "train_speed.py", config, "--steps", "3", "--warmup", "1", "--results", results, cwd=tmp_path
+    )
     row = output.splitlines()[-1].split(" | ")
     assert row[0] == "| toy.yaml" and int(row[4]) == 3 and float(row[5].replace(",", "")) > 0
+    gflops, limit = float(row[8].replace(",", "")), float(row[9].replace(",", ""))
+    assert 0 < gflops < limit  # the toy LSTM is far from the matrix-multiply limit
+    assert output.splitlines()[-1] in results.read_text()
+
+
+def test_lstm_flops_equal_those_of_the_same_lstm_unfused(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from train_speed import lstm_flops
+
+    batch, steps, size, hidden = 3, 5, 16, 32
+    lstm = torch.nn.LSTM(size, hidden, num_layers=2, batch_first=True, bidirectional=True)
+    x = torch.randn(batch, steps, size, requires_grad=True)
+    with FlopCounterMode(display=False) as counter:  # it counts LSTMCell's matrix products, not nn.LSTM's
+        layer_input = x
+        for layer in range(2):
+            outputs = []
+            for direction in range(2):
+                cell = torch.nn.LSTMCell(size if layer == 0 else 2 * hidden, hidden)
+                h = c = torch.zeros(batch, hidden)
+                states = []
+                for t in range(steps) if direction == 0 else reversed(range(steps)):
+                    h, c = cell(layer_input[:, t], (h, c))
+                    states.append(h)
+                outputs.append(torch.stack(states[:: 1 if direction == 0 else -1], dim=1))
+            layer_input = torch.cat(outputs, dim=-1)
+        layer_input.sum().backward()
+    # the unfused run skips the gradient of its zero initial states: one step's h-product per layer and direction
+    skipped = 2 * 2 * (2 * batch * 4 * hidden * hidden)
+    assert lstm_flops(lstm, x) == counter.get_total_flops() + skipped
 
 
 def test_quality_writes_its_section_and_keeps_others(tmp_path):
