@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -62,3 +64,15 @@ def test_state_loading_refuses_pickled_code(tmp_path):
     torch.save({"x": Exploit()}, tmp_path / "evil.pt")
     with pytest.raises(HonyakuError, match=r"evil\.pt: corrupted or unreadable training state"):
         load_state(tmp_path / "evil.pt")
+
+
+def test_float16_weights_load_into_a_float32_model_and_are_hash_checked(tmp_path):
+    model = torch.nn.Linear(30, 20)
+    save_weights(copy.deepcopy(model).half(), tmp_path / "half.safetensors")
+    loaded = torch.nn.Linear(30, 20)
+    load_weights(loaded, tmp_path / "half.safetensors")
+    assert loaded.weight.dtype == torch.float32
+    assert torch.equal(loaded.weight, model.weight.half().float())
+    flip_a_byte(tmp_path / "half.safetensors", offset_from_end=100)
+    with pytest.raises(HonyakuError, match="content does not match the hash it was saved with"):
+        load_weights(torch.nn.Linear(30, 20), tmp_path / "half.safetensors")

@@ -4,40 +4,12 @@ import sys
 
 import pytest
 import torch
-import yaml
 
 from honyaku import Translator
 from honyaku.errors import HonyakuError
 from honyaku.export import export_huggingface, exported_order
-from honyaku.training import train
 
 transformers = pytest.importorskip("transformers")
-
-
-@pytest.fixture(scope="module")
-def shared_run(tmp_path_factory, corpus_dir):
-    """A small Transformer with one SentencePiece vocabulary for both sides, briefly trained on the corpus."""
-    tmp_path = tmp_path_factory.mktemp("shared")
-    config = {
-        "name": "tiny_shared",
-        "data": {
-            "corpus": "small_parallel_enja",
-            "src_lang": "en",
-            "tgt_lang": "ja",
-            "max_len": 40,
-            "train_limit": 3000,
-            "subwords": {"model": "unigram", "vocab_size": 2000, "joint": True},
-        },
-        "model": {"arch": "transformer", "embed_dim": 64, "num_layers": 2, "num_heads": 4, "ffn_size": 128},
-        "training": {"batch_size": 64, "learning_rate": 0.003, "max_steps": 60, "lr_schedule": "inverse_sqrt"},
-        "decoding": {"beam_size": 1, "max_length_ratio": 0.0, "max_length_offset": 40},
-    }
-    config["model"].update(share_vocab=True, tie_embeddings=True)
-    config["training"].update(warmup_steps=30, patience=None, eval_every_steps=60)
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    train(path, tmp_path / "run", data_dir=str(corpus_dir), progress_bar=False)
-    return tmp_path / "run"
 
 
 @pytest.fixture(scope="module")

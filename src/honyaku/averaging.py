@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import safetensors.torch
 
-from honyaku.casing import CASING_FILE
 from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, atomic_path, average_weights
 from honyaku.errors import HonyakuError
-from honyaku.subwords import SUBWORD_FILES
-from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE
+from honyaku.pretrained import copy_model_files
+from honyaku.training import CONFIG_FILE
 
 
 def checkpoints_to_average(run_dir: Path, last: int | None = None, best: int | None = None) -> list[Path]:
@@ -42,10 +40,7 @@ def average_run(
         raise HonyakuError(f"{out_dir}: choose an output directory other than the run itself")
     sources = checkpoints_to_average(run_dir, last, best)
     averaged = average_weights(sources)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES.values()):
-        if (run_dir / name).is_file():
-            shutil.copyfile(run_dir / name, out_dir / name)
+    copy_model_files(run_dir, out_dir)
     with atomic_path(out_dir / WEIGHTS_FILE) as temp:
         safetensors.torch.save_file(averaged, str(temp))
     (out_dir / "averaged_from.txt").write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")

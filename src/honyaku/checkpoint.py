@@ -7,6 +7,7 @@ killed at any moment therefore leaves ``latest`` naming a complete checkpoint.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import os
@@ -80,19 +81,26 @@ def save_weights(model: nn.Module, path: Path) -> None:
 def load_weights(model: nn.Module, path: Path) -> None:
     if not path.is_file():
         raise HonyakuError(f"{path}: checkpoint not found")
+    """Load ``path`` into ``model`` and check its content hash. Weights stored in float16 (a bundled model's
+    smaller form) are checked as stored, then computed with in the model's own dtype."""
     try:
         with safetensors.safe_open(str(path), framework="pt") as weights:
             expected = (weights.metadata() or {}).get(HASH_KEY)  # reading the header checks the data offsets
+            stored_half = {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"F16"}
     except Exception as error:  # safetensors reports damage with several exception types
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
+    # float16 weights load into a float16 copy, where the hash of their content is checked as it was stored
+    target = copy.deepcopy(model).half() if stored_half else model
     try:
-        safetensors.torch.load_model(model, str(path), strict=True)
+        safetensors.torch.load_model(target, str(path), strict=True)
     except RuntimeError as error:
         lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
         raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({lines[-1]})") from None
-    if expected is not None and content_hash(model) != expected:
+    if expected is not None and content_hash(target) != expected:
         raise HonyakuError(f"{path}: corrupted checkpoint (its content does not match the hash it was saved with)")
+    if target is not model:
+        model.load_state_dict(target.state_dict())
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:

@@ -33,7 +33,10 @@ BACKEND_HELP = "search with PyTorch, or with CTranslate2 (Transformer models; pi
 DIRECTION_HELP = (
     "e.g. en-ja: the direction of a transformers model (-m hf:NAME or a directory) whose name does not tell"
 )
-MODEL_HELP = "a honyaku run, or a transformers seq2seq model: hf:OWNER/NAME from the HuggingFace hub, or its directory"
+MODEL_HELP = (
+    "a honyaku run, or a transformers seq2seq model: hf:OWNER/NAME from the HuggingFace hub, or its directory "
+    "(default: the pretrained model of the direction)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     translate = commands.add_parser("translate", help="translate sentences given as arguments, in a file, or on stdin")
-    translate.add_argument("-m", "--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    translate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
     translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
     translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
     translate.add_argument(
@@ -101,11 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     translate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
     translate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
+    translate.add_argument(
+        "--src", choices=("en", "ja"), help="without -m: the input's language (default: detected from the text)"
+    )
     translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
 
     evaluate = commands.add_parser("evaluate", help="translate a test set and print BLEU and chrF with signatures")
-    evaluate.add_argument("-m", "--model", required=True, metavar="MODEL", help=MODEL_HELP)
+    evaluate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
     evaluate.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
     evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
     evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
@@ -133,7 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs")
     serve.add_argument(
-        "-m", "--model", required=True, action="append", metavar="RUN", help="repeat for more directions"
+        "-m",
+        "--model",
+        action="append",
+        metavar="RUN",
+        help="repeat for more directions (default: every pretrained model)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
@@ -169,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--best", type=int, metavar="N", help="the N best-scoring evaluations' weights")
     average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
     average.set_defaults(handler=_average)
+
+    bundle = commands.add_parser(
+        "bundle", help="write a run as a pretrained model directory with a model card measured on its weights"
+    )
+    bundle.add_argument("-m", "--model", required=True, metavar="RUN")
+    bundle.add_argument("-o", "--out", required=True, metavar="DIR", help="e.g. src/honyaku/pretrained/en-ja")
+    bundle.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
+    bundle.add_argument("--data-dir", metavar="DIR", help="the corpus whose dev and test sets the card scores")
+    bundle.set_defaults(handler=_bundle)
     return parser
 
 
@@ -194,10 +213,15 @@ def _serve(args: argparse.Namespace) -> None:
         timeout_s=args.timeout,
         max_waiting_texts=args.max_waiting_texts,
     )
+    if not args.model:
+        from honyaku.pretrained import pretrained_models
+
+        args.model = [str(path) for path in pretrained_models()]
     serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device)
 
 
-def _load_translator(args: argparse.Namespace):
+def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
+    """The model of -m, else the pretrained one of --direction, --src, or the language of ``texts``."""
     from honyaku.prediction import Translator
 
     direction = None
@@ -206,6 +230,13 @@ def _load_translator(args: argparse.Namespace):
         if not (src and sep and tgt):
             raise HonyakuError(f"--direction: expected SRC-TGT such as en-ja, got {args.direction!r}")
         direction = (src, tgt)
+    if not args.model:
+        from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model
+
+        if getattr(args, "src", None) and not direction:
+            direction = (args.src, "ja" if args.src == "en" else "en")
+        args.model = str(pretrained_model(direction or (detect_direction(texts) if texts else DEFAULT_DIRECTION)))
+        args.pretrained = True  # inside the package: what it writes goes elsewhere
     return Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend, direction=direction)
 
 
@@ -227,6 +258,14 @@ def _average(args: argparse.Namespace) -> None:
     sources = average_run(args.model, args.out, last=args.last, best=args.best)
     names = ", ".join(path.parent.name if path.name == "model.safetensors" else path.stem for path in sources)
     print(f"{args.out}: the average of {len(sources)} checkpoints ({names})")
+
+
+def _bundle(args: argparse.Namespace) -> None:
+    from honyaku.pretrained import CARD_FILE, bundle
+
+    out = bundle(args.model, args.out, half=args.half, data_dir=args.data_dir)
+    size = sum(path.stat().st_size for path in out.iterdir()) / 2**20
+    print(f"{out}: {args.model} bundled ({size:.1f} MiB); scores in {out / CARD_FILE}")
 
 
 def _data_fetch(args: argparse.Namespace) -> None:
@@ -278,7 +317,7 @@ def _translate(args: argparse.Namespace) -> None:
         sentences = read_lines(args.input)
     else:
         sentences = sys.stdin.read().splitlines()
-    translator = _load_translator(args)
+    translator = _load_translator(args, sentences)
     if args.n_best == 1:
         translations = translator.translate(sentences, beam_size=args.beam_size, pretokenized=args.pretokenized)
         text = "".join(f"{t}\n" for t in translations)
@@ -331,9 +370,9 @@ def _evaluate(args: argparse.Namespace) -> None:
     suffix = ".detok.hyp" if args.detok else ".hyp"
     if args.hyp_out:
         hypotheses_path = Path(args.hyp_out)
-    elif Path(args.model).is_dir():
+    elif Path(args.model).is_dir() and not getattr(args, "pretrained", False):
         hypotheses_path = Path(args.model) / "eval" / f"{name}{suffix}"
-    else:  # a hub model: ./eval/hf_OWNER_NAME/
+    else:  # a hub or pretrained model: ./eval/hf_OWNER_NAME/ or ./eval/<its path>/
         hypotheses_path = Path("eval") / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
     results, scored = evaluate(translator, sources, references, hypotheses_path, args.beam_size, args.detok)
     beam_size = args.beam_size or translator.config.decoding.beam_size

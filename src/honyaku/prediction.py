@@ -224,16 +224,23 @@ class TranslationPipeline:
 
 
 def pipeline(task: str = "translation", model: str | Path | None = None, device: str = "auto") -> TranslationPipeline:
-    """``pipeline("translation", model=RUN_DIR)``; ``translation_xx_to_yy`` also checks the model's direction."""
+    """``pipeline("translation", model=RUN_DIR)``; ``translation_xx_to_yy`` also checks the model's direction.
+    Without a model, the pretrained one of the task's direction (``"translation"``: English→Japanese)."""
     if task != "translation" and not task.startswith("translation_"):
         raise HonyakuError(f"unsupported task {task!r}: honyaku provides 'translation' and 'translation_xx_to_yy'")
-    if model is None:
-        raise HonyakuError("pipeline needs model=<run directory>: no pretrained model is bundled yet")
-    translator = Translator.load(model, device=device)
+    direction = None
     if task != "translation":
         src, sep, tgt = task.removeprefix("translation_").partition("_to_")
-        if not sep or (src, tgt) != translator.direction:
-            raise HonyakuError(f"task {task!r} does not match the model's direction {'→'.join(translator.direction)}")
+        if not sep:
+            raise HonyakuError(f"unsupported task {task!r}: write the direction as translation_xx_to_yy")
+        direction = (src, tgt)
+    if model is None:
+        from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
+
+        model = pretrained_model(direction or DEFAULT_DIRECTION)
+    translator = Translator.load(model, device=device)
+    if direction is not None and direction != translator.direction:
+        raise HonyakuError(f"task {task!r} does not match the model's direction {'→'.join(translator.direction)}")
     return TranslationPipeline(translator)
 
 

@@ -1,0 +1,181 @@
+"""Pretrained models: the ones shipped inside the package, and ``honyaku bundle``, which makes one from a run.
+
+A bundled model is a model directory like a run's without its checkpoints and logs: the config, vocabularies,
+subword and casing files, the weights (float16 with ``half``: half the size, computed with in float32), and a
+``MODEL_CARD.md`` with the figures measured on the bundled weights. The defaults live in
+``honyaku/pretrained/<src>-<tgt>/``; ``$HONYAKU_PRETRAINED_DIR`` names another directory of that layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from honyaku.casing import CASING_FILE
+from honyaku.checkpoint import WEIGHTS_FILE, save_weights
+from honyaku.corpus import read_parallel, split_files
+from honyaku.errors import HonyakuError
+from honyaku.model import count_parameters
+from honyaku.prediction import Translator, evaluate
+from honyaku.subwords import SUBWORD_FILES
+from honyaku.training import CONFIG_FILE, METRICS_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE
+
+MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES.values())
+CARD_FILE = "MODEL_CARD.md"
+DEFAULT_DIRECTION = ("en", "ja")
+# Hiragana, katakana and CJK ideographs: text with any of them is read as Japanese.
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+
+
+def pretrained_root() -> Path:
+    return Path(os.environ.get("HONYAKU_PRETRAINED_DIR") or str(resources.files("honyaku") / "pretrained"))
+
+
+def pretrained_model(direction: tuple[str, str] = DEFAULT_DIRECTION) -> Path:
+    """The bundled model directory for ``direction``."""
+    root = pretrained_root()
+    path = root / "-".join(direction)
+    if not (path / WEIGHTS_FILE).is_file():
+        bundled = sorted(p.name for p in root.iterdir() if (p / WEIGHTS_FILE).is_file()) if root.is_dir() else []
+        raise HonyakuError(
+            f"no pretrained {'→'.join(direction)} model in {root} (there: {', '.join(bundled) or 'none'}); "
+            "give a model directory (-m RUN, or model=RUN)"
+        )
+    return path
+
+
+def pretrained_models() -> list[Path]:
+    """Every bundled model directory."""
+    root = pretrained_root()
+    found = sorted(path for path in root.iterdir() if (path / WEIGHTS_FILE).is_file()) if root.is_dir() else []
+    if not found:
+        raise HonyakuError(f"no pretrained models in {root}; give model directories (-m RUN)")
+    return found
+
+
+def detect_direction(texts: list[str]) -> tuple[str, str]:
+    """ja→en when the texts are mostly Japanese (kana or kanji), else en→ja."""
+    japanese = sum(bool(JAPANESE.search(text)) for text in texts)
+    return ("ja", "en") if japanese * 2 > len(texts) else ("en", "ja")
+
+
+def copy_model_files(run_dir: Path, out_dir: Path) -> None:
+    """Everything a model directory needs besides its weights."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:  # those the run has
+        if (run_dir / name).is_file():
+            shutil.copyfile(run_dir / name, out_dir / name)
+
+
+def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_dir: str | None = None) -> Path:
+    """Write ``out_dir``: the run's model in the bundled form, with a model card whose figures (dev and test
+    BLEU and chrF, corpus tokens and natural text) are measured on the written weights."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    translator = Translator.load(run_dir, device="cpu")
+    if out_dir.exists() and out_dir.resolve() == run_dir.resolve():
+        raise HonyakuError(f"{out_dir}: choose an output directory other than the run itself")
+    with tempfile.TemporaryDirectory(dir=out_dir.parent if out_dir.parent.is_dir() else None) as staging:
+        staged = Path(staging) / "model"
+        copy_model_files(run_dir, staged)
+        model = translator.model.half() if half else translator.model
+        save_weights(model, staged / WEIGHTS_FILE)
+        bundled = Translator.load(staged, device="cpu")
+        data = bundled.config.data
+        splits = [split for split in ("dev", "test") if data.corpus is not None or getattr(data, split) is not None]
+        scores = {split: score(bundled, split, data_dir) for split in splits}
+        reference = score(Translator.load(run_dir, device="cpu"), splits[-1], data_dir) if half and splits else None
+        card = model_card(run_dir, bundled, scores, reference)
+        (staged / CARD_FILE).write_text(card, encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(staged), out_dir)  # complete or not at all
+    return out_dir
+
+
+def score(translator: Translator, split: str, data_dir: str | None) -> dict[str, list[str]]:
+    """Metric lines (with signatures) of ``split`` on the corpus's tokens and on natural text."""
+    sources, references = read_parallel(split_files(translator.config.data, split, data_dir))
+    lines = {}
+    for detok in (False, True):
+        results, scored = evaluate(translator, sources, references, detok=detok)
+        lines[scored] = [result.line() for result in results]
+    return lines
+
+
+def model_card(
+    run_dir: Path,
+    translator: Translator,
+    scores: dict[str, dict[str, list[str]]],
+    float32_scores: dict[str, list[str]] | None,
+) -> str:
+    cfg, decoding = translator.config, translator.config.decoding
+    src, tgt = translator.direction
+    search = (
+        "greedy search"
+        if decoding.beam_size == 1
+        else f"beam {decoding.beam_size}, length penalty {decoding.length_penalty:g}"
+    )
+    lines = [
+        f"# honyaku {src}→{tgt}: {cfg.name}",
+        "",
+        f"A {cfg.model.arch} model with {count_parameters(translator.model):,} parameters, trained by honyaku on "
+        f"{cfg.data.corpus or 'its own parallel text'} ({src}→{tgt}).",
+        "",
+        "## Training",
+        "",
+        *training_facts(run_dir),
+        f"- Reproduce: `honyaku train configs/{cfg.name}.yaml --out runs/{cfg.name}`, then "
+        f"`honyaku bundle -m runs/{cfg.name} -o DIR{' --half' if float32_scores is not None else ''}`.",
+        "",
+        f"## Scores of these weights ({search}; sacrebleu)",
+    ]
+    for split, by_text in scores.items():
+        for scored, metric_lines in by_text.items():
+            lines += ["", f"{split}, scored on {scored}:", "```", *metric_lines, "```"]
+    if float32_scores is not None:
+        split = list(scores)[-1]
+        lines += ["", f"The weights are stored in float16; the float32 weights they come from score, on {split}:"]
+        for scored, metric_lines in float32_scores.items():
+            lines += ["", f"scored on {scored}:", "```", *metric_lines, "```"]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Domain: short everyday sentences like those it was trained on (small_parallel_enja: 4 to 16 words).",
+        "  Long, technical or literary text is outside what it has seen.",
+        "- Words that were rare or absent in training are paraphrased, dropped or written as `<unk>`.",
+        "",
+        "## Config",
+        "",
+        "```yaml",
+        yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True).rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def training_facts(run_dir: Path) -> list[str]:
+    metrics = run_dir / METRICS_FILE
+    rows = list(csv.DictReader(metrics.open(encoding="utf-8"))) if metrics.is_file() else []
+    if not rows:  # e.g. an averaged model directory
+        return [f"- {run_dir.name} has no {METRICS_FILE}: the run it was made from holds its training record."]
+    last = rows[-1]
+    seconds = float(last["train_seconds"])
+    spent = f"{seconds / 3600:.1f} hours" if seconds >= 3600 else f"{seconds / 60:.0f} minutes"
+    facts = [
+        f"- {float(last['epoch']):.3g} epochs, {last['step']} steps, {spent} of training steps on the machine it was "
+        "trained on (evaluations not counted)."
+    ]
+    dev_bleu = [float(row["dev_bleu"]) for row in rows if row.get("dev_bleu")]
+    if dev_bleu:
+        facts.append(f"- Best dev BLEU during training (greedy, corpus tokens): {max(dev_bleu):.2f}.")
+    return facts

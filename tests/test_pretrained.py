@@ -1,0 +1,76 @@
+"""Pretrained models: ``honyaku bundle`` makes one from a run, and pipeline() and the CLI find it without -m."""
+
+import subprocess
+import sys
+
+import pytest
+
+from honyaku import HonyakuError, Translator, pipeline
+from honyaku.checkpoint import WEIGHTS_FILE
+from honyaku.pretrained import CARD_FILE, bundle, detect_direction
+
+
+@pytest.fixture(scope="module")
+def pretrained_dir(shared_run, corpus_dir, tmp_path_factory):
+    """A directory of pretrained models holding the tiny en→ja Transformer, bundled in float16."""
+    root = tmp_path_factory.mktemp("pretrained")
+    bundle(shared_run, root / "en-ja", half=True, data_dir=str(corpus_dir))
+    return root
+
+
+@pytest.fixture(scope="module")
+def test_sentences(corpus_dir):
+    return (corpus_dir / "test.en").read_text(encoding="utf-8").splitlines()[:100]
+
+
+def test_a_float16_bundle_is_half_the_size_and_translates_like_the_run(shared_run, pretrained_dir, test_sentences):
+    bundled = pretrained_dir / "en-ja"
+    assert sorted(path.name for path in bundled.iterdir()) == sorted(
+        [CARD_FILE, "config.yaml", "src_vocab.txt", "tgt_vocab.txt", WEIGHTS_FILE, "src.spm.model", "tgt.spm.model"]
+    )
+    ratio = (bundled / WEIGHTS_FILE).stat().st_size / (shared_run / WEIGHTS_FILE).stat().st_size
+    assert 0.45 < ratio < 0.55
+    original = Translator.load(shared_run, device="cpu").translate(test_sentences)
+    rounded = Translator.load(bundled, device="cpu").translate(test_sentences)
+    assert sum(a == b for a, b in zip(original, rounded)) >= 0.9 * len(test_sentences)
+
+
+def test_the_model_card_scores_the_bundled_weights_with_signatures(pretrained_dir):
+    card = (pretrained_dir / "en-ja" / CARD_FILE).read_text(encoding="utf-8")
+    assert card.startswith("# honyaku en→ja: tiny_shared")
+    for split in ("dev", "test"):
+        assert f"{split}, scored on the corpus's own tokens" in card
+        assert f"{split}, scored on natural text" in card
+    assert card.count("signature: nrefs:1|case:mixed|eff:no|tok:none") == 3  # dev, test, and float32 test
+    assert card.count("tok:ja-mecab") == 3
+    assert "The weights are stored in float16" in card and "60 steps" in card
+
+
+def test_pipeline_without_a_model_loads_the_pretrained_one(pretrained_dir, monkeypatch):
+    monkeypatch.setenv("HONYAKU_PRETRAINED_DIR", str(pretrained_dir))
+    expected = Translator.load(pretrained_dir / "en-ja", device="cpu").translate(["I am Tom."])[0]
+    assert pipeline("translation")("I am Tom.") == [{"translation_text": expected}]
+    assert pipeline("translation_en_to_ja")("I am Tom.") == [{"translation_text": expected}]
+    with pytest.raises(HonyakuError, match=r"no pretrained ja→en model in .* \(there: en-ja\)"):
+        pipeline("translation_ja_to_en")
+
+
+def test_translate_without_m_picks_the_model_of_the_input_language(pretrained_dir, monkeypatch):
+    monkeypatch.setenv("HONYAKU_PRETRAINED_DIR", str(pretrained_dir))
+    expected = Translator.load(pretrained_dir / "en-ja", device="cpu").translate(["I am Tom."])[0]
+
+    def honyaku(*args):
+        return subprocess.run([sys.executable, "-m", "honyaku", *args], capture_output=True, text=True)
+
+    done = honyaku("translate", "I am Tom.")
+    assert done.returncode == 0 and done.stdout == f"{expected}\n", done.stderr
+    for asked in (["私はトムです。"], ["--src", "ja", "watashi"]):
+        done = honyaku("translate", *asked)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.startswith("honyaku: error: no pretrained ja→en model") and "Traceback" not in done.stderr
+
+
+def test_the_direction_is_detected_from_the_text():
+    assert detect_direction(["I am Tom.", "Hello, how are you?"]) == ("en", "ja")
+    assert detect_direction(["私はトムです。", "カタカナ", "漢字"]) == ("ja", "en")
+    assert detect_direction(["Tokyo は大きい", "ok", "東京"]) == ("ja", "en")  # mostly Japanese
