@@ -32,7 +32,9 @@ from honyaku.training import Trainer
 from honyaku.vocabulary import Vocabulary
 
 
-def measure(config_path: str, steps: int, warmup: int, data_dir: str | None) -> dict[str, float | str]:
+def measure(
+    config_path: str, steps: int, warmup: int, data_dir: str | None, profile: int = 0
+) -> dict[str, float | str]:
     config = load_config(config_path)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(config, Path(run_dir), data_dir=data_dir, progress_bar=False)
@@ -55,6 +57,8 @@ def measure(config_path: str, steps: int, warmup: int, data_dir: str | None) -> 
                 tokens += batch.num_target_tokens
         rate = tokens / seconds
         flops = count_flops(trainer, batches[warmup : warmup + steps])
+        if profile:
+            print_profile(trainer, batches[warmup : warmup + profile], Path(config_path).name)
         return {
             "config": Path(config_path).name,
             "parameters": count_parameters(trainer.model),
@@ -98,6 +102,15 @@ def count_flops(trainer: Trainer, batches: list[list[int]]) -> int:
     return counter.get_total_flops() + lstm_total
 
 
+def print_profile(trainer: Trainer, batches: list[list[int]], name: str) -> None:
+    """The operators that take the time of training steps on ``batches``, by their own CPU time."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        for indices in batches:
+            trainer._train_step(collate(trainer.train_data, indices, Vocabulary.pad_id).to(trainer.device))
+    print(f"{name}: {len(batches)} steps by operator")
+    print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def matmul_gflops(device: torch.device, size: int = 1024, repeats: int = 10, rounds: int = 5) -> float:
     """This device's float32 matrix-multiply rate at the current thread count: the limit training works against.
     The best of several rounds, as a limit should be."""
@@ -122,10 +135,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--data-dir")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="also print where N steps spend time")
     args = parser.parse_args()
     rows = []
     for path in args.configs:
-        r = measure(path, args.steps, args.warmup, args.data_dir)
+        r = measure(path, args.steps, args.warmup, args.data_dir, args.profile)
         limit = matmul_gflops(torch.device(r["device"]))
         rows.append(
             f"| {r['config']} | {r['parameters']:,} | {r['device']} | {r['threads']} | {r['steps']} | "

@@ -21,8 +21,10 @@ def test_train_speed_reports_a_table_row(tmp_path):
     config = toy_config(tmp_path)
     results = tmp_path / "RESULTS.md"
     output = run_script(
-        REPO / "bench" / "train_speed.py", config, "--steps", "3", "--warmup", "1", "--results", results, cwd=tmp_path
-    )
+        REPO / "bench" / "train_speed.py", *(config, "--steps", "3", "--warmup", "1", "--profile", "2"),
+        *("--results", results), cwd=tmp_path,
+    )  # fmt: skip
+    assert "toy.yaml: 2 steps by operator" in output and "aten::" in output
     row = output.splitlines()[-1].split(" | ")
     assert row[0] == "| toy.yaml" and int(row[4]) == 3 and float(row[5].replace(",", "")) > 0
     gflops, limit = float(row[8].replace(",", "")), float(row[9].replace(",", ""))
