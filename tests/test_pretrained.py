@@ -1,5 +1,6 @@
 """Pretrained models: ``honyaku bundle`` makes one from a run, and pipeline() and the CLI find it without -m."""
 
+import os
 import subprocess
 import sys
 
@@ -68,6 +69,17 @@ def test_translate_without_m_picks_the_model_of_the_input_language(pretrained_di
         done = honyaku("translate", *asked)
         assert done.returncode == 1 and done.stdout == ""
         assert done.stderr.startswith("honyaku: error: no pretrained ja→en model") and "Traceback" not in done.stderr
+
+
+def test_evaluate_without_m_writes_its_hypotheses_beside_the_user(pretrained_dir, corpus_dir, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "honyaku", "evaluate", "--split", "dev", "--data-dir", str(corpus_dir.resolve())],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "HONYAKU_PRETRAINED_DIR": str(pretrained_dir)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "BLEU = " in done.stdout and "signature: nrefs:1" in done.stdout
+    assert len((tmp_path / "eval" / "pretrained-en-ja" / "dev.hyp").read_text().splitlines()) == 500
+    assert not (pretrained_dir / "en-ja" / "eval").exists()
 
 
 def test_the_direction_is_detected_from_the_text():

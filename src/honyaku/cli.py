@@ -370,9 +370,11 @@ def _evaluate(args: argparse.Namespace) -> None:
     suffix = ".detok.hyp" if args.detok else ".hyp"
     if args.hyp_out:
         hypotheses_path = Path(args.hyp_out)
-    elif Path(args.model).is_dir() and not getattr(args, "pretrained", False):
+    elif getattr(args, "pretrained", False):  # not into the installed package: ./eval/pretrained-en-ja/
+        hypotheses_path = Path("eval") / f"pretrained-{Path(args.model).name}" / f"{name}{suffix}"
+    elif Path(args.model).is_dir():
         hypotheses_path = Path(args.model) / "eval" / f"{name}{suffix}"
-    else:  # a hub or pretrained model: ./eval/hf_OWNER_NAME/ or ./eval/<its path>/
+    else:  # a hub model: ./eval/hf_OWNER_NAME/
         hypotheses_path = Path("eval") / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
     results, scored = evaluate(translator, sources, references, hypotheses_path, args.beam_size, args.detok)
     beam_size = args.beam_size or translator.config.decoding.beam_size
