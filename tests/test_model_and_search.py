@@ -5,6 +5,7 @@ import torch
 
 from honyaku.config import DecodingConfig, ModelConfig
 from honyaku.data import pad
+from honyaku.layers import Dropout
 from honyaku.model import build_model
 from honyaku.rnn import reverse_padded
 from honyaku.search import beam_search, greedy_search, length_penalty, translate_ids
@@ -135,3 +136,16 @@ def test_batched_beam_search_equals_one_sentence_at_a_time(model):
         alone = search_batch(model, [source], beam_size=4, n_best=3, alpha=1.0)[0]
         assert [h.tokens for h in alone] == [h.tokens for h in hypotheses]
         assert [h.score for h in alone] == pytest.approx([h.score for h in hypotheses], abs=1e-5)
+
+
+def test_dropout_zeroes_a_share_p_and_scales_the_rest():
+    dropout = Dropout(0.3)
+    x = torch.ones(200, 1000, requires_grad=True)
+    y = dropout(x)
+    zeroed = (y == 0).float().mean().item()
+    assert abs(zeroed - 0.3) < 0.01
+    assert torch.allclose(y[y != 0], torch.tensor(1 / 0.7))
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # the gradient goes through the kept elements, scaled alike
+    dropout.eval()
+    assert dropout(x) is x

@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from honyaku.attention import Attention
 from honyaku.config import ModelConfig
+from honyaku.layers import Dropout
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: (L, B, H) each
 
@@ -26,7 +27,7 @@ class Seq2Seq(nn.Module):
         between_layers = cfg.dropout if cfg.num_layers > 1 else 0.0
         self.encoder = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=between_layers)
         self.decoder = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=between_layers)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.output = nn.Linear(cfg.hidden_size, tgt_vocab_size)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> LSTMState:
@@ -95,7 +96,7 @@ class AttentionSeq2Seq(nn.Module):
         self.decoder = nn.LSTM(decoder_input, size, layers, batch_first=True, dropout=between_layers)
         self.attention = Attention(cfg.attention, size)
         self.combine = nn.Linear(2 * size, size)  # [context; decoder output] → attentional vector
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.output = nn.Linear(size, tgt_vocab_size)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> AttentionState:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from honyaku.config import ModelConfig
+from honyaku.layers import Dropout
 
 
 @dataclass
@@ -58,7 +59,7 @@ class MultiHeadAttention(nn.Module):
 
 class FeedForward(nn.Sequential):
     def __init__(self, size: int, inner: int, dropout: float):
-        super().__init__(nn.Linear(size, inner), nn.ReLU(), nn.Dropout(dropout), nn.Linear(inner, size))
+        super().__init__(nn.Linear(size, inner), nn.ReLU(), Dropout(dropout), nn.Linear(inner, size))
 
 
 class EncoderLayer(nn.Module):
@@ -68,7 +69,7 @@ class EncoderLayer(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(size), nn.LayerNorm(size)
         self.attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
         self.feed_forward = FeedForward(size, cfg.ffn_size, cfg.dropout)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)
@@ -84,7 +85,7 @@ class DecoderLayer(nn.Module):
         self.self_attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
         self.cross_attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
         self.feed_forward = FeedForward(size, cfg.ffn_size, cfg.dropout)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
 
     def forward(
         self,
@@ -116,7 +117,7 @@ class Transformer(nn.Module):
         self.encoder_layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.num_layers))
         self.decoder_layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.num_layers))
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(size), nn.LayerNorm(size)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.output = nn.Linear(size, tgt_vocab_size, bias=False)
         for name, parameter in self.named_parameters():
             if "embed" in name:

@@ -1,0 +1,29 @@
+"""Building blocks shared by the architectures."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Dropout(nn.Module):
+    """``nn.Dropout`` that is faster on the CPU: its mask comes from ``uniform_``, where PyTorch's CPU dropout
+    draws it with ``bernoulli_``, several times slower. Measured on this project's 2-core machine, 2.6M
+    elements: 15 ms against 43 ms forward, 19 ms against 37 ms forward and backward; dropout had taken 17% of a
+    Transformer training step. Other devices use PyTorch's fused dropout."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, training=True)
+        keep = torch.empty_like(x).uniform_().ge_(self.p).mul_(1.0 / (1.0 - self.p))  # 0 or 1/(1-p)
+        return x * keep
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
