@@ -153,7 +153,8 @@ def main() -> None:
         f"This machine ({platform.processor() or platform.machine()}), torch {torch.__version__}; nothing else "
         "running. Timed steps on the first batches of epoch 1; GFLOP/s counted by torch's FlopCounterMode",
         "(LSTMs from their shapes) over the timed seconds; the limit is a float32 1024×1024 matrix product on the "
-        "same device and threads.",
+        "same device and threads, timed after each config's steps (best of 5 rounds): on a shared machine the",
+        "speed drifts, so each row has its own.",
         "",
         "| config | parameters | device | threads | timed steps | target tokens/s | batches/epoch | "
         "s/epoch (implied) | GFLOP/s | matmul GFLOP/s | share of it |",
