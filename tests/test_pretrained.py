@@ -82,6 +82,18 @@ def test_evaluate_without_m_writes_its_hypotheses_beside_the_user(pretrained_dir
     assert not (pretrained_dir / "en-ja" / "eval").exists()
 
 
+def test_evaluate_without_m_on_files_picks_the_model_of_their_language(pretrained_dir, corpus_dir, tmp_path):
+    for side in ("en", "ja"):
+        lines = (corpus_dir / f"dev.{side}").read_text(encoding="utf-8").splitlines()[:20]
+        (tmp_path / f"mine.{side}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "honyaku", "evaluate", "--src", "mine.en", "--ref", "mine.ja"],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "HONYAKU_PRETRAINED_DIR": str(pretrained_dir)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "BLEU = " in done.stdout
+
+
 def test_the_direction_is_detected_from_the_text():
     assert detect_direction(["I am Tom.", "Hello, how are you?"]) == ("en", "ja")
     assert detect_direction(["私はトムです。", "カタカナ", "漢字"]) == ("ja", "en")

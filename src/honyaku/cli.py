@@ -105,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
     translate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
     translate.add_argument(
-        "--src", choices=("en", "ja"), help="without -m: the input's language (default: detected from the text)"
+        "--src",
+        dest="src_lang",
+        choices=("en", "ja"),
+        help="without -m: the input's language (default: detected from the text)",
     )
     translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
@@ -233,8 +236,8 @@ def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
     if not args.model:
         from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model
 
-        if getattr(args, "src", None) and not direction:
-            direction = (args.src, "ja" if args.src == "en" else "en")
+        if getattr(args, "src_lang", None) and not direction:  # translate's; evaluate's --src is a file
+            direction = (args.src_lang, "ja" if args.src_lang == "en" else "en")
         args.model = str(pretrained_model(direction or (detect_direction(texts) if texts else DEFAULT_DIRECTION)))
         args.pretrained = True  # inside the package: what it writes goes elsewhere
     return Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend, direction=direction)
