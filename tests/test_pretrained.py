@@ -98,3 +98,16 @@ def test_the_direction_is_detected_from_the_text():
     assert detect_direction(["I am Tom.", "Hello, how are you?"]) == ("en", "ja")
     assert detect_direction(["私はトムです。", "カタカナ", "漢字"]) == ("ja", "en")
     assert detect_direction(["Tokyo は大きい", "ok", "東京"]) == ("ja", "en")  # mostly Japanese
+
+
+def test_a_pretrained_models_ctranslate2_conversion_goes_to_the_user_cache(pretrained_dir, monkeypatch, tmp_path):
+    pytest.importorskip("ctranslate2")
+    monkeypatch.setenv("HONYAKU_PRETRAINED_DIR", str(pretrained_dir))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fast = Translator.load(pretrained_dir / "en-ja", device="cpu", backend="ctranslate2")
+    assert not (pretrained_dir / "en-ja" / "ctranslate2").exists()
+    (converted,) = (tmp_path / "honyaku" / "ctranslate2").iterdir()
+    assert converted.name.startswith("en-ja-") and (converted / "model.bin").is_file()
+    assert fast.translate(["I am Tom."]) == Translator.load(pretrained_dir / "en-ja", device="cpu").translate(
+        ["I am Tom."]
+    )

@@ -16,6 +16,7 @@ left to honyaku: MeCab segmentation of Japanese input, and Moses detokenization 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,8 +24,10 @@ from pathlib import Path
 import torch
 
 from honyaku.checkpoint import WEIGHTS_FILE, atomic_write_bytes, stored_hash
+from honyaku.corpus import cache_dir
 from honyaku.errors import HonyakuError, optional_import
 from honyaku.prediction import Translator
+from honyaku.pretrained import pretrained_root
 from honyaku.search import Hypothesis, max_output_lengths
 from honyaku.subwords import SentencePieceModel
 from honyaku.text import processor_names
@@ -224,15 +227,25 @@ def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: s
         converter.convert(str(Path(staging) / "ct2"), quantization=quantization, force=True)
         if out.exists():
             shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(Path(staging) / "ct2"), out)  # complete or not at all
     return out
 
 
+def conversion_dir(run_dir: Path, weights_hash: str | None) -> Path:
+    """Where a model's CTranslate2 conversion is kept: inside a run; for a pretrained model, whose directory is
+    part of an installed package, or a directory the user cannot write, in the user cache under the weights'
+    hash."""
+    if run_dir.resolve().is_relative_to(pretrained_root().resolve()) or not os.access(run_dir, os.W_OK):
+        return cache_dir() / CTRANSLATE2_DIR / f"{run_dir.name}-{(weights_hash or 'unhashed')[:16]}"
+    return run_dir / CTRANSLATE2_DIR
+
+
 def load_ctranslate2(run_dir: Path, device: torch.device, int8: bool):
-    """A ``ctranslate2.Translator`` of the run, converted into ``RUN/ctranslate2`` the first time and again
-    whenever the run's weights have changed since (the conversion records their content hash)."""
-    converted = run_dir / CTRANSLATE2_DIR
+    """A ``ctranslate2.Translator`` of the model, converted the first time (see ``conversion_dir``) and again
+    whenever its weights have changed since (the conversion records their content hash)."""
     weights_hash = stored_hash(run_dir / WEIGHTS_FILE)
+    converted = conversion_dir(run_dir, weights_hash)
     marker = converted / "honyaku_sha256"
     if not marker.is_file() or marker.read_text().strip() != weights_hash:
         export_ctranslate2(run_dir, converted)

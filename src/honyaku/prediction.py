@@ -92,8 +92,8 @@ class Translator(TranslatorBase):
     ) -> Translator | TransformersTranslator:
         """Load a model directory once. ``int8`` quantizes Linear and LSTM weights to 8 bits for faster CPU
         inference (PyTorch dynamic quantization; CPU only). ``backend="ctranslate2"`` searches with
-        CTranslate2 (Transformer models; converted once into ``RUN/ctranslate2/``); ``int8`` then means its
-        int8 compute type.
+        CTranslate2 (Transformer models; converted once into ``RUN/ctranslate2/``, or into the user cache for a
+        pretrained model); ``int8`` then means its int8 compute type.
 
         A transformers seq2seq model — ``hf:OWNER/NAME`` from the HuggingFace hub, or a local directory — loads
         as a ``honyaku.hub.TransformersTranslator`` with the same methods; ``direction`` (e.g. ``("en", "ja")``)
