@@ -285,7 +285,7 @@ def _data_path(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from honyaku.distributed import relaunch_with_torchrun
+    from honyaku.distributed import launched_rank, relaunch_with_torchrun
     from honyaku.training import train
 
     if args.nproc < 1:
@@ -301,8 +301,8 @@ def _train(args: argparse.Namespace) -> None:
         data_dir=args.data_dir,
         progress_bar=not args.no_progress,
     )
-    if os.environ.get("RANK", "0") != "0":
-        return
+    if launched_rank() != 0:
+        return  # rank 0 alone reports
     best = "none yet" if progress.best_score is None else f"{progress.best_score:.4g}"
     print(f"{args.out}: {progress.finished}; {progress.epoch} epochs, {progress.step} steps; best dev score {best}")
 

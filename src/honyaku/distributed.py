@@ -80,13 +80,18 @@ def _collective_device() -> torch.device:
     return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
 
 
+def launched_rank() -> int:
+    """This process's rank as ``torchrun`` set it (0 when not launched by it), valid before and after the world."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def join_world(device_name: str) -> tuple[World, str]:
     """Join the process group that ``torchrun`` describes in the environment, if any. Returns the world and the
     device name this rank trains on (``cuda:LOCAL_RANK`` for CUDA: one GPU per process)."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1:
         return World(), device_name
-    world = World(int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")), size)
+    world = World(launched_rank(), int(os.environ.get("LOCAL_RANK", "0")), size)
     use_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
     if use_cuda:
         if torch.cuda.device_count() <= world.local_rank:
