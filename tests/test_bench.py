@@ -73,6 +73,8 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
     assert "## Speed\nkept as it is" in text and "## Quality (bench/quality.py)" in text
     (row,) = [line for line in text.splitlines() if line.startswith("| toy (")]
     assert "xx→yy" in row and "tok:none" in row
+    (columns,) = [line for line in text.splitlines() if line.startswith("| model |")]
+    assert row.replace("\\|", "").count(" | ") == columns.count(" | ")  # a cell for every column
     run_script(REPO / "bench" / "quality.py", config, "--runs", tmp_path / "runs", "--results", results, cwd=tmp_path)
     assert results.read_text().count("| toy (") == 1  # a rerun replaces its row
 
