@@ -81,7 +81,7 @@ def _collective_device() -> torch.device:
 
 
 def launched_rank() -> int:
-    """This process's rank as ``torchrun`` set it (0 when not launched by it), valid before and after the world."""
+    """This process's rank as ``torchrun`` set it, or 0 when not launched by it; valid after the world is left."""
     return int(os.environ.get("RANK", "0"))
 
 
@@ -91,7 +91,7 @@ def join_world(device_name: str) -> tuple[World, str]:
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1:
         return World(), device_name
-    world = World(launched_rank(), int(os.environ.get("LOCAL_RANK", "0")), size)
+    world = World(int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")), size)
     use_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
     if use_cuda:
         if torch.cuda.device_count() <= world.local_rank:
