@@ -3,6 +3,7 @@ import pytest
 from honyaku.config import DataConfig, SubwordConfig
 from honyaku.errors import HonyakuError
 from honyaku.subwords import SentencePieceModel, load_subwords, prepare_subwords, train_subwords
+from honyaku.text import get_processor
 
 
 def corpus_words(corpus_dir, name, limit=None):
@@ -14,7 +15,7 @@ def corpus_words(corpus_dir, name, limit=None):
 def test_pieces_join_back_to_the_words(corpus_dir, model):
     subwords = SentencePieceModel(
         train_subwords(
-            corpus_words(corpus_dir, "train.ja", 5000),
+            [" ".join(words) for words in corpus_words(corpus_dir, "train.ja", 5000)],
             SubwordConfig(model=model, vocab_size=1500, character_coverage=0.9995),
         ),
         "test",
@@ -39,3 +40,25 @@ def test_run_directory_keeps_its_subword_models(corpus_dir, tmp_path):
     (tmp_path / "src.spm.model").unlink()
     with pytest.raises(HonyakuError, match=r"src\.spm\.model: subword model not found"):
         load_subwords(data, tmp_path)
+
+
+def test_a_source_read_as_text_ignores_how_its_words_were_segmented(corpus_dir, tmp_path):
+    data = DataConfig(
+        src_lang="ja",
+        tgt_lang="en",
+        subwords=SubwordConfig(vocab_size=1500, character_coverage=0.9995, source_as_text=True),
+    )
+    src, tgt = corpus_words(corpus_dir, "train.ja", 2000), corpus_words(corpus_dir, "train.en", 2000)
+    source, target = prepare_subwords(data, tmp_path, src, tgt, resume=False)
+    japanese = get_processor("japanese")
+    dev = corpus_words(corpus_dir, "dev.ja")
+    # What a user types, segmented by MeCab: it differs from the corpus's KyTea words in most sentences.
+    mecab = [japanese.tokenize(japanese.detokenize(words)) for words in dev]
+    assert sum(ours != corpus for ours, corpus in zip(mecab, dev)) > len(dev) / 2
+    assert [source.split(words) for words in mecab] == [source.split(words) for words in dev]
+    assert [loaded.split(dev[0]) for loaded in load_subwords(data, tmp_path)] == [
+        source.split(dev[0]),
+        target.split(dev[0]),
+    ]
+    english = corpus_words(corpus_dir, "dev.en")
+    assert [target.join(target.split(words)) for words in english] == english  # the target side keeps its words

@@ -55,6 +55,10 @@ class SubwordConfig:
     vocab_size: int = 8000  # at most: SentencePiece may find fewer pieces in small data
     joint: bool = False  # one model of both languages (required with model.share_vocab)
     character_coverage: float = 1.0
+    # Read each source sentence as written (its words joined by the source language's detokenizer), not word by
+    # word: for a language written without spaces (Japanese) the model then never sees a word segmentation, so
+    # raw input segmented by another analyser than the corpus's reads exactly like the training data.
+    source_as_text: bool = False
 
     def validate(self, where: str) -> None:
         if self.model not in ("unigram", "bpe"):

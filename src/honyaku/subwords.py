@@ -7,10 +7,12 @@ joins the model's pieces back into words. Without subwords, words are the model'
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from honyaku.config import DataConfig, SubwordConfig
 from honyaku.errors import HonyakuError
+from honyaku.text import get_processor, processor_names
 
 SUBWORD_FILES = {"src": "src.spm.model", "tgt": "tgt.spm.model"}
 
@@ -25,9 +27,17 @@ class WordLevel:
         return pieces
 
 
+def _words_with_spaces(words: list[str]) -> str:
+    return " ".join(words)
+
+
 class SentencePieceModel:
-    def __init__(self, model: bytes, origin: str):
+    def __init__(self, model: bytes, origin: str, text_of: Callable[[list[str]], str] = _words_with_spaces):
+        """``text_of`` turns words into the text that SentencePiece reads: by default the words with spaces
+        between them, so that the pieces join back into the same words."""
         import sentencepiece
+
+        self.text_of = text_of
 
         self.processor = sentencepiece.SentencePieceProcessor()
         try:
@@ -36,7 +46,7 @@ class SentencePieceModel:
             raise HonyakuError(f"{origin}: not a SentencePiece model ({error})") from None
 
     def split(self, words: list[str]) -> list[str]:
-        return self.processor.encode(" ".join(words), out_type=str) if words else []
+        return self.processor.encode(self.text_of(words), out_type=str) if words else []
 
     def join(self, pieces: list[str]) -> list[str]:
         return self.processor.decode_pieces(pieces).split()
@@ -45,14 +55,14 @@ class SentencePieceModel:
 Subwords = WordLevel | SentencePieceModel
 
 
-def train_subwords(sentences: list[list[str]], cfg: SubwordConfig) -> bytes:
-    """A serialized SentencePiece model of the word-tokenized ``sentences``."""
+def train_subwords(sentences: list[str], cfg: SubwordConfig) -> bytes:
+    """A serialized SentencePiece model of ``sentences`` (as SentencePieceModel.split reads them)."""
     import sentencepiece
 
     model = io.BytesIO()
     try:
         sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(" ".join(words) for words in sentences),
+            sentence_iterator=iter(sentences),
             model_writer=model,
             model_type=cfg.model,
             vocab_size=cfg.vocab_size,
@@ -80,22 +90,31 @@ def prepare_subwords(
         return WordLevel(), WordLevel()
     paths = {side: run_dir / name for side, name in SUBWORD_FILES.items()}
     if not resume:
+        src_text_of, tgt_text_of = text_readers(data)
+        src_texts, tgt_texts = list(map(src_text_of, train_src)), list(map(tgt_text_of, train_tgt))
         if data.subwords.joint:
-            paths["src"].write_bytes(train_subwords(train_src + train_tgt, data.subwords))
+            paths["src"].write_bytes(train_subwords(src_texts + tgt_texts, data.subwords))
             paths["tgt"].write_bytes(paths["src"].read_bytes())
         else:
-            paths["src"].write_bytes(train_subwords(train_src, data.subwords))
-            paths["tgt"].write_bytes(train_subwords(train_tgt, data.subwords))
+            paths["src"].write_bytes(train_subwords(src_texts, data.subwords))
+            paths["tgt"].write_bytes(train_subwords(tgt_texts, data.subwords))
     return load_subwords(data, run_dir)
+
+
+def text_readers(data: DataConfig) -> tuple[Callable[[list[str]], str], Callable[[list[str]], str]]:
+    """How the source and target subword models turn words into the text they read."""
+    if data.subwords is not None and data.subwords.source_as_text:
+        return get_processor(processor_names(data)[0]).detokenize, _words_with_spaces
+    return _words_with_spaces, _words_with_spaces
 
 
 def load_subwords(data: DataConfig, run_dir: Path) -> tuple[Subwords, Subwords]:
     if data.subwords is None:
         return WordLevel(), WordLevel()
     models = []
-    for name in SUBWORD_FILES.values():
+    for name, text_of in zip(SUBWORD_FILES.values(), text_readers(data)):
         path = run_dir / name
         if not path.is_file():
             raise HonyakuError(f"{path}: subword model not found (the config asks for data.subwords)")
-        models.append(SentencePieceModel(path.read_bytes(), str(path)))
+        models.append(SentencePieceModel(path.read_bytes(), str(path), text_of))
     return models[0], models[1]
