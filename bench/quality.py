@@ -20,13 +20,14 @@ from honyaku.corpus import read_parallel, split_files
 from honyaku.evaluation import bleu, chrf
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator
+from honyaku.text import tokenize
 from honyaku.training import METRICS_FILE, train
 
 
 def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
     """Beam-5 output, on the corpus's tokens, for corpus sentences given as a user would type them: detokenized,
     then read (normalised, segmented) by the model's source processor."""
-    raw = [translator.src_processor.detokenize(source.split()) for source in sources]
+    raw = [translator.src_processor.detokenize(tokenize(source)) for source in sources]
     found = translator.search([translator.source_tokens(sentence) for sentence in raw], beam_size=5)
     return [" ".join(translator.target_words(hypotheses[0])) if hypotheses else "" for hypotheses in found]
 

@@ -38,7 +38,6 @@ class SentencePieceModel:
         import sentencepiece
 
         self.text_of = text_of
-
         self.processor = sentencepiece.SentencePieceProcessor()
         try:
             self.processor.LoadFromSerializedProto(model)
