@@ -2,8 +2,11 @@
 test with greedy and beam-5 search, and writes the table into bench/RESULTS.md.
 
     python bench/quality.py configs/seed_keras.yaml configs/sutskever.yaml [--train] [--runs runs] [--data-dir DIR]
+    python bench/quality.py configs/transformer_joint.yaml --average-best 5 --length-penalty 0.6 1 1.5 2
 
-Without ``--train`` a config whose run is missing or unfinished is listed as such, not trained. BLEU is
+Without ``--train`` a config whose run is missing or unfinished is listed as such, not trained. With
+``--average-best N`` the row scores ``RUNS/<name>.average``, the mean of the run's N best checkpoints; with
+``--length-penalty`` the beam's length penalty is chosen among the candidates on dev (``honyaku tune``). BLEU is
 sacrebleu's on the corpus's own tokens (tokenize=none), references untouched; chrF is on the same text.
 """
 
@@ -15,11 +18,12 @@ from pathlib import Path
 
 from results_file import RESULTS, run_main, write_section
 
+from honyaku.averaging import average_run
 from honyaku.config import load_config
 from honyaku.corpus import read_parallel, split_files
 from honyaku.evaluation import bleu, chrf
 from honyaku.model import count_parameters
-from honyaku.prediction import Translator
+from honyaku.prediction import Translator, tune_length_penalty
 from honyaku.text import tokenize
 from honyaku.training import METRICS_FILE, train
 
@@ -32,7 +36,7 @@ def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
     return [" ".join(translator.target_words(hypotheses[0])) if hypotheses else "" for hypotheses in found]
 
 
-def score_run(run: Path, config_path: str, data_dir: str | None) -> str:
+def score_run(run: Path, config_path: str, data_dir: str | None, made: list[str]) -> str:
     translator = Translator.load(run)
     config = translator.config
     with (run / METRICS_FILE).open() as stream:
@@ -54,7 +58,7 @@ def score_run(run: Path, config_path: str, data_dir: str | None) -> str:
             scores["raw"] = bleu(translate_raw_text(translator, sources), references).score
     escaped_signature = signature.replace("|", "\\|")  # a bare | would end the table cell
     return (
-        f"| {config.name} (`{config_path}`) | {config.data.src_lang}→{config.data.tgt_lang} | "
+        f"| {', '.join([f'{config.name} (`{config_path}`)', *made])} | {config.data.src_lang}→{config.data.tgt_lang} | "
         f"{count_parameters(translator.model) / 1e6:.1f}M | {epochs:.1f} | {hours:.2f} h | {fastest_epoch:,.0f} s | "
         f"{scores['dev', 1]:.2f} | {scores['dev', 5]:.2f} | {scores['raw']:.2f} | {scores['test', 1]:.2f} | "
         f"{scores['test', 5]:.2f} | "
@@ -66,12 +70,13 @@ HEADER = [
     "## Quality (bench/quality.py)",
     "",
     "BLEU on small_parallel_enja's own tokens (sacrebleu `tokenize=none`, references untouched); beam 5 uses",
-    "each config's length penalty. Training time is the wall time of the training steps on this machine",
-    "(2 CPU cores), not of evaluations, as the run recorded it (metrics.csv): long runs shared the machine",
-    "with another job for some epochs, so the fastest epoch (seconds per epoch between two evaluations) shows",
-    "the speed alone. Raw input: the dev sources detokenized, as a user would type them, and read by the model's",
-    "own text processor (English normalisation and tokenization; Japanese segmentation by MeCab, not the",
-    "corpus's KyTea), scored on the corpus's tokens like the other columns. Hyperparameters were chosen on dev.",
+    "each config's length penalty, or the one chosen on dev where the row says so. Training time is the wall",
+    "time of the training steps on this machine (2 CPU cores), not of evaluations, as the run recorded it",
+    "(metrics.csv): long runs shared the machine with another job for some epochs, so the fastest epoch (seconds",
+    "per epoch between two evaluations) shows the speed alone. Raw input: the dev sources detokenized, as a user",
+    "would type them, and read by the model's own text processor (English normalisation and tokenization;",
+    "Japanese segmentation by MeCab, not the corpus's KyTea), scored on the corpus's tokens like the other",
+    "columns. Hyperparameters were chosen on dev.",
     "",
     "| model | direction | parameters | epochs | training time | fastest epoch | dev BLEU greedy | dev BLEU beam 5 "
     "| dev BLEU beam 5, raw input | test BLEU greedy | test BLEU beam 5 | test chrF2 beam 5 | BLEU signature |",
@@ -85,6 +90,8 @@ def main() -> None:
     parser.add_argument("--runs", default="runs", help="where runs live (default: runs/)")
     parser.add_argument("--train", action="store_true", help="train or resume runs that are missing or unfinished")
     parser.add_argument("--data-dir")
+    parser.add_argument("--average-best", type=int, metavar="N", help="score the mean of the N best checkpoints")
+    parser.add_argument("--length-penalty", type=float, nargs="+", metavar="ALPHA", help="candidates, chosen on dev")
     parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
     args = parser.parse_args()
     lines = []
@@ -96,7 +103,16 @@ def main() -> None:
         if not (run / "model.safetensors").is_file():
             print(f"{config_path}: no trained run in {run} (use --train)")
             continue
-        lines.append(score_run(run, config_path, args.data_dir))
+        made = []
+        if args.average_best:
+            averaged = run.with_name(f"{run.name}.average")
+            average_run(run, averaged, best=args.average_best)
+            run = averaged
+            made.append(f"mean of the {args.average_best} best checkpoints")
+        if args.length_penalty:
+            best, _ = tune_length_penalty(run, args.length_penalty, beam_size=5, data_dir=args.data_dir)
+            made.append(f"length penalty {best:g} chosen on dev")
+        lines.append(score_run(run, config_path, args.data_dir, made))
         print(lines[-1])
     write_section(args.results, "quality", HEADER, lines)
 

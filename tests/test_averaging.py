@@ -6,6 +6,11 @@ import torch
 
 from honyaku import HonyakuError, Translator
 from honyaku.averaging import average_run
+from honyaku.config import load_config
+from honyaku.corpus import read_parallel, split_files
+from honyaku.evaluation import bleu
+from honyaku.prediction import tune_length_penalty
+from honyaku.pretrained import reproduction, training_facts
 from honyaku.training import train
 
 from .conftest import toy_config
@@ -53,3 +58,36 @@ def test_average_refuses_what_is_not_kept(run, tmp_path):
         average_run(run, tmp_path / "avg", best=4)
     with pytest.raises(HonyakuError, match="--last N or --best N"):
         average_run(run, tmp_path / "avg")
+
+
+def test_an_averaged_directory_keeps_the_training_record_and_its_card_says_how_it_was_made(run, tmp_path):
+    sources = average_run(run, tmp_path / "avg", best=2)
+    assert (tmp_path / "avg" / "metrics.csv").read_text() == (run / "metrics.csv").read_text()
+    steps = ", ".join(str(int(path.stem.split("-")[1])) for path in sources)
+    assert f"- The weights are the mean of 2 checkpoints of the run: steps {steps}." in training_facts(tmp_path / "avg")
+    assert reproduction(tmp_path / "avg", "toy", half=True) == (
+        "`honyaku train configs/toy.yaml --out runs/toy`, then `honyaku average -m runs/toy --best 2 -o "
+        "runs/toy.average`, then `honyaku bundle -m runs/toy.average -o DIR --half`"
+    )
+    average_run(run, tmp_path / "last", last=2)
+    assert "honyaku average -m runs/toy --last 2 -o runs/toy.average" in reproduction(tmp_path / "last", "toy", False)
+
+
+def test_tuning_writes_the_length_penalty_with_the_best_dev_bleu_into_the_config(run, tmp_path):
+    average_run(run, tmp_path / "avg", best=3)
+    best, results = tune_length_penalty(tmp_path / "avg", [0.0, 1.0, 4.0], beam_size=3)
+    assert list(results) == [0.0, 1.0, 4.0]
+    assert results[best].score == max(result.score for result in results.values())
+    decoding = load_config(tmp_path / "avg" / "config.yaml").decoding
+    assert (decoding.length_penalty, decoding.beam_size) == (best, 3)
+    translator = Translator.load(tmp_path / "avg")  # the next load searches with what was chosen
+    sources, references = read_parallel(split_files(translator.config.data, "dev"))
+    assert bleu(translator.translate(sources, pretokenized=True), references).score == results[best].score
+
+
+def test_tuning_refuses_greedy_decoding_and_negative_penalties(run, tmp_path):
+    average_run(run, tmp_path / "avg", best=1)
+    with pytest.raises(HonyakuError, match="greedy decoding"):
+        tune_length_penalty(tmp_path / "avg", [0.6, 1.0])
+    with pytest.raises(HonyakuError, match="must be ≥ 0"):
+        tune_length_penalty(tmp_path / "avg", [-1.0], beam_size=2)

@@ -1,5 +1,6 @@
 """Smoke tests: each benchmark script runs end to end on a tiny setting (timings belong to real runs only)."""
 
+import re
 import subprocess
 import sys
 
@@ -77,6 +78,14 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
     assert row.replace("\\|", "").count(" | ") == columns.count(" | ")  # a cell for every column
     run_script(REPO / "bench" / "quality.py", config, "--runs", tmp_path / "runs", "--results", results, cwd=tmp_path)
     assert results.read_text().count("| toy (") == 1  # a rerun replaces its row
+    arguments = ["--average-best", "1", "--length-penalty", "0", "1", "--runs", tmp_path / "runs", "--results", results]
+    run_script(REPO / "bench" / "quality.py", config, *arguments, cwd=tmp_path)
+    rows = [line for line in results.read_text().splitlines() if line.startswith("| toy (")]
+    assert len(rows) == 2 and rows[0] == row  # a row of its own beside the run's
+    assert re.match(
+        r"\| toy \(`.*toy.yaml`\), mean of the 1 best checkpoints, length penalty [01] chosen on dev \|", rows[1]
+    )
+    assert (tmp_path / "runs" / "toy.average" / "model.safetensors").is_file()
 
 
 def test_bench_errors_are_one_line(tmp_path):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import safetensors.torch
 
-from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, atomic_path, average_weights
+from honyaku.checkpoint import (
+    AVERAGED_FROM_FILE,
+    WEIGHTS_FILE,
+    BestCheckpoints,
+    CheckpointStore,
+    atomic_path,
+    average_weights,
+)
 from honyaku.errors import HonyakuError
 from honyaku.pretrained import copy_model_files
-from honyaku.training import CONFIG_FILE
+from honyaku.training import CONFIG_FILE, METRICS_FILE
 
 
 def checkpoints_to_average(run_dir: Path, last: int | None = None, best: int | None = None) -> list[Path]:
@@ -32,7 +40,8 @@ def checkpoints_to_average(run_dir: Path, last: int | None = None, best: int | N
 def average_run(
     run_dir: str | Path, out_dir: str | Path, last: int | None = None, best: int | None = None
 ) -> list[Path]:
-    """Write ``out_dir``: the run's config and vocabularies with the averaged weights. Returns the sources."""
+    """Write ``out_dir``: the run's config and vocabularies with the averaged weights, and its training record
+    (metrics), which is also theirs. Returns the sources."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir / CONFIG_FILE).is_file():
         raise HonyakuError(f"{run_dir}: not a honyaku run directory (no {CONFIG_FILE})")
@@ -41,7 +50,9 @@ def average_run(
     sources = checkpoints_to_average(run_dir, last, best)
     averaged = average_weights(sources)
     copy_model_files(run_dir, out_dir)
+    if (run_dir / METRICS_FILE).is_file():
+        shutil.copyfile(run_dir / METRICS_FILE, out_dir / METRICS_FILE)
     with atomic_path(out_dir / WEIGHTS_FILE) as temp:
         safetensors.torch.save_file(averaged, str(temp))
-    (out_dir / "averaged_from.txt").write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")
+    (out_dir / AVERAGED_FROM_FILE).write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")
     return sources

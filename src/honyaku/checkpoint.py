@@ -26,6 +26,7 @@ from torch import nn
 from honyaku.errors import HonyakuError
 
 WEIGHTS_FILE = "model.safetensors"
+AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of
 STATE_FILE = "training_state.pt"
 LATEST_POINTER = "latest"
 

@@ -183,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
     average.set_defaults(handler=_average)
 
+    tune = commands.add_parser(
+        "tune", help="choose the beam search's length penalty on dev and write it into the model's config"
+    )
+    tune.add_argument("-m", "--model", required=True, metavar="DIR", help="a run or model directory")
+    tune.add_argument(
+        "--length-penalty", type=float, nargs="+", required=True, metavar="ALPHA", help="candidates, e.g. 0.6 1 1.5 2"
+    )
+    tune.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
+    tune.add_argument("--data-dir", metavar="DIR")
+    tune.set_defaults(handler=_tune)
+
     bundle = commands.add_parser(
         "bundle", help="write a run as a pretrained model directory with a model card measured on its weights"
     )
@@ -261,6 +272,16 @@ def _average(args: argparse.Namespace) -> None:
     sources = average_run(args.model, args.out, last=args.last, best=args.best)
     names = ", ".join(path.parent.name if path.name == "model.safetensors" else path.stem for path in sources)
     print(f"{args.out}: the average of {len(sources)} checkpoints ({names})")
+
+
+def _tune(args: argparse.Namespace) -> None:
+    from honyaku.prediction import tune_length_penalty
+
+    best, results = tune_length_penalty(args.model, args.length_penalty, args.beam_size, args.data_dir)
+    for alpha, result in results.items():
+        print(f"length penalty {alpha:g}: {result.text}")
+    print(f"  signature: {next(iter(results.values())).signature}")
+    print(f"{args.model}: length penalty {best:g} (best dev BLEU) written into its config")
 
 
 def _bundle(args: argparse.Namespace) -> None:

@@ -274,3 +274,42 @@ def evaluate(
         hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
         hypotheses_path.write_text("".join(f"{h}\n" for h in hypotheses), encoding="utf-8")
     return score_all(hypotheses, references, bleu_tokenizer), scored
+
+
+def tune_length_penalty(
+    model_dir: str | Path,
+    candidates: list[float],
+    beam_size: int | None = None,
+    data_dir: str | None = None,
+    split: str = "dev",
+) -> tuple[float, dict[float, MetricResult]]:
+    """Beam-search ``split`` (corpus tokens) with each GNMT length penalty in ``candidates`` and write the best
+    into the model directory's config, where every later load (translate, bundle, export) finds it.
+
+    A short-output model is common after label smoothing: its BLEU brevity penalty falls, and a larger alpha
+    gives longer hypotheses. Choose on dev, never on test."""
+    from honyaku.checkpoint import atomic_path
+    from honyaku.corpus import read_parallel, split_files
+    from honyaku.evaluation import bleu
+
+    translator = Translator.load(model_dir)
+    if not isinstance(translator, Translator):
+        raise HonyakuError(f"{model_dir}: the length penalty is tuned for honyaku models")
+    decoding = translator.config.decoding
+    beam_size = beam_size or decoding.beam_size
+    if beam_size < 2:
+        raise HonyakuError(f"{model_dir}: greedy decoding, where the length penalty changes nothing; give a beam size")
+    if not candidates or any(alpha < 0 for alpha in candidates):
+        raise HonyakuError(f"length penalties must be ≥ 0, got {candidates}")
+    sources, references = read_parallel(split_files(translator.config.data, split, data_dir))
+    references = [detokenize(tokenize(r)) for r in references]
+    results = {}
+    for alpha in candidates:
+        decoding.length_penalty = alpha
+        results[alpha] = bleu(translator.translate(sources, beam_size=beam_size, pretokenized=True), references)
+    best = max(candidates, key=lambda alpha: results[alpha].score)  # the first of equals
+    decoding.length_penalty, decoding.beam_size = best, beam_size
+    config_path = Path(model_dir) / CONFIG_FILE
+    with atomic_path(config_path) as temp:
+        translator.config.save(temp)
+    return best, results

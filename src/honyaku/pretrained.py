@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from honyaku.casing import CASING_FILE
-from honyaku.checkpoint import WEIGHTS_FILE, save_weights
+from honyaku.checkpoint import AVERAGED_FROM_FILE, WEIGHTS_FILE, save_weights
 from honyaku.corpus import read_parallel, split_files
 from honyaku.errors import HonyakuError
 from honyaku.model import count_parameters
@@ -132,8 +132,7 @@ def model_card(
         "## Training",
         "",
         *training_facts(run_dir),
-        f"- Reproduce: `honyaku train configs/{cfg.name}.yaml --out runs/{cfg.name}`, then "
-        f"`honyaku bundle -m runs/{cfg.name} -o DIR{' --half' if float32_scores is not None else ''}`.",
+        f"- Reproduce: {reproduction(run_dir, cfg.name, half=float32_scores is not None)}.",
         "",
         f"## Scores of these weights ({search}; sacrebleu)",
     ]
@@ -163,10 +162,24 @@ def model_card(
     return "\n".join(lines)
 
 
+def reproduction(run_dir: Path, name: str, half: bool) -> str:
+    """The commands that make this model directory from the config: train, average if it was, bundle."""
+    run = f"runs/{name}"
+    commands = [f"honyaku train configs/{name}.yaml --out {run}"]
+    averaged_from = run_dir / AVERAGED_FROM_FILE
+    if averaged_from.is_file():
+        sources = averaged_from.read_text(encoding="utf-8").split()
+        which = "--best" if all(Path(source).parent.name == "best" for source in sources) else "--last"
+        commands.append(f"honyaku average -m {run} {which} {len(sources)} -o {run}.average")
+        run = f"{run}.average"
+    commands.append(f"honyaku bundle -m {run} -o DIR{' --half' if half else ''}")
+    return ", then ".join(f"`{command}`" for command in commands)
+
+
 def training_facts(run_dir: Path) -> list[str]:
     metrics = run_dir / METRICS_FILE
     rows = list(csv.DictReader(metrics.open(encoding="utf-8"))) if metrics.is_file() else []
-    if not rows:  # e.g. an averaged model directory
+    if not rows:
         return [f"- {run_dir.name} has no {METRICS_FILE}: the run it was made from holds its training record."]
     last = rows[-1]
     seconds = float(last["train_seconds"])
@@ -178,4 +191,8 @@ def training_facts(run_dir: Path) -> list[str]:
     dev_bleu = [float(row["dev_bleu"]) for row in rows if row.get("dev_bleu")]
     if dev_bleu:
         facts.append(f"- Best dev BLEU during training (greedy, corpus tokens): {max(dev_bleu):.2f}.")
+    averaged_from = run_dir / AVERAGED_FROM_FILE
+    if averaged_from.is_file():
+        steps = re.findall(r"step-0*(\d+)", averaged_from.read_text(encoding="utf-8"))
+        facts.append(f"- The weights are the mean of {len(steps)} checkpoints of the run: steps {', '.join(steps)}.")
     return facts
