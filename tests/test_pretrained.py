@@ -111,3 +111,27 @@ def test_a_pretrained_models_ctranslate2_conversion_goes_to_the_user_cache(pretr
     assert fast.translate(["I am Tom."]) == Translator.load(pretrained_dir / "en-ja", device="cpu").translate(
         ["I am Tom."]
     )
+
+
+def test_the_shipped_en_ja_model_translates_the_seeds_sentences(monkeypatch):
+    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+    translator = pipeline("translation")  # the package's own en→ja model
+    seeds = ["I am Tom.", "He is a good teacher.", "Where is the station?"]
+    assert [t["translation_text"] for t in translator(seeds)] == [
+        "私はトムです。",
+        "彼はよい先生です。",
+        "駅はどこですか。",
+    ]
+
+
+def test_the_shipped_en_ja_model_exports_and_the_seeds_code_runs_it(monkeypatch, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    from honyaku.export import export_huggingface
+    from honyaku.pretrained import pretrained_model
+
+    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+    exported = export_huggingface(pretrained_model(), tmp_path / "hf")
+    translator = transformers.pipeline("translation", model=str(exported), device="cpu")  # the seed's code
+    ours = Translator.load(pretrained_model(), device="cpu")
+    sentences = ["I am Tom.", "He is a good teacher.", "Where is the station?", "Please open the window."]
+    assert [t["translation_text"] for t in translator(sentences, num_beams=1)] == ours.translate(sentences, beam_size=1)
