@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 # Tests, CI and the demo read small_parallel_enja from the shared copy beside the checkout when there is one.
 SHARED_CORPUS := $(abspath $(wildcard ../shared/data/small_parallel_enja))
 DEMO_RUN := runs/demo
+DEMO_OUT := runs/demo-pretrained
 
-.PHONY: install browser test lint demo peers clean
+.PHONY: install browser test lint demo demo-train peers clean
 
 install: $(VENV)/.installed
 
@@ -30,8 +31,14 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-# The main job end to end at a small size: corpus → a couple of minutes of training → translations → BLEU.
+# The bundled models translate the seeds' sentences and a few more, offline: source → translation.
 demo: install
+	@mkdir -p $(DEMO_OUT)
+	$(BIN)/honyaku translate --src en --input examples/demo.en --output $(DEMO_OUT)/demo.ja
+	@paste examples/demo.en $(DEMO_OUT)/demo.ja | sed 's/\t/   →   /'
+
+# The main job end to end at a small size: corpus → a couple of minutes of training → translations → BLEU.
+demo-train: install
 	$(BIN)/honyaku data fetch $(if $(SHARED_CORPUS),--from $(SHARED_CORPUS))
 	$(BIN)/honyaku train configs/demo.yaml --out $(DEMO_RUN) --overwrite
 	@corpus=$$($(BIN)/honyaku data path) && head -n 8 $$corpus/test.en > $(DEMO_RUN)/sample.en
