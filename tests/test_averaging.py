@@ -83,6 +83,10 @@ def test_tuning_writes_the_length_penalty_with_the_best_dev_bleu_into_the_config
     translator = Translator.load(tmp_path / "avg")  # the next load searches with what was chosen
     sources, references = read_parallel(split_files(translator.config.data, "dev"))
     assert bleu(translator.translate(sources, pretokenized=True), references).score == results[best].score
+    record = (tmp_path / "avg" / "length_penalty.tsv").read_text().splitlines()
+    assert record[1:] == [f"{alpha:g}\t{result.score:.2f}" for alpha, result in results.items()]
+    assert "`honyaku tune -m runs/toy.average --length-penalty 0 1 4`" in reproduction(tmp_path / "avg", "toy", False)
+    assert f"0 → {results[0.0].score:.2f}, 1 → " in training_facts(tmp_path / "avg")[-1]
 
 
 def test_tuning_refuses_greedy_decoding_and_negative_penalties(run, tmp_path):

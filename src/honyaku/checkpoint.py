@@ -27,6 +27,7 @@ from honyaku.errors import HonyakuError
 
 WEIGHTS_FILE = "model.safetensors"
 AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of
+TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate length penalty's dev BLEU
 STATE_FILE = "training_state.pt"
 LATEST_POINTER = "latest"
 

@@ -284,11 +284,12 @@ def tune_length_penalty(
     split: str = "dev",
 ) -> tuple[float, dict[float, MetricResult]]:
     """Beam-search ``split`` (corpus tokens) with each GNMT length penalty in ``candidates`` and write the best
-    into the model directory's config, where every later load (translate, bundle, export) finds it.
+    into the model directory's config, where every later load (translate, bundle, export) finds it, and every
+    candidate's score into its ``length_penalty.tsv``, which the model card reports.
 
     A short-output model is common after label smoothing: its BLEU brevity penalty falls, and a larger alpha
     gives longer hypotheses. Choose on dev, never on test."""
-    from honyaku.checkpoint import atomic_path
+    from honyaku.checkpoint import TUNING_FILE, atomic_path
     from honyaku.corpus import read_parallel, split_files
     from honyaku.evaluation import bleu
 
@@ -309,7 +310,8 @@ def tune_length_penalty(
         results[alpha] = bleu(translator.translate(sources, beam_size=beam_size, pretokenized=True), references)
     best = max(candidates, key=lambda alpha: results[alpha].score)  # the first of equals
     decoding.length_penalty, decoding.beam_size = best, beam_size
-    config_path = Path(model_dir) / CONFIG_FILE
-    with atomic_path(config_path) as temp:
+    with atomic_path(Path(model_dir) / CONFIG_FILE) as temp:
         translator.config.save(temp)
+    scores = "".join(f"{alpha:g}\t{result.score:.2f}\n" for alpha, result in results.items())
+    (Path(model_dir) / TUNING_FILE).write_text(f"length_penalty\t{split}_bleu\n{scores}", encoding="utf-8")
     return best, results

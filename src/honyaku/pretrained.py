@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from honyaku.casing import CASING_FILE
-from honyaku.checkpoint import AVERAGED_FROM_FILE, WEIGHTS_FILE, save_weights
+from honyaku.checkpoint import AVERAGED_FROM_FILE, TUNING_FILE, WEIGHTS_FILE, save_weights
 from honyaku.corpus import read_parallel, split_files
 from honyaku.errors import HonyakuError
 from honyaku.model import count_parameters
@@ -163,17 +163,28 @@ def model_card(
 
 
 def reproduction(run_dir: Path, name: str, half: bool) -> str:
-    """The commands that make this model directory from the config: train, average if it was, bundle."""
+    """The commands that make this model directory from the config: train, average and tune if it was, bundle."""
     run = f"runs/{name}"
     commands = [f"honyaku train configs/{name}.yaml --out {run}"]
     averaged_from = run_dir / AVERAGED_FROM_FILE
     if averaged_from.is_file():
-        sources = averaged_from.read_text(encoding="utf-8").split()
+        sources = averaged_from.read_text(encoding="utf-8").splitlines()
         which = "--best" if all(Path(source).parent.name == "best" for source in sources) else "--last"
         commands.append(f"honyaku average -m {run} {which} {len(sources)} -o {run}.average")
         run = f"{run}.average"
+    candidates = [alpha for alpha, _ in tuning(run_dir)]
+    if candidates:
+        commands.append(f"honyaku tune -m {run} --length-penalty {' '.join(candidates)}")
     commands.append(f"honyaku bundle -m {run} -o DIR{' --half' if half else ''}")
     return ", then ".join(f"`{command}`" for command in commands)
+
+
+def tuning(run_dir: Path) -> list[tuple[str, str]]:
+    """(length penalty, dev BLEU) of each candidate that ``honyaku tune`` tried, if it ran."""
+    path = run_dir / TUNING_FILE
+    if not path.is_file():
+        return []
+    return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
 
 
 def training_facts(run_dir: Path) -> list[str]:
@@ -195,4 +206,8 @@ def training_facts(run_dir: Path) -> list[str]:
     if averaged_from.is_file():
         steps = re.findall(r"step-0*(\d+)", averaged_from.read_text(encoding="utf-8"))
         facts.append(f"- The weights are the mean of {len(steps)} checkpoints of the run: steps {', '.join(steps)}.")
+    tried = tuning(run_dir)
+    if tried:
+        scores = ", ".join(f"{alpha} → {score}" for alpha, score in tried)
+        facts.append(f"- The length penalty was chosen on dev by beam-search BLEU (corpus tokens): {scores}.")
     return facts
