@@ -291,7 +291,6 @@ def tune_length_penalty(
     gives longer hypotheses. Choose on dev, never on test."""
     from honyaku.checkpoint import TUNING_FILE, atomic_path
     from honyaku.corpus import read_parallel, split_files
-    from honyaku.evaluation import bleu
 
     translator = Translator.load(model_dir)
     if not isinstance(translator, Translator):
@@ -303,11 +302,10 @@ def tune_length_penalty(
     if not candidates or any(alpha < 0 for alpha in candidates):
         raise HonyakuError(f"length penalties must be ≥ 0, got {candidates}")
     sources, references = read_parallel(split_files(translator.config.data, split, data_dir))
-    references = [detokenize(tokenize(r)) for r in references]
     results = {}
     for alpha in candidates:
         decoding.length_penalty = alpha
-        results[alpha] = bleu(translator.translate(sources, beam_size=beam_size, pretokenized=True), references)
+        results[alpha] = evaluate(translator, sources, references, beam_size=beam_size)[0][0]  # BLEU, corpus tokens
     best = max(candidates, key=lambda alpha: results[alpha].score)  # the first of equals
     decoding.length_penalty, decoding.beam_size = best, beam_size
     with atomic_path(Path(model_dir) / CONFIG_FILE) as temp:

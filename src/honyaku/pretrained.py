@@ -166,9 +166,8 @@ def reproduction(run_dir: Path, name: str, half: bool) -> str:
     """The commands that make this model directory from the config: train, average and tune if it was, bundle."""
     run = f"runs/{name}"
     commands = [f"honyaku train configs/{name}.yaml --out {run}"]
-    averaged_from = run_dir / AVERAGED_FROM_FILE
-    if averaged_from.is_file():
-        sources = averaged_from.read_text(encoding="utf-8").splitlines()
+    sources = averaged_from(run_dir)
+    if sources:
         which = "--best" if all(Path(source).parent.name == "best" for source in sources) else "--last"
         commands.append(f"honyaku average -m {run} {which} {len(sources)} -o {run}.average")
         run = f"{run}.average"
@@ -177,6 +176,12 @@ def reproduction(run_dir: Path, name: str, half: bool) -> str:
         commands.append(f"honyaku tune -m {run} --length-penalty {' '.join(candidates)}")
     commands.append(f"honyaku bundle -m {run} -o DIR{' --half' if half else ''}")
     return ", then ".join(f"`{command}`" for command in commands)
+
+
+def averaged_from(run_dir: Path) -> list[str]:
+    """The checkpoints whose mean the directory's weights are (``honyaku average``), if they are one."""
+    path = run_dir / AVERAGED_FROM_FILE
+    return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
 
 
 def tuning(run_dir: Path) -> list[tuple[str, str]]:
@@ -202,9 +207,9 @@ def training_facts(run_dir: Path) -> list[str]:
     dev_bleu = [float(row["dev_bleu"]) for row in rows if row.get("dev_bleu")]
     if dev_bleu:
         facts.append(f"- Best dev BLEU during training (greedy, corpus tokens): {max(dev_bleu):.2f}.")
-    averaged_from = run_dir / AVERAGED_FROM_FILE
-    if averaged_from.is_file():
-        steps = re.findall(r"step-0*(\d+)", averaged_from.read_text(encoding="utf-8"))
+    sources = averaged_from(run_dir)
+    if sources:
+        steps = [re.search(r"step-0*(\d+)", source).group(1) for source in sources]
         facts.append(f"- The weights are the mean of {len(steps)} checkpoints of the run: steps {', '.join(steps)}.")
     tried = tuning(run_dir)
     if tried:
