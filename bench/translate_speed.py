@@ -2,10 +2,12 @@
 sentence at a time and in batches; sentences/s, target tokens/s, model load time, first-sentence latency and
 peak memory. Each run is measured in a fresh process, so that load time and peak RSS are its own.
 
-    python bench/translate_speed.py runs/seed_keras runs/attention [--int8] [--data-dir DIR]
+    python bench/translate_speed.py runs/seed_keras runs/attention [--int8] [--backend ctranslate2] [--data-dir DIR]
 
 Input is the corpus's own tokens (``pretokenized``), so that the figures are the model's and the search's,
-not the text processors'. Run it on an idle machine: it is a timing.
+not the text processors'. ``--backend ctranslate2`` times the same searches run by CTranslate2 on the
+model's conversion (Transformer models with a joint vocabulary; the conversion, made on first use, is done
+before the timed process starts). Run it on an idle machine: it is a timing.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from honyaku.errors import HonyakuError
 SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: the config's batch size)
 
 
-def measure(run: str, split: str, int8: bool, data_dir: str | None, limit: int | None) -> dict[str, object]:
+def measure(
+    run: str, split: str, int8: bool, backend: str, data_dir: str | None, limit: int | None
+) -> dict[str, object]:
     """In this process: load the run, then time every setting."""
     sources = read_parallel(split_files(load_config(Path(run) / "config.yaml").data, split, data_dir))[0][:limit]
     started = time.perf_counter()
     from honyaku.prediction import Translator
 
-    translator = Translator.load(run, device="cpu" if int8 else "auto", int8=int8)
+    translator = Translator.load(run, device="cpu" if int8 else "auto", int8=int8, backend=backend)
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
     translator.translate([sources[0]], beam_size=1, pretokenized=True)
@@ -54,7 +58,7 @@ def measure(run: str, split: str, int8: bool, data_dir: str | None, limit: int |
     return {
         "run": run,
         "name": translator.config.name,
-        "device": str(translator.device) + (" int8" if int8 else ""),
+        "device": " ".join([str(translator.device)] + [backend] * (backend != "torch") + ["int8"] * int8),
         "threads": torch.get_num_threads(),
         "sentences": len(sources),
         "load_seconds": load_seconds,
@@ -66,7 +70,8 @@ def measure(run: str, split: str, int8: bool, data_dir: str | None, limit: int |
 
 def measure_in_child(run: str, args: argparse.Namespace) -> dict[str, object]:
     command = [sys.executable, __file__, run, "--split", args.split, "--child"]
-    command += ["--int8"] * args.int8 + (["--data-dir", args.data_dir] if args.data_dir else [])
+    command += ["--int8"] * args.int8 + ["--backend", args.backend]
+    command += ["--data-dir", args.data_dir] if args.data_dir else []
     command += ["--limit", str(args.limit)] if args.limit else []
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -79,7 +84,8 @@ def table_rows(result: dict[str, object]) -> list[str]:
     for row in result["rows"]:
         search = "greedy" if row["beam"] == 1 else f"beam {row['beam']}"
         rows.append(
-            f"| {result['name']} ({result['device']}, {result['threads']} threads), {search}, batch {row['batch']} | "
+            f"| {result['name']} (`{result['run']}`, {result['device']}, {result['threads']} threads), {search}, "
+            f"batch {row['batch']} | "
             f"{result['sentences']} | {row['seconds']:.2f} s | {result['sentences'] / row['seconds']:,.1f} | "
             f"{row['tokens'] / row['seconds']:,.0f} | {result['load_seconds']:.2f} s | "
             f"{result['first_seconds'] * 1000:,.0f} ms | {result['peak_rss_mb']:,.0f} MB |"
@@ -92,7 +98,9 @@ HEADER = [
     "",
     "The test set as corpus tokens, on this machine; each model in a fresh process (load time, latency of the",
     "first sentence after loading, and peak RSS are per process). Batched: the config's `decoding.batch_size`,",
-    "sentences sorted by length inside the translator.",
+    "sentences sorted by length inside the translator. `ctranslate2`: the same model converted by `honyaku export",
+    "--format ctranslate2` (float32, or its int8 compute type) and searched by CTranslate2, which ranks beams by",
+    "its own length penalty (len ** alpha); `int8` on the PyTorch path: dynamic quantization of Linear and LSTM.",
     "",
     "| model, search, batch | sentences | time | sentences/s | target tokens/s | load | first sentence | peak RSS |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -103,17 +111,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", metavar="RUN")
     parser.add_argument("--split", default="test", choices=("dev", "test"))
-    parser.add_argument("--int8", action="store_true", help="dynamic int8 quantization (CPU)")
+    parser.add_argument("--int8", action="store_true", help="int8 weights (PyTorch dynamic quantization, CPU)")
+    parser.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch")
     parser.add_argument("--limit", type=int, help="only the first N sentences (smoke tests)")
     parser.add_argument("--data-dir")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.runs[0], args.split, args.int8, args.data_dir, args.limit)))
+        print(json.dumps(measure(args.runs[0], args.split, args.int8, args.backend, args.data_dir, args.limit)))
         return
     rows = []
     for run in args.runs:
+        if args.backend != "torch":  # the conversion, made on first use, is not what is timed
+            from honyaku.prediction import Translator
+
+            Translator.load(run, device="cpu", backend=args.backend)
         rows += table_rows(measure_in_child(run, args))
         print("\n".join(rows[-len(SETTINGS) :]))
     write_section(args.results, "translate-speed", HEADER, rows)

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -133,6 +134,17 @@ def test_translate_speed_measures_each_setting_in_its_own_process(tmp_path, atte
     rows = [line for line in output.splitlines() if line.startswith("| toy (")]
     assert len(rows) == 4 and "greedy, batch 1 | 12 |" in rows[0] and "beam 5, batch 128 | 12 |" in rows[3]
     assert results.read_text().count("| toy (") == 4
+
+
+def test_translate_speed_times_the_ctranslate2_backend_beside_the_torch_rows(tmp_path, shared_run):
+    pytest.importorskip("ctranslate2")
+    results = tmp_path / "RESULTS.md"
+    for backend in ("torch", "ctranslate2"):
+        script = (REPO / "bench" / "translate_speed.py", shared_run, "--limit", "6", "--backend", backend)
+        run_script(*script, "--results", results, cwd=tmp_path)
+    rows = [line for line in results.read_text().splitlines() if line.startswith("| tiny_shared (")]
+    assert len(rows) == 8 and sum(", cpu ctranslate2, " in row for row in rows) == 4
+    assert (shared_run / "ctranslate2" / "model.bin").is_file()  # converted before the timed process
 
 
 def test_time_to_bleu_reports_the_first_crossing_or_not_reached(tmp_path):
