@@ -15,3 +15,11 @@ def test_score_all_reports_bleu_then_chrf():
     assert [r.name for r in results] == ["BLEU", "chrF"]
     assert results[1].score == chrf(["a b c d"], ["a b c d"]).score == 100.0
     assert all("signature: " in r.line() for r in results)
+
+
+def test_corpus_token_bleu_does_not_warn_that_tokenized_lines_look_undetokenized(caplog):
+    lines = [f"he has {n} books ." for n in range(120)]
+    assert round(bleu(lines, lines).score, 6) == 100.0
+    assert "forgot to detokenize" not in caplog.text
+    bleu(lines, lines, tokenize="13a")  # on natural text the warning stays: there it means something
+    assert "forgot to detokenize" in caplog.text

@@ -32,7 +32,8 @@ def natural_text_tokenizer(language: str) -> str:
 
 
 def bleu(hypotheses: list[str], references: list[str], tokenize: str = "none") -> MetricResult:
-    metric = BLEU(tokenize=tokenize)
+    # sacrebleu warns about "tokenized" lines ending in " ." unless forced: with tokenize none they are meant to be.
+    metric = BLEU(tokenize=tokenize, force=tokenize == "none")
     result = metric.corpus_score(hypotheses, [references])
     return MetricResult("BLEU", result.score, str(result), str(metric.get_signature()))
 
