@@ -72,18 +72,8 @@ def test_a_transformers_directory_loads_behind_the_translator_interface(marian_d
 def test_evaluate_scores_a_transformers_model_on_natural_text(marian_dir, corpus_dir, capsys, tmp_path):
     hypotheses = tmp_path / "test.hyp"
     model = f"hf:{marian_dir}"  # the hub form, which takes a local directory too
-    arguments = [
-        "evaluate",
-        "-m",
-        model,
-        "--split",
-        "test",
-        "--data-dir",
-        str(corpus_dir),
-        "--hyp-out",
-        str(hypotheses),
-    ]
-    assert main(arguments) == 0
+    arguments = ["evaluate", "-m", model, "--split", "test", "--data-dir", str(corpus_dir)]
+    assert main([*arguments, "--hyp-out", str(hypotheses)]) == 0
     printed = capsys.readouterr().out
     assert "500 sentences (test), greedy search" in printed and "sacrebleu tokenize=ja-mecab" in printed
     assert "tok:ja-mecab" in printed and "chrF2" in printed
