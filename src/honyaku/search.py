@@ -81,36 +81,38 @@ def beam_search(
     """
     batch_size, device, k = src.size(0), src.device, beam_size
     max_lengths = max_lengths.to(device)
-    sentences = torch.arange(batch_size, device=device)  # the sentence of each group of k rows still searching
-    state = model.select_state(model.encode(src, src_lengths), sentences.repeat_interleave(k))
-    log_probs = torch.zeros(batch_size, k, device=device)
-    log_probs[:, 1:] = float("-inf")  # the k beams start identical: expand only the first
+    sentences = torch.arange(batch_size, device=device)  # the sentence of each group of rows still searching
+    # The first step expands one row per sentence, not k identical ones; its selection makes the k rows.
+    state = model.encode(src, src_lengths)
+    log_probs = torch.zeros(batch_size, 1, device=device)  # (b, rows per sentence)
     alive = torch.full((batch_size,), k, device=device)  # places left in each sentence's beam
     ranks = torch.arange(2 * k, device=device)
-    history = torch.empty(batch_size * k, 0, dtype=torch.long, device=device)  # (b·k, t)
-    prev = torch.full((batch_size * k,), bos_id, dtype=torch.long, device=device)
+    history = torch.empty(batch_size, 0, dtype=torch.long, device=device)  # (b·rows, t)
+    prev = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
     finished: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
     step = 0
     while sentences.numel():
-        logits, state = model.decode_step(state, prev)  # (b·k, V)
-        vocab = logits.size(-1)
-        candidates = log_probs.unsqueeze(2) + logits.float().log_softmax(-1).view(-1, k, vocab)  # (b, k, V)
-        top_log_probs, top_index = candidates.view(-1, k * vocab).topk(min(2 * k, k * vocab), dim=1)  # (b, 2k)
+        logits, state = model.decode_step(state, prev)  # (b·rows, V)
+        rows_per_sentence, vocab = log_probs.size(1), logits.size(-1)
+        candidates = log_probs.unsqueeze(2) + logits.float().log_softmax(-1).view(-1, rows_per_sentence, vocab)
+        top_log_probs, top_index = candidates.flatten(1).topk(min(2 * k, candidates[0].numel()), dim=1)  # (b, 2k)
         beams, tokens = top_index // vocab, top_index % vocab
         at_cap = max_lengths[sentences] <= step + 1  # (b,)
         ends = (tokens == eos_id) | at_cap.unsqueeze(1)
         ends &= (ranks[: tokens.size(1)] < alive.unsqueeze(1)) & (top_log_probs > float("-inf"))
-        paths = history.view(len(sentences), k, step)  # (b, k, t)
+        paths = history.view(len(sentences), rows_per_sentence, step)  # (b, rows, t)
         for row, rank in ends.nonzero().tolist():
             token, log_prob = int(tokens[row, rank]), float(top_log_probs[row, rank])
             sequence = paths[row, beams[row, rank]].tolist() + ([] if token == eos_id else [token])
             hypothesis = Hypothesis(sequence, log_prob / length_penalty(step + 1, alpha), log_prob)
             finished[int(sentences[row])].append(hypothesis)
         alive = alive - ends.sum(dim=1)
-        continuing, pick = top_log_probs.masked_fill(ends, float("-inf")).topk(k, dim=1)  # (b, k)
-        continuing = continuing.masked_fill(ranks[:k] >= alive.unsqueeze(1), float("-inf"))  # places used up
+        width = min(k, top_log_probs.size(1))  # k, unless the first step has fewer candidates (tiny vocabularies)
+        continuing, pick = top_log_probs.masked_fill(ends, float("-inf")).topk(width, dim=1)  # (b, k)
+        continuing = continuing.masked_fill(ranks[:width] >= alive.unsqueeze(1), float("-inf"))  # places used up
         searching = ((alive > 0) & ~at_cap).nonzero().squeeze(1)  # (b',)
-        rows = (torch.arange(len(sentences), device=device).unsqueeze(1) * k + beams.gather(1, pick))[searching]
+        first_rows = torch.arange(len(sentences), device=device).unsqueeze(1) * rows_per_sentence  # (b, 1)
+        rows = (first_rows + beams.gather(1, pick))[searching]  # (b', k)
         next_tokens = tokens.gather(1, pick)[searching]  # (b', k)
         history = torch.cat([history[rows.view(-1)], next_tokens.view(-1, 1)], dim=1)
         state = model.select_state(state, rows.view(-1))
