@@ -27,7 +27,7 @@ from honyaku.config import load_config
 from honyaku.corpus import read_parallel, split_files
 from honyaku.errors import HonyakuError
 
-SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: the config's batch size)
+SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: all at once, see HEADER)
 
 
 def measure(
@@ -45,15 +45,16 @@ def measure(
     first_seconds = time.perf_counter() - started
     rows = []
     for beam_size, batch_size in SETTINGS:
-        batch_size = batch_size or translator.config.decoding.batch_size
+        per_call = batch_size or len(sources)
         started = time.perf_counter()
         outputs = []
-        for start in range(0, len(sources), batch_size):
-            outputs += translator.translate(sources[start : start + batch_size], beam_size, pretokenized=True)
+        for start in range(0, len(sources), per_call):
+            outputs += translator.translate(sources[start : start + per_call], beam_size, pretokenized=True)
         if translator.device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
         tokens = sum(len(output.split()) for output in outputs)
+        batch_size = batch_size or translator.config.decoding.batch_size
         rows.append({"beam": beam_size, "batch": batch_size, "seconds": seconds, "tokens": tokens})
     return {
         "run": run,
@@ -97,8 +98,9 @@ HEADER = [
     "## Translation speed (bench/translate_speed.py)",
     "",
     "The test set as corpus tokens, on this machine; each model in a fresh process (load time, latency of the",
-    "first sentence after loading, and peak RSS are per process). Batched: the config's `decoding.batch_size`,",
-    "sentences sorted by length inside the translator. `ctranslate2`: the same model converted by `honyaku export",
+    "first sentence after loading, and peak RSS are per process). Batched: the whole test set in one call, as",
+    "`honyaku translate --input` gives it, sorted by length and cut into batches of the config's",
+    "`decoding.batch_size` inside the translator. `ctranslate2`: the same model converted by `honyaku export",
     "--format ctranslate2` (float32, or its int8 compute type) and searched by CTranslate2, which ranks beams by",
     "its own length penalty (len ** alpha); `int8` on the PyTorch path: dynamic quantization of Linear and LSTM.",
     "",
