@@ -124,6 +124,17 @@ def test_the_shipped_en_ja_model_translates_the_seeds_sentences(monkeypatch):
     ]
 
 
+def test_the_shipped_ja_en_model_translates_the_seeds_sentences_back(monkeypatch):
+    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+    translator = pipeline("translation_ja_to_en")  # the package's own ja→en model
+    seeds = ["私はトムです。", "彼は良い先生です。", "駅はどこですか。"]
+    assert [t["translation_text"] for t in translator(seeds)] == [
+        "I am Tom.",
+        "He is a good teacher.",
+        "Where is the station?",
+    ]
+
+
 def test_the_shipped_en_ja_model_exports_and_the_seeds_code_runs_it(monkeypatch, tmp_path):
     transformers = pytest.importorskip("transformers")
     from honyaku.export import export_huggingface
