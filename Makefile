@@ -31,11 +31,13 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-# The bundled models translate the seeds' sentences and a few more, offline: source → translation.
+# The bundled models translate the seeds' sentences and a few more, offline, both ways: source → translation.
 demo: install
 	@mkdir -p $(DEMO_OUT)
-	$(BIN)/honyaku translate --src en --input examples/demo.en --output $(DEMO_OUT)/demo.ja
-	@paste examples/demo.en $(DEMO_OUT)/demo.ja | sed 's/\t/   →   /'
+	@for direction in en-ja ja-en; do src=$${direction%-*}; tgt=$${direction#*-}; \
+	  echo "$(BIN)/honyaku translate --src $$src --input examples/demo.$$src --output $(DEMO_OUT)/demo.$$tgt"; \
+	  $(BIN)/honyaku translate --src $$src --input examples/demo.$$src --output $(DEMO_OUT)/demo.$$tgt || exit 1; \
+	  paste examples/demo.$$src $(DEMO_OUT)/demo.$$tgt | sed 's/\t/   →   /'; done
 
 # The main job end to end at a small size: corpus → a couple of minutes of training → translations → BLEU.
 demo-train: install
