@@ -113,26 +113,20 @@ def test_a_pretrained_models_ctranslate2_conversion_goes_to_the_user_cache(pretr
     )
 
 
-def test_the_shipped_en_ja_model_translates_the_seeds_sentences(monkeypatch):
-    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
-    translator = pipeline("translation")  # the package's own en→ja model
-    seeds = ["I am Tom.", "He is a good teacher.", "Where is the station?"]
-    assert [t["translation_text"] for t in translator(seeds)] == [
-        "私はトムです。",
-        "彼はよい先生です。",
-        "駅はどこですか。",
-    ]
+SEEDS_IN_ENGLISH = ["I am Tom.", "He is a good teacher.", "Where is the station?"]
 
 
-def test_the_shipped_ja_en_model_translates_the_seeds_sentences_back(monkeypatch):
+@pytest.mark.parametrize(
+    ("task", "sentences", "expected"),
+    [
+        ("translation", SEEDS_IN_ENGLISH, ["私はトムです。", "彼はよい先生です。", "駅はどこですか。"]),  # en→ja
+        ("translation_ja_to_en", ["私はトムです。", "彼は良い先生です。", "駅はどこですか。"], SEEDS_IN_ENGLISH),
+    ],
+)
+def test_the_shipped_models_translate_the_seeds_sentences(task, sentences, expected, monkeypatch):
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
-    translator = pipeline("translation_ja_to_en")  # the package's own ja→en model
-    seeds = ["私はトムです。", "彼は良い先生です。", "駅はどこですか。"]
-    assert [t["translation_text"] for t in translator(seeds)] == [
-        "I am Tom.",
-        "He is a good teacher.",
-        "Where is the station?",
-    ]
+    translator = pipeline(task)  # the package's own model for the task
+    assert [t["translation_text"] for t in translator(sentences)] == expected
 
 
 def test_the_shipped_en_ja_model_exports_and_the_seeds_code_runs_it(monkeypatch, tmp_path):
