@@ -35,8 +35,8 @@ lint: install
 demo: install
 	@mkdir -p $(DEMO_OUT)
 	@for direction in en-ja ja-en; do src=$${direction%-*}; tgt=$${direction#*-}; \
-	  echo "$(BIN)/honyaku translate --src $$src --input examples/demo.$$src --output $(DEMO_OUT)/demo.$$tgt"; \
-	  $(BIN)/honyaku translate --src $$src --input examples/demo.$$src --output $(DEMO_OUT)/demo.$$tgt || exit 1; \
+	  command="$(BIN)/honyaku translate --src $$src --input examples/demo.$$src --output $(DEMO_OUT)/demo.$$tgt"; \
+	  echo "$$command"; $$command || exit 1; \
 	  paste examples/demo.$$src $(DEMO_OUT)/demo.$$tgt | sed 's/\t/   →   /'; done
 
 # The main job end to end at a small size: corpus → a couple of minutes of training → translations → BLEU.
