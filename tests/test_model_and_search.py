@@ -57,6 +57,19 @@ def test_decode_step_matches_teacher_forcing_and_ignores_padding(model):
     torch.testing.assert_close(alone, full[1:])
 
 
+def test_selecting_rows_in_groups_of_a_sentence_equals_selecting_them_one_by_one(model):
+    src = torch.tensor([[5, 6, 7, 3], [8, 9, 3, PAD]])
+    state = model.encode(src, torch.tensor([4, 3]))
+    _, state = model.decode_step(state, torch.tensor([BOS, BOS]))
+    expand = torch.tensor([[1, 1, 1], [0, 0, 0]])  # three rows per sentence, the second sentence first
+    reorder = torch.tensor([[2, 0, 1], [5, 5, 3]])  # beams of the same sentence, as beam search picks them
+    grouped = model.select_state(model.select_state(state, expand), reorder)
+    flat = model.select_state(model.select_state(state, expand.flatten()), reorder.flatten())
+    for prev in (torch.tensor([4, 5, 6, 7, 8, 9]), torch.tensor([9, 8, 7, 6, 5, 4])):
+        (grouped_logits, grouped), (flat_logits, flat) = model.decode_step(grouped, prev), model.decode_step(flat, prev)
+        torch.testing.assert_close(grouped_logits, flat_logits, atol=1e-5, rtol=0)
+
+
 def test_greedy_search_is_argmax_decoding_and_batch_independent(model):
     torch.manual_seed(1)
     sources = [torch.randint(4, 30, (n,)).tolist() + [EOS] for n in (3, 7, 5, 9, 2)]

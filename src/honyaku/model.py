@@ -5,7 +5,9 @@ Every architecture offers the interface that search and training rely on:
 - ``forward(src, src_lengths, tgt_in) -> logits (B, T, V)``: teacher-forced scores of a whole target;
 - ``encode(src, src_lengths) -> state``: what the decoder starts from;
 - ``decode_step(state, prev_tokens) -> (logits (B, V), state)``: one output position, with cached state;
-- ``select_state(state, index) -> state``: keep/reorder batch rows (finished sentences, beams).
+- ``select_state(state, index) -> state``: keep/reorder batch rows (finished sentences, beams); an index of
+  shape (N, G) keeps G rows of one source sentence per line (a sentence's beams), which lets a model keep
+  what depends only on the source once per sentence (the Transformer's cross-attention keys and values).
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ class Seq2Seq(nn.Module):
 
     @staticmethod
     def select_state(state: LSTMState, index: torch.Tensor) -> LSTMState:
+        index = index.flatten()
         h, c = state
         return h.index_select(1, index), c.index_select(1, index)
 
@@ -144,6 +145,8 @@ class AttentionSeq2Seq(nn.Module):
 
     @staticmethod
     def select_state(state: AttentionState, index: torch.Tensor) -> AttentionState:
+        index = index.flatten()
+
         def rows(tensor: torch.Tensor | None) -> torch.Tensor | None:
             return None if tensor is None else tensor.index_select(0, index)
 

@@ -115,7 +115,7 @@ def beam_search(
         rows = (first_rows + beams.gather(1, pick))[searching]  # (b', k)
         next_tokens = tokens.gather(1, pick)[searching]  # (b', k)
         history = torch.cat([history[rows.view(-1)], next_tokens.view(-1, 1)], dim=1)
-        state = model.select_state(state, rows.view(-1))
+        state = model.select_state(state, rows)
         log_probs, prev, sentences = continuing[searching], next_tokens.view(-1), sentences[searching]
         alive = alive[searching]
         step += 1

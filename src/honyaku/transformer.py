@@ -7,7 +7,7 @@ by sqrt(d), fairseq's sinusoids, no output bias), so that it can be exported the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -19,12 +19,16 @@ from honyaku.layers import Dropout
 
 @dataclass
 class TransformerState:
-    memory_mask: torch.Tensor  # (B, 1, 1, S) True at real source tokens
-    cross_keys: list[torch.Tensor]  # per decoder layer (B, heads, S, head_dim): computed once per source
+    """The decoder's cache. Its B rows (hypotheses) come in groups of ``group`` consecutive rows of one source
+    sentence (beam search: a sentence's beams), so that the source side is kept once per sentence, N = B / group."""
+
+    memory_mask: torch.Tensor  # (N, 1, 1, S) True at real source tokens
+    cross_keys: list[torch.Tensor]  # per decoder layer (N, heads, S, head_dim): computed once per source
     cross_values: list[torch.Tensor]
     self_keys: list[torch.Tensor]  # per decoder layer (B, heads, t, head_dim): one more position per step
     self_values: list[torch.Tensor]
     position: int = 0
+    group: int = 1
 
 
 # fairseq numbers a sentence's positions from its padding id + 1, and M2M100 and CTranslate2 follow it with
@@ -52,8 +56,12 @@ class MultiHeadAttention(nn.Module):
         self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, causal: bool = False
     ) -> torch.Tensor:
         q = self.split_heads(self.query(x))  # (B, h, T, d)
+        batch, heads, length, size = q.shape
+        group = batch // k.size(0)  # queries of `group` rows share each row of keys: fold them into its length
+        q = q.view(-1, group, heads, length, size).transpose(1, 2).flatten(2, 3)  # (B / group, h, group·T, d)
         p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)  # (B, h, T, d)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)
+        y = y.view(-1, heads, group, length, size).transpose(1, 2).reshape(batch, heads, length, size)
         return self.out(y.transpose(1, 2).flatten(2))  # (B, T, D)
 
 
@@ -158,23 +166,27 @@ class Transformer(nn.Module):
             x, (k, v) = layer(x, (state.cross_keys[i], state.cross_values[i]), state.memory_mask, past)
             self_keys.append(k)
             self_values.append(v)
-        state = TransformerState(
-            state.memory_mask, state.cross_keys, state.cross_values, self_keys, self_values, state.position + 1
-        )
+        state = replace(state, self_keys=self_keys, self_values=self_values, position=state.position + 1)
         return self.output(self.decoder_norm(x.squeeze(1))), state  # (B, V)
 
     @staticmethod
     def select_state(state: TransformerState, index: torch.Tensor) -> TransformerState:
-        def rows(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-            return [t.index_select(0, index) for t in tensors]
+        """Keep the rows ``index`` (B',) in its order; an index (N', G) keeps G rows of one sentence per line,
+        and the source side once per line."""
+        groups = index if index.dim() == 2 else index.unsqueeze(1)  # (N', G)
+        sentences = groups[:, 0] // state.group  # (N',) the source row of each line
+
+        def select(tensors: list[torch.Tensor], rows: torch.Tensor) -> list[torch.Tensor]:
+            return [t.index_select(0, rows) for t in tensors]
 
         return TransformerState(
-            state.memory_mask.index_select(0, index),
-            rows(state.cross_keys),
-            rows(state.cross_values),
-            rows(state.self_keys),
-            rows(state.self_values),
+            state.memory_mask.index_select(0, sentences),
+            select(state.cross_keys, sentences),
+            select(state.cross_values, sentences),
+            select(state.self_keys, groups.flatten()),
+            select(state.self_values, groups.flatten()),
             state.position,
+            groups.size(1),
         )
 
 
