@@ -174,17 +174,17 @@ class Transformer(nn.Module):
         """Keep the rows ``index`` (B',) in its order; an index (N', G) keeps G rows of one sentence per line,
         and the source side once per line."""
         groups = index if index.dim() == 2 else index.unsqueeze(1)  # (N', G)
-        sentences = groups[:, 0] // state.group  # (N',) the source row of each line
+        rows, sentences = groups.flatten(), groups[:, 0] // state.group  # (B',), (N',) the source row of each line
 
-        def select(tensors: list[torch.Tensor], rows: torch.Tensor) -> list[torch.Tensor]:
-            return [t.index_select(0, rows) for t in tensors]
+        def select(tensors: list[torch.Tensor], index: torch.Tensor) -> list[torch.Tensor]:
+            return [t.index_select(0, index) for t in tensors]
 
         return TransformerState(
             state.memory_mask.index_select(0, sentences),
             select(state.cross_keys, sentences),
             select(state.cross_values, sentences),
-            select(state.self_keys, groups.flatten()),
-            select(state.self_values, groups.flatten()),
+            select(state.self_keys, rows),
+            select(state.self_values, rows),
             state.position,
             groups.size(1),
         )
