@@ -54,8 +54,8 @@ def measure(
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
         tokens = sum(len(output.split()) for output in outputs)
-        batch_size = batch_size or translator.config.decoding.batch_size
-        rows.append({"beam": beam_size, "batch": batch_size, "seconds": seconds, "tokens": tokens})
+        batch = batch_size or translator.config.decoding.batch_size  # all at once: the translator's batches
+        rows.append({"beam": beam_size, "batch": batch, "seconds": seconds, "tokens": tokens})
     return {
         "run": run,
         "name": translator.config.name,
