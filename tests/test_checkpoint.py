@@ -1,10 +1,13 @@
 import copy
+import os
+import stat
 
 import pytest
 import torch
 
 from honyaku.checkpoint import CheckpointStore, load_state, load_weights, save_state, save_weights
 from honyaku.errors import HonyakuError
+from honyaku.files import atomic_path, atomic_write_bytes
 
 
 def test_store_keeps_the_newest_checkpoints_and_points_at_the_last(tmp_path):
@@ -16,6 +19,12 @@ def test_store_keeps_the_newest_checkpoints_and_points_at_the_last(tmp_path):
         store.save(model, {"step": step, "rng": torch.get_rng_state()}, step)
     assert sorted(p.name for p in store.directory.glob("step-*")) == ["step-00000010", "step-00000015"]
     assert not [p for p in store.directory.iterdir() if p.name.startswith(".")]  # no staging left behind
+    umask = os.umask(0o022)
+    os.umask(umask)
+    written = [store.directory / "latest", *store.directory.glob("step-*"), *store.directory.glob("step-*/*")]
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in written}
+    expected = {path.name: (0o777 if path.is_dir() else 0o666) & ~umask for path in written}
+    assert modes == expected  # as open() and mkdir() make them, not tempfile's owner-only 0600 / 0700
     fresh = torch.nn.Linear(3, 2)
     state, used, skipped = store.load_latest(fresh)
     assert state["step"] == 15 and used.name == "step-00000015" and skipped == []
@@ -28,6 +37,15 @@ def test_store_keeps_the_newest_checkpoints_and_points_at_the_last(tmp_path):
     (used / "training_state.pt").write_bytes(b"")
     with pytest.raises(HonyakuError, match="no intact checkpoint to resume from"):
         store.load_latest(fresh)
+
+
+def test_a_failed_atomic_write_keeps_the_file_as_it_was(tmp_path):
+    path = tmp_path / "scores.tsv"
+    atomic_write_bytes(path, b"old")
+    with pytest.raises(KeyboardInterrupt), atomic_path(path) as temp:
+        temp.write_bytes(b"half of the new")
+        raise KeyboardInterrupt  # e.g. Ctrl-C in the middle of writing
+    assert path.read_bytes() == b"old" and sorted(tmp_path.iterdir()) == [path]
 
 
 def flip_a_byte(path, offset_from_end=5):

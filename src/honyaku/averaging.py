@@ -12,10 +12,10 @@ from honyaku.checkpoint import (
     WEIGHTS_FILE,
     BestCheckpoints,
     CheckpointStore,
-    atomic_path,
     average_weights,
 )
 from honyaku.errors import HonyakuError
+from honyaku.files import atomic_path
 from honyaku.pretrained import copy_model_files
 from honyaku.training import CONFIG_FILE, METRICS_FILE
 

@@ -12,9 +12,6 @@ import hashlib
 import io
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,32 +21,13 @@ import torch
 from torch import nn
 
 from honyaku.errors import HonyakuError
+from honyaku.files import atomic_path, atomic_write_bytes, staging_directory
 
 WEIGHTS_FILE = "model.safetensors"
 AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of
 TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate length penalty's dev BLEU
 STATE_FILE = "training_state.pt"
 LATEST_POINTER = "latest"
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; on success it is fsynced and renamed onto ``path``."""
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    temp = Path(temp_name)
-    try:
-        yield temp
-        with temp.open("rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_path(path) as temp:
-        temp.write_bytes(data)
 
 
 HASH_KEY = "honyaku_sha256"
@@ -130,7 +108,7 @@ class CheckpointStore:
     def save(self, model: nn.Module, state: dict[str, Any], step: int) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"step-{step:08d}"
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=self.directory))
+        staging = staging_directory(final)
         try:
             save_weights(model, staging / WEIGHTS_FILE)
             save_state(state, staging / STATE_FILE)

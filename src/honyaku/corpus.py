@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from honyaku.config import DataConfig, SplitFiles
 from honyaku.errors import HonyakuError
+from honyaku.files import atomic_path
 
 
 @dataclass(frozen=True)
@@ -94,26 +94,19 @@ def fetch_corpus(name: str, source_dir: str | Path | None = None, destination: P
         target = destination / file_name
         if target.is_file() and _sha256(target) == expected:
             continue
-        fd, temp_name = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".part", dir=destination)
-        temp = Path(temp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
+        with atomic_path(target) as temp:
+            with temp.open("wb") as out:
                 if source_dir is not None:
                     _copy_local(Path(source_dir) / file_name, out)
                 else:
                     url = f"{base_url.rstrip('/')}/{file_name}" if base_url else corpus.base_url.format(file=file_name)
                     _download(url, file_name, out)
-                out.flush()
-                os.fsync(out.fileno())
             actual = _sha256(temp)
             if actual != expected:
                 origin = source_dir if source_dir is not None else "download"
                 raise HonyakuError(
                     f"{file_name} ({origin}): SHA-256 mismatch, expected {expected}, got {actual}; nothing was kept"
                 )
-            os.replace(temp, target)
-        finally:
-            temp.unlink(missing_ok=True)
     return destination
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import torch
 
-from honyaku.checkpoint import WEIGHTS_FILE, atomic_write_bytes, stored_hash
+from honyaku.checkpoint import WEIGHTS_FILE, stored_hash
 from honyaku.corpus import cache_dir
 from honyaku.errors import HonyakuError, optional_import
+from honyaku.files import atomic_write_bytes
 from honyaku.prediction import Translator
 from honyaku.pretrained import pretrained_root
 from honyaku.search import Hypothesis, max_output_lengths

@@ -289,8 +289,9 @@ def tune_length_penalty(
 
     A short-output model is common after label smoothing: its BLEU brevity penalty falls, and a larger alpha
     gives longer hypotheses. Choose on dev, never on test."""
-    from honyaku.checkpoint import TUNING_FILE, atomic_path
+    from honyaku.checkpoint import TUNING_FILE
     from honyaku.corpus import read_parallel, split_files
+    from honyaku.files import atomic_path
 
     translator = Translator.load(model_dir)
     if not isinstance(translator, Translator):

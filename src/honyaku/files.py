@@ -1,0 +1,56 @@
+"""Atomic writes: a file or directory appears under its name complete, or not at all.
+
+``tempfile`` creates its files readable by their owner alone (0600, directories 0700); what is renamed into place
+gets the permissions that an ordinary ``open`` would have given it under the process's umask, so that a run, a
+model or a corpus shared with other users stays readable by them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()  # read once at import, before any thread could create a file in between
+
+
+def give_default_permissions(path: Path) -> None:
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~UMASK)
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; on success it is fsynced and renamed onto ``path``.
+    An exception inside the block leaves ``path`` as it was."""
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        with temp.open("rb") as written:
+            os.fsync(written.fileno())
+        give_default_permissions(temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as temp:
+        temp.write_bytes(data)
+
+
+def staging_directory(final: Path) -> Path:
+    """An empty directory beside ``final`` to assemble it in, before one rename puts it in place."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    give_default_permissions(staging)
+    return staging
