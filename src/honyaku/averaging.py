@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import safetensors.torch
@@ -49,9 +48,7 @@ def average_run(
         raise HonyakuError(f"{out_dir}: choose an output directory other than the run itself")
     sources = checkpoints_to_average(run_dir, last, best)
     averaged = average_weights(sources)
-    copy_model_files(run_dir, out_dir)
-    if (run_dir / METRICS_FILE).is_file():
-        shutil.copyfile(run_dir / METRICS_FILE, out_dir / METRICS_FILE)
+    copy_model_files(run_dir, out_dir, also=(METRICS_FILE,))
     with atomic_path(out_dir / WEIGHTS_FILE) as temp:
         safetensors.torch.save_file(averaged, str(temp))
     (out_dir / AVERAGED_FROM_FILE).write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")

@@ -66,10 +66,10 @@ def detect_direction(texts: list[str]) -> tuple[str, str]:
     return ("ja", "en") if japanese * 2 > len(texts) else ("en", "ja")
 
 
-def copy_model_files(run_dir: Path, out_dir: Path) -> None:
-    """Everything a model directory needs besides its weights."""
+def copy_model_files(run_dir: Path, out_dir: Path, also: tuple[str, ...] = ()) -> None:
+    """Everything a model directory needs besides its weights, and the files named in ``also``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in MODEL_FILES:  # those the run has
+    for name in (*MODEL_FILES, *also):  # those the run has
         if (run_dir / name).is_file():
             shutil.copyfile(run_dir / name, out_dir / name)
 
