@@ -180,3 +180,23 @@ def test_peers_runs_honyakus_rows_without_peers_installed(tmp_path, corpus_dir):
     rows = [line for line in output.splitlines() if line.startswith("| honyaku")]
     assert [row.split(" | ")[:2] for row in rows] == [["| honyaku", "rnn"], ["| honyaku (no input feeding)", "rnn"]]
     assert "Training steps of every model: 3; test sentences: 4." in results.read_text()
+
+
+def test_curves_lists_dev_bleu_at_the_asked_epochs_from_each_run(tmp_path, attention_run):
+    results = tmp_path / "RESULTS.md"
+    output = run_script(
+        REPO / "bench" / "curves.py", attention_run, "--epochs", "1", "--results", results, cwd=tmp_path
+    )
+    recorded = [line.split(",") for line in (attention_run / "metrics.csv").read_text().splitlines()]
+    dev_bleu = dict(zip(recorded[0], recorded[1]))["dev_bleu"]  # the first epoch's evaluation
+    (row,) = output.splitlines()
+    assert row.startswith(f"| `{attention_run}` | xx→yy | words, ")
+    assert row.endswith(f" | {float(dev_bleu):.2f} | {float(dev_bleu):.2f} |")  # epoch 1, and the best up to it
+    assert "| epoch 1 | best in 1 epochs |" in results.read_text()
+    result = subprocess.run(
+        [sys.executable, REPO / "bench" / "curves.py", attention_run, "--epochs", "3", "--results", results],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1 and result.stderr.strip() == (
+        f"curves.py: error: {attention_run / 'metrics.csv'}: no dev BLEU at the end of epoch 3 (train it further)"
+    )
