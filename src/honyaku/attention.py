@@ -9,7 +9,8 @@ ATTENTION_KINDS = ("dot", "general", "bahdanau")
 
 
 class Attention(nn.Module):
-    """Scores queries (B, T, H) against a memory (B, S, H); returns contexts (B, T, H) and weights (B, T, S).
+    """Scores queries (B, T, H) against a memory (N, S, H), N = B or a divisor of it; returns contexts (B, T, H)
+    and weights (B, T, S).
 
     ``prepare_keys`` turns the memory into keys once per source sentence, so that each decoding step only
     scores its query.
@@ -33,11 +34,16 @@ class Attention(nn.Module):
     def forward(
         self, query: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each row of keys, memory and mask (N, S, ·) may serve G = B / N consecutive rows of queries (a
+        sentence's beams): their queries are folded into one row, so the memory is never copied per beam."""
+        batch, length, size = query.shape
+        query = query.reshape(keys.size(0), -1, size)  # (N, G·T, H)
         if self.kind == "bahdanau":
-            q = self.query_projection(query).unsqueeze(2)  # (B, T, 1, H)
-            scores = self.energy(torch.tanh(q + keys.unsqueeze(1))).squeeze(3)  # (B, T, S)
+            q = self.query_projection(query).unsqueeze(2)  # (N, G·T, 1, H)
+            scores = self.energy(torch.tanh(q + keys.unsqueeze(1))).squeeze(3)  # (N, G·T, S)
         else:
-            scores = query @ keys.transpose(1, 2)  # (B, T, S)
+            scores = query @ keys.transpose(1, 2)  # (N, G·T, S)
         scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
-        weights = scores.softmax(dim=-1)  # (B, T, S)
-        return weights @ memory, weights  # (B, T, H), (B, T, S)
+        weights = scores.softmax(dim=-1)  # (N, G·T, S)
+        context = weights @ memory  # (N, G·T, H)
+        return context.view(batch, length, -1), weights.view(batch, length, -1)  # (B, T, H), (B, T, S)

@@ -66,12 +66,16 @@ def reverse_padded(tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class AttentionState:
+    """The decoder's state. Its B rows (hypotheses) come in groups of ``group`` consecutive rows of one source
+    sentence (beam search: a sentence's beams), so that the source side is kept once per sentence, N = B / group."""
+
     hidden: LSTMState  # decoder (h, c): (L, B, H) each
-    memory: torch.Tensor  # (B, S, H) encoder states, projected to the decoder's size
-    keys: torch.Tensor  # (B, S, H) the memory as the attention scores it
-    mask: torch.Tensor  # (B, S) True at real source tokens
+    memory: torch.Tensor  # (N, S, H) encoder states, projected to the decoder's size
+    keys: torch.Tensor  # (N, S, H) the memory as the attention scores it
+    mask: torch.Tensor  # (N, S) True at real source tokens
     feed: torch.Tensor | None  # (B, H) the previous attentional vector, with input feeding
     attention: torch.Tensor | None = None  # (B, S) the last step's attention weights
+    group: int = 1
 
 
 class AttentionSeq2Seq(nn.Module):
@@ -145,17 +149,21 @@ class AttentionSeq2Seq(nn.Module):
 
     @staticmethod
     def select_state(state: AttentionState, index: torch.Tensor) -> AttentionState:
-        index = index.flatten()
+        """Keep the rows ``index`` (B',) in its order; an index (N', G) keeps G rows of one sentence per line,
+        and the source side once per line."""
+        groups = index if index.dim() == 2 else index.unsqueeze(1)  # (N', G)
+        rows, sentences = groups.flatten(), groups[:, 0] // state.group  # (B',), (N',) the source row of each line
 
-        def rows(tensor: torch.Tensor | None) -> torch.Tensor | None:
+        def select(tensor: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor | None:
             return None if tensor is None else tensor.index_select(0, index)
 
         h, c = state.hidden
         return AttentionState(
-            hidden=(h.index_select(1, index), c.index_select(1, index)),
-            memory=rows(state.memory),
-            keys=rows(state.keys),
-            mask=rows(state.mask),
-            feed=rows(state.feed),
-            attention=rows(state.attention),
+            hidden=(h.index_select(1, rows), c.index_select(1, rows)),
+            memory=select(state.memory, sentences),
+            keys=select(state.keys, sentences),
+            mask=select(state.mask, sentences),
+            feed=select(state.feed, rows),
+            attention=select(state.attention, rows),
+            group=groups.size(1),
         )
