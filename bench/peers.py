@@ -470,16 +470,16 @@ def main() -> None:
     rows: list[Row] = []
     for arch in args.archs:
         row, run_dir = run_honyaku(arch, args.work, data, args.steps)
-        rows.append(row)
+        arch_rows = [row]
         if arch == "rnn":
-            rows.append(run_honyaku(arch, args.work, data, args.steps, feed=False)[0])
+            arch_rows.append(run_honyaku(arch, args.work, data, args.steps, feed=False)[0])
         for peer in args.peers:
             if peer in PEERS:
-                rows += filter(None, [PEERS[peer](arch, args.work, data, args.steps)])
+                arch_rows += filter(None, [PEERS[peer](arch, args.work, data, args.steps)])
             elif arch == "transformer":
-                rows += run_exported(run_dir, args.work, data, row.translate_tokens)
-        for line in rows:
-            print(line.cells(sentences))
+                arch_rows += run_exported(run_dir, args.work, data, row.translate_tokens)
+        print("\n".join(line.cells(sentences) for line in arch_rows), flush=True)
+        rows += arch_rows
     header = [
         *HEADER[:-2],
         f"Training steps of every model: {args.steps}; test sentences: {sentences}.",
