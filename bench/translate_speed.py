@@ -1,13 +1,19 @@
 """Translation speed of trained runs on this machine: the test set translated greedy and with beam 5, one
 sentence at a time and in batches; sentences/s, target tokens/s, model load time, first-sentence latency and
-peak memory. Each run is measured in a fresh process, so that load time and peak RSS are its own.
+peak memory. Every measurement is a fresh process, so that load time and peak RSS are its own.
 
-    python bench/translate_speed.py runs/seed_keras runs/attention [--int8] [--backend ctranslate2] [--data-dir DIR]
+    python bench/translate_speed.py runs/seed_keras runs/attention [--engines torch torch-int8] [--rounds 3]
+    python bench/translate_speed.py src/honyaku/pretrained/en-ja --engines torch ctranslate2 --rounds 5
+
+Engines: ``torch`` (honyaku's search in PyTorch), ``torch-int8`` (dynamic int8 quantization of Linear and LSTM),
+``ctranslate2`` and ``ctranslate2-int8`` (the same searches run by CTranslate2 on the model's conversion, for
+Transformer models with a joint vocabulary; the conversion, made on first use, is done before any timed
+process). Rounds interleave the engines — round 1 runs each engine once, then round 2 — and each row is the
+median of its rounds, so that a machine whose speed drifts between processes slows every engine alike; the
+PyTorch rows also give their speed relative to CTranslate2 at the same precision, from the same rounds.
 
 Input is the corpus's own tokens (``pretokenized``), so that the figures are the model's and the search's,
-not the text processors'. ``--backend ctranslate2`` times the same searches run by CTranslate2 on the
-model's conversion (Transformer models with a joint vocabulary; the conversion, made on first use, is done
-before the timed process starts). Run it on an idle machine: it is a timing.
+not the text processors'. Run it on an idle machine: it is a timing.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -28,12 +35,18 @@ from honyaku.corpus import read_parallel, split_files
 from honyaku.errors import HonyakuError
 
 SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: all at once, see HEADER)
+ENGINES = {  # name: (backend, int8)
+    "torch": ("torch", False),
+    "torch-int8": ("torch", True),
+    "ctranslate2": ("ctranslate2", False),
+    "ctranslate2-int8": ("ctranslate2", True),
+}
+COUNTERPART = {"torch": "ctranslate2", "torch-int8": "ctranslate2-int8"}  # compared at the same precision
 
 
-def measure(
-    run: str, split: str, int8: bool, backend: str, data_dir: str | None, limit: int | None
-) -> dict[str, object]:
+def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int | None) -> dict[str, object]:
     """In this process: load the run, then time every setting."""
+    backend, int8 = ENGINES[engine]
     sources = read_parallel(split_files(load_config(Path(run) / "config.yaml").data, split, data_dir))[0][:limit]
     started = time.perf_counter()
     from honyaku.prediction import Translator
@@ -69,9 +82,8 @@ def measure(
     }
 
 
-def measure_in_child(run: str, args: argparse.Namespace) -> dict[str, object]:
-    command = [sys.executable, __file__, run, "--split", args.split, "--child"]
-    command += ["--int8"] * args.int8 + ["--backend", args.backend]
+def measure_in_child(run: str, engine: str, args: argparse.Namespace) -> dict[str, object]:
+    command = [sys.executable, __file__, run, "--split", args.split, "--child", "--engines", engine]
     command += ["--data-dir", args.data_dir] if args.data_dir else []
     command += ["--limit", str(args.limit)] if args.limit else []
     done = subprocess.run(command, capture_output=True, text=True)
@@ -80,16 +92,31 @@ def measure_in_child(run: str, args: argparse.Namespace) -> dict[str, object]:
     return json.loads(done.stdout)
 
 
-def table_rows(result: dict[str, object]) -> list[str]:
+def median_result(rounds: list[dict[str, object]]) -> dict[str, object]:
+    """One engine's rounds as one result: the median of every time, and each setting's fastest and slowest."""
+    result = dict(rounds[0])
+    for key in ("load_seconds", "first_seconds", "peak_rss_mb"):
+        result[key] = statistics.median(r[key] for r in rounds)
+    result["rows"] = [
+        {**row, "seconds": statistics.median(times), "spread": (min(times), max(times))}
+        for row, times in zip(rounds[0]["rows"], zip(*([row["seconds"] for row in r["rows"]] for r in rounds)))
+    ]
+    return result
+
+
+def table_rows(result: dict[str, object], counterpart: dict[str, object] | None, rounds: int) -> list[str]:
     rows = []
-    for row in result["rows"]:
+    for i, row in enumerate(result["rows"]):
         search = "greedy" if row["beam"] == 1 else f"beam {row['beam']}"
+        fastest, slowest = row["spread"]
+        ratio = f"{counterpart['rows'][i]['seconds'] / row['seconds']:.2f}×" if counterpart else ""
         rows.append(
             f"| {result['name']} (`{result['run']}`, {result['device']}, {result['threads']} threads), {search}, "
             f"batch {row['batch']} | "
-            f"{result['sentences']} | {row['seconds']:.2f} s | {result['sentences'] / row['seconds']:,.1f} | "
-            f"{row['tokens'] / row['seconds']:,.0f} | {result['load_seconds']:.2f} s | "
-            f"{result['first_seconds'] * 1000:,.0f} ms | {result['peak_rss_mb']:,.0f} MB |"
+            f"{result['sentences']} | {row['seconds']:.2f} s | {fastest:.2f}–{slowest:.2f} s ({rounds}) | "
+            f"{result['sentences'] / row['seconds']:,.1f} | {row['tokens'] / row['seconds']:,.0f} | {ratio} | "
+            f"{result['load_seconds']:.2f} s | {result['first_seconds'] * 1000:,.0f} ms | "
+            f"{result['peak_rss_mb']:,.0f} MB |"
         )
     return rows
 
@@ -103,9 +130,12 @@ HEADER = [
     "`decoding.batch_size` inside the translator. `ctranslate2`: the same model converted by `honyaku export",
     "--format ctranslate2` (float32, or its int8 compute type) and searched by CTranslate2, which ranks beams by",
     "its own length penalty (len ** alpha); `int8` on the PyTorch path: dynamic quantization of Linear and LSTM.",
+    "Time: the median of the rounds, which interleave the engines (fastest–slowest, and how many rounds, beside",
+    "it); vs CTranslate2: the PyTorch row's speed over CTranslate2's at the same precision, from the same rounds.",
     "",
-    "| model, search, batch | sentences | time | sentences/s | target tokens/s | load | first sentence | peak RSS |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| model, search, batch | sentences | time | fastest–slowest (rounds) | sentences/s | target tokens/s "
+    "| vs CTranslate2 | load | first sentence | peak RSS |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 
 
@@ -113,24 +143,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", metavar="RUN")
     parser.add_argument("--split", default="test", choices=("dev", "test"))
-    parser.add_argument("--int8", action="store_true", help="int8 weights (PyTorch dynamic quantization, CPU)")
-    parser.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch")
+    parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=["torch"])
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of every engine, interleaved")
     parser.add_argument("--limit", type=int, help="only the first N sentences (smoke tests)")
     parser.add_argument("--data-dir")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.runs[0], args.split, args.int8, args.backend, args.data_dir, args.limit)))
+        print(json.dumps(measure(args.runs[0], args.split, args.engines[0], args.data_dir, args.limit)))
         return
+    if args.rounds < 1:
+        raise HonyakuError(f"--rounds must be at least 1, got {args.rounds}")
+    engines = list(dict.fromkeys(args.engines))
     rows = []
     for run in args.runs:
-        if args.backend != "torch":  # the conversion, made on first use, is not what is timed
+        if any(ENGINES[engine][0] == "ctranslate2" for engine in engines):  # convert before any timing
             from honyaku.prediction import Translator
 
-            Translator.load(run, device="cpu", backend=args.backend)
-        rows += table_rows(measure_in_child(run, args))
-        print("\n".join(rows[-len(SETTINGS) :]))
+            Translator.load(run, device="cpu", backend="ctranslate2")
+        rounds = {engine: [] for engine in engines}
+        for _ in range(args.rounds):
+            for engine in engines:
+                rounds[engine].append(measure_in_child(run, engine, args))
+        results = {engine: median_result(measured) for engine, measured in rounds.items()}
+        for engine, result in results.items():
+            rows += table_rows(result, results.get(COUNTERPART.get(engine)), args.rounds)
+            print("\n".join(rows[-len(SETTINGS) :]))
     write_section(args.results, "translate-speed", HEADER, rows)
 
 

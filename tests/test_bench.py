@@ -120,30 +120,31 @@ def test_load_test_survives_its_mix_and_a_sigterm_with_requests_in_flight(tmp_pa
 
 def test_translate_speed_measures_each_setting_in_its_own_process(tmp_path, attention_run):
     results = tmp_path / "RESULTS.md"
-    output = run_script(
-        REPO / "bench" / "translate_speed.py",
-        attention_run,
-        "--split",
-        "dev",
-        "--limit",
-        "12",
-        "--results",
-        results,
-        cwd=tmp_path,
-    )
+    arguments = ("--split", "dev", "--limit", "12", "--rounds", "2", "--results", results)
+    output = run_script(REPO / "bench" / "translate_speed.py", attention_run, *arguments, cwd=tmp_path)
     rows = [line for line in output.splitlines() if line.startswith("| toy (")]
     assert len(rows) == 4 and "greedy, batch 1 | 12 |" in rows[0] and "beam 5, batch 128 | 12 |" in rows[3]
+    for row in rows:
+        median, spread = row.split(" | ")[2:4]
+        fastest, slowest = (float(t) for t in re.fullmatch(r"(\S+)–(\S+) s \(2\)", spread).groups())
+        assert fastest <= float(median.removesuffix(" s")) <= slowest  # the median of two rounds, between them
     assert results.read_text().count("| toy (") == 4
 
 
-def test_translate_speed_times_the_ctranslate2_backend_beside_the_torch_rows(tmp_path, shared_run):
+def test_translate_speed_compares_pytorch_with_ctranslate2_in_interleaved_rounds(tmp_path, shared_run):
     pytest.importorskip("ctranslate2")
     results = tmp_path / "RESULTS.md"
-    for backend in ("torch", "ctranslate2"):
-        script = (REPO / "bench" / "translate_speed.py", shared_run, "--limit", "6", "--backend", backend)
-        run_script(*script, "--results", results, cwd=tmp_path)
-    rows = [line for line in results.read_text().splitlines() if line.startswith("| tiny_shared (")]
-    assert len(rows) == 8 and sum(", cpu ctranslate2, " in row for row in rows) == 4
+    script = (REPO / "bench" / "translate_speed.py", shared_run, "--limit", "6", "--engines", "torch", "ctranslate2")
+    output = run_script(*script, "--results", results, cwd=tmp_path)
+    rows = [line.split(" | ") for line in output.splitlines() if line.startswith("| tiny_shared (")]
+    assert len(rows) == 8 and [", cpu ctranslate2, " in row[0] for row in rows] == [False] * 4 + [True] * 4
+    for torch_row, ct2_row in zip(rows[:4], rows[4:]):
+        torch_seconds, ct2_seconds = (float(row[2].removesuffix(" s")) for row in (torch_row, ct2_row))
+        rounding = 0.005  # of the printed times and ratio
+        low = (ct2_seconds - rounding) / (torch_seconds + rounding) - rounding
+        high = (ct2_seconds + rounding) / max(torch_seconds - rounding, 1e-3) + rounding
+        assert low <= float(torch_row[6].removesuffix("×")) <= high  # torch's speed over CTranslate2's
+        assert ct2_row[6] == ""
     assert (shared_run / "ctranslate2" / "model.bin").is_file()  # converted before the timed process
 
 
