@@ -27,3 +27,10 @@ class Dropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def grouped_rows(index: torch.Tensor, group: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """``select_state``'s index — rows (B',), or (N', G) with G rows of one source sentence per line — of a
+    state whose rows come ``group`` per sentence: the rows to keep (B',), the source row of each line (N',), G."""
+    groups = index if index.dim() == 2 else index.unsqueeze(1)  # (N', G)
+    return groups.flatten(), groups[:, 0] // group, groups.size(1)

@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from honyaku.attention import Attention
 from honyaku.config import ModelConfig
-from honyaku.layers import Dropout
+from honyaku.layers import Dropout, grouped_rows
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: (L, B, H) each
 
@@ -151,8 +151,7 @@ class AttentionSeq2Seq(nn.Module):
     def select_state(state: AttentionState, index: torch.Tensor) -> AttentionState:
         """Keep the rows ``index`` (B',) in its order; an index (N', G) keeps G rows of one sentence per line,
         and the source side once per line."""
-        groups = index if index.dim() == 2 else index.unsqueeze(1)  # (N', G)
-        rows, sentences = groups.flatten(), groups[:, 0] // state.group  # (B',), (N',) the source row of each line
+        rows, sentences, group = grouped_rows(index, state.group)  # (B',), (N',)
 
         def select(tensor: torch.Tensor | None, index: torch.Tensor) -> torch.Tensor | None:
             return None if tensor is None else tensor.index_select(0, index)
@@ -165,5 +164,5 @@ class AttentionSeq2Seq(nn.Module):
             mask=select(state.mask, sentences),
             feed=select(state.feed, rows),
             attention=select(state.attention, rows),
-            group=groups.size(1),
+            group=group,
         )

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from honyaku.config import ModelConfig
-from honyaku.layers import Dropout
+from honyaku.layers import Dropout, grouped_rows
 
 
 @dataclass
@@ -173,8 +173,7 @@ class Transformer(nn.Module):
     def select_state(state: TransformerState, index: torch.Tensor) -> TransformerState:
         """Keep the rows ``index`` (B',) in its order; an index (N', G) keeps G rows of one sentence per line,
         and the source side once per line."""
-        groups = index if index.dim() == 2 else index.unsqueeze(1)  # (N', G)
-        rows, sentences = groups.flatten(), groups[:, 0] // state.group  # (B',), (N',) the source row of each line
+        rows, sentences, group = grouped_rows(index, state.group)  # (B',), (N',)
 
         def select(tensors: list[torch.Tensor], index: torch.Tensor) -> list[torch.Tensor]:
             return [t.index_select(0, index) for t in tensors]
@@ -186,7 +185,7 @@ class Transformer(nn.Module):
             select(state.self_keys, rows),
             select(state.self_values, rows),
             state.position,
-            groups.size(1),
+            group,
         )
 
 
