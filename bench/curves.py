@@ -16,16 +16,15 @@ from pathlib import Path
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.config import Config, load_config
 from honyaku.errors import HonyakuError
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator
 from honyaku.training import CONFIG_FILE, METRICS_FILE
 
 
-def vocabulary(config: Config, translator: Translator) -> str:
+def vocabulary(translator: Translator) -> str:
     sizes = f"{len(translator.src_vocab):,}/{len(translator.tgt_vocab):,}"
-    subwords = config.data.subwords
+    subwords = translator.config.data.subwords
     if subwords is None:
         return f"words, {sizes}"
     kind = f"SentencePiece {subwords.model}{', joint' if subwords.joint else ''}"
@@ -33,26 +32,26 @@ def vocabulary(config: Config, translator: Translator) -> str:
 
 
 def dev_bleu_at_epochs(run: Path, epochs: list[int]) -> tuple[list[float], float]:
-    """Dev BLEU at the end of each of ``epochs``, and the best up to the last of them."""
+    """Dev BLEU at the end of each of ``epochs`` (ascending), and the best up to the last of them."""
     with (run / METRICS_FILE).open(newline="") as stream:
         at_epoch_ends = {float(row["epoch"]): float(row["dev_bleu"]) for row in csv.DictReader(stream)}
     missing = [epoch for epoch in epochs if float(epoch) not in at_epoch_ends]
     if missing:
         raise HonyakuError(f"{run / METRICS_FILE}: no dev BLEU at the end of epoch {missing[0]} (train it further)")
-    best = max(bleu for epoch, bleu in at_epoch_ends.items() if epoch <= max(epochs))
+    best = max(bleu for epoch, bleu in at_epoch_ends.items() if epoch <= epochs[-1])
     return [at_epoch_ends[float(epoch)] for epoch in epochs], best
 
 
 def row(run: Path, epochs: list[int]) -> str:
     if not (run / CONFIG_FILE).is_file():
         raise HonyakuError(f"{run}: not a honyaku run directory (no {CONFIG_FILE})")
-    config = load_config(run / CONFIG_FILE)
     translator = Translator.load(run, device="cpu")
+    data = translator.config.data
     parameters = count_parameters(translator.model) / 1e6
     scores, best = dev_bleu_at_epochs(run, epochs)
     cells = " | ".join(f"{score:.2f}" for score in scores)
-    direction = f"{config.data.src_lang}→{config.data.tgt_lang}"
-    return f"| `{run}` | {direction} | {vocabulary(config, translator)} | {parameters:.1f}M | {cells} | {best:.2f} |"
+    direction = f"{data.src_lang}→{data.tgt_lang}"
+    return f"| `{run}` | {direction} | {vocabulary(translator)} | {parameters:.1f}M | {cells} | {best:.2f} |"
 
 
 def main() -> None:

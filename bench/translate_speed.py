@@ -97,10 +97,10 @@ def median_result(rounds: list[dict[str, object]]) -> dict[str, object]:
     result = dict(rounds[0])
     for key in ("load_seconds", "first_seconds", "peak_rss_mb"):
         result[key] = statistics.median(r[key] for r in rounds)
-    result["rows"] = [
-        {**row, "seconds": statistics.median(times), "spread": (min(times), max(times))}
-        for row, times in zip(rounds[0]["rows"], zip(*([row["seconds"] for row in r["rows"]] for r in rounds)))
-    ]
+    result["rows"] = []
+    for i, row in enumerate(rounds[0]["rows"]):
+        times = [measured["rows"][i]["seconds"] for measured in rounds]
+        result["rows"].append({**row, "seconds": statistics.median(times), "spread": (min(times), max(times))})
     return result
 
 
