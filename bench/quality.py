@@ -7,7 +7,9 @@ test with greedy and beam-5 search, and writes the table into bench/RESULTS.md.
 Without ``--train`` a config whose run is missing or unfinished is listed as such, not trained. With
 ``--average-best N`` the row scores ``RUNS/<name>.average``, the mean of the run's N best checkpoints; with
 ``--length-penalty`` the beam's length penalty is chosen among the candidates on dev (``honyaku tune``). BLEU is
-sacrebleu's on the corpus's own tokens (tokenize=none), references untouched; chrF is on the same text.
+sacrebleu's on the corpus's own tokens (tokenize=none), references untouched; chrF is on the same text. A row
+whose run ended at a budget (``training.max_epochs``, ``max_steps``, ``max_minutes``) rather than by early stopping
+says so.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from pathlib import Path
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.averaging import average_run
+from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
 from honyaku.config import load_config
 from honyaku.corpus import read_parallel, split_files
 from honyaku.evaluation import bleu, chrf
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator, tune_length_penalty
 from honyaku.text import tokenize
-from honyaku.training import METRICS_FILE, train
+from honyaku.training import BUDGET_REACHED, METRICS_FILE, train
 
 
 def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
@@ -34,6 +37,12 @@ def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
     raw = [translator.src_processor.detokenize(tokenize(source)) for source in sources]
     found = translator.search([translator.source_tokens(sentence) for sentence in raw], beam_size=5)
     return [" ".join(translator.target_words(hypotheses[0])) if hypotheses else "" for hypotheses in found]
+
+
+def budget_stop(run: Path) -> str | None:
+    """``max_minutes=120`` when the run ended at a budget (epochs, steps, minutes) rather than by early stopping."""
+    finished = load_state(CheckpointStore(run).latest() / STATE_FILE)["progress"]["finished"]
+    return finished.removeprefix(f"{BUDGET_REACHED} ") if finished and finished.startswith(BUDGET_REACHED) else None
 
 
 def score_run(run: Path, config_path: str, data_dir: str | None, made: list[str]) -> str:
@@ -103,7 +112,7 @@ def main() -> None:
         if not (run / "model.safetensors").is_file():
             print(f"{config_path}: no trained run in {run} (use --train)")
             continue
-        made = []
+        made = [f"training stopped at {stop}"] if (stop := budget_stop(run)) else []
         if args.average_best:
             averaged = run.with_name(f"{run.name}.average")
             average_run(run, averaged, best=args.average_best)

@@ -75,6 +75,7 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
     assert "## Speed\nkept as it is" in text and "## Quality (bench/quality.py)" in text
     (row,) = [line for line in text.splitlines() if line.startswith("| toy (")]
     assert "xx→yy" in row and "tok:none" in row
+    assert row.startswith(f"| toy (`{config}`), training stopped at max_epochs=1 | ")  # not by early stopping
     (columns,) = [line for line in text.splitlines() if line.startswith("| model |")]
     assert row.replace("\\|", "").count(" | ") == columns.count(" | ")  # a cell for every column
     run_script(REPO / "bench" / "quality.py", config, "--runs", tmp_path / "runs", "--results", results, cwd=tmp_path)
@@ -84,7 +85,9 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
     rows = [line for line in results.read_text().splitlines() if line.startswith("| toy (")]
     assert len(rows) == 2 and rows[0] == row  # a row of its own beside the run's
     assert re.match(
-        r"\| toy \(`.*toy.yaml`\), mean of the 1 best checkpoints, length penalty [01] chosen on dev \|", rows[1]
+        r"\| toy \(`.*toy.yaml`\), training stopped at max_epochs=1, mean of the 1 best checkpoints, "
+        r"length penalty [01] chosen on dev \|",
+        rows[1],
     )
     assert (tmp_path / "runs" / "toy.average" / "model.safetensors").is_file()
 
