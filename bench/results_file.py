@@ -16,12 +16,15 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 def write_section(results: Path, name: str, header: list[str], rows: list[str], keep_rows: bool = True) -> None:
     """Write ``header`` and the table ``rows`` between ``<!-- name:start -->`` and ``<!-- name:end -->``.
 
-    With ``keep_rows``, rows already there stay unless a new row has the same first cell (its key)."""
+    With ``keep_rows``, rows already there stay unless a new row has the same first cell (its key); without, the
+    table is ``rows`` exactly, whose first cells need not be unique (peers.py: one toolkit, two architectures)."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = results.read_text(encoding="utf-8") if results.is_file() else "# Benchmark results\n"
-    merged = {row.split(" | ")[0]: row for row in (_rows(text, start, end) if keep_rows else [])}
-    merged.update({row.split(" | ")[0]: row for row in rows})
-    section = "\n".join([start, *header, *merged.values(), end])
+    if keep_rows:
+        merged = {row.split(" | ")[0]: row for row in _rows(text, start, end)}
+        merged.update({row.split(" | ")[0]: row for row in rows})
+        rows = list(merged.values())
+    section = "\n".join([start, *header, *rows, end])
     if start in text:
         text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S)
     else:

@@ -92,6 +92,23 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
     assert (tmp_path / "runs" / "toy.average" / "model.safetensors").is_file()
 
 
+def test_results_sections_replace_rows_by_key_or_take_the_rows_as_given(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from results_file import write_section
+
+    results, speed = tmp_path / "RESULTS.md", ["## Speed", "", "| config | tok/s |", "|---|---:|"]
+    write_section(results, "speed", speed, ["| a | 1 |", "| b | 2 |"])
+    write_section(results, "speed", speed, ["| b | 3 |"])
+    assert "| a | 1 |\n| b | 3 |\n<!-- speed:end -->" in results.read_text()  # b replaced, a kept
+    rows = ["| honyaku | rnn | 1 |", "| peer | rnn | 2 |", "| honyaku | transformer | 3 |"]
+    peers = ["## Peers", "", "| toolkit | model | tok/s |", "|---|---|---:|"]
+    write_section(results, "peers", peers, rows, keep_rows=False)
+    write_section(results, "peers", peers, rows, keep_rows=False)
+    text = results.read_text()
+    assert text.count("## Peers") == 1 and "\n".join(rows) + "\n<!-- peers:end -->" in text
+    assert "| a | 1 |\n| b | 3 |" in text  # the other section is left as it was
+
+
 def test_bench_errors_are_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, REPO / "bench" / "quality.py", tmp_path / "missing.yaml"], capture_output=True, text=True
