@@ -5,6 +5,7 @@ import torch
 
 from honyaku.config import DecodingConfig, ModelConfig
 from honyaku.data import pad
+from honyaku.ensemble import Ensemble
 from honyaku.layers import Dropout
 from honyaku.model import build_model
 from honyaku.rnn import reverse_padded
@@ -27,15 +28,31 @@ VARIANTS = {
         "tie_embeddings": True,
         "share_vocab": True,
     },
+    "ensemble-attention-transformer": [{"arch": "attention"}, {"arch": "transformer", "num_heads": 2, "ffn_size": 32}],
 }
+
+
+def small_model(variant: dict):
+    cfg = ModelConfig(embed_dim=16, hidden_size=24, num_layers=2, **variant)
+    tgt_vocab_size = 30 if cfg.share_vocab else 20
+    return build_model(cfg, src_vocab_size=30, tgt_vocab_size=tgt_vocab_size, pad_id=PAD).eval()
 
 
 @pytest.fixture(params=list(VARIANTS.values()), ids=list(VARIANTS))
 def model(request):
     torch.manual_seed(0)
-    cfg = ModelConfig(embed_dim=16, hidden_size=24, num_layers=2, **request.param)
-    tgt_vocab_size = 30 if cfg.share_vocab else 20
-    return build_model(cfg, src_vocab_size=30, tgt_vocab_size=tgt_vocab_size, pad_id=PAD).eval()
+    if isinstance(request.param, list):
+        return Ensemble([small_model(variant) for variant in request.param]).eval()
+    return small_model(request.param)
+
+
+def test_an_ensemble_scores_with_the_mean_of_its_members_probabilities():
+    torch.manual_seed(0)
+    members = [small_model(variant) for variant in VARIANTS["ensemble-attention-transformer"]]
+    src, lengths = torch.tensor([[5, 6, 7, 3], [8, 9, 3, PAD]]), torch.tensor([4, 3])
+    tgt_in = torch.tensor([[BOS, 4, 5], [BOS, 7, 8]])
+    expected = torch.stack([member(src, lengths, tgt_in).softmax(-1) for member in members]).mean(0).log()
+    torch.testing.assert_close(Ensemble(members)(src, lengths, tgt_in), expected)
 
 
 def test_reverse_padded_keeps_padding_in_place():

@@ -183,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
     average.set_defaults(handler=_average)
 
+    ensemble = commands.add_parser(
+        "ensemble", help="combine models of one vocabulary into an ensemble, a model directory that searches with all"
+    )
+    ensemble.add_argument(
+        "-m", "--model", required=True, action="append", metavar="DIR", help="a member (a run or model directory)"
+    )
+    ensemble.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
+    ensemble.set_defaults(handler=_ensemble)
+
     tune = commands.add_parser(
         "tune", help="choose the beam search's length penalty on dev and write it into the model's config"
     )
@@ -272,6 +281,13 @@ def _average(args: argparse.Namespace) -> None:
     sources = average_run(args.model, args.out, last=args.last, best=args.best)
     names = ", ".join(path.parent.name if path.name == "model.safetensors" else path.stem for path in sources)
     print(f"{args.out}: the average of {len(sources)} checkpoints ({names})")
+
+
+def _ensemble(args: argparse.Namespace) -> None:
+    from honyaku.ensemble import ensemble
+
+    ensemble(args.model, args.out)
+    print(f"{args.out}: an ensemble of {', '.join(args.model)}; choose its length penalty: honyaku tune -m {args.out}")
 
 
 def _tune(args: argparse.Namespace) -> None:

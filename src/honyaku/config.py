@@ -330,6 +330,16 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
     return config
 
 
+def model_config_from_dict(raw: Any, where: str) -> ModelConfig:
+    """A validated ``model`` section read from elsewhere than a config file (an ensemble's member)."""
+    try:
+        model = _build(ModelConfig, raw, "model")
+        model.validate("model")
+    except HonyakuError as error:
+        raise HonyakuError(f"{where}: {error}") from None
+    return model
+
+
 def _apply_override(raw: dict[str, Any], override: str) -> None:
     key, sep, value = override.partition("=")
     if not sep or not key:

@@ -25,6 +25,7 @@ import torch
 
 from honyaku.checkpoint import WEIGHTS_FILE, stored_hash
 from honyaku.corpus import cache_dir
+from honyaku.ensemble import Ensemble
 from honyaku.errors import HonyakuError, optional_import
 from honyaku.files import atomic_write_bytes
 from honyaku.prediction import Translator
@@ -138,6 +139,8 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     transformers = optional_import("transformers", "hf", "exporting")
     translator = Translator.load(run_dir, device="cpu")
     cfg = translator.config
+    if isinstance(translator.model, Ensemble):
+        raise HonyakuError(f"{run_dir}: an ensemble does not export to one transformers model; export a member")
     if cfg.model.arch != "transformer":
         raise HonyakuError(f"{run_dir}: only Transformer models export to transformers, not {cfg.model.arch!r}")
     if not cfg.model.share_vocab:

@@ -8,6 +8,7 @@ model or a corpus shared with other users stays readable by them.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,3 +55,18 @@ def staging_directory(final: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     give_default_permissions(staging)
     return staging
+
+
+@contextmanager
+def atomic_directory(final: Path) -> Iterator[Path]:
+    """A staging directory to assemble ``final`` in; on success it replaces ``final`` (complete or not at all).
+    An exception inside the block leaves ``final`` as it was."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = staging_directory(final)
+    try:
+        yield staging
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from honyaku.ensemble import Ensemble
 from honyaku.errors import HonyakuError
 from honyaku.prediction import Translator
 from honyaku.rnn import AttentionSeq2Seq
@@ -44,6 +45,8 @@ def attention_map(
     model = translator.model
     if model is None:  # a CTranslate2 backend keeps no PyTorch model
         raise HonyakuError("attention maps need the PyTorch model: load it without backend='ctranslate2'")
+    if isinstance(model, Ensemble):
+        raise HonyakuError("an ensemble's members attend each in their own way: show one member's attention")
     if not isinstance(model, (AttentionSeq2Seq, Transformer)):
         raise HonyakuError(f"a {translator.config.model.arch} model has no attention to show")
     tokens = translator.source_tokens(sentence, pretokenized)

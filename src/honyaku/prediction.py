@@ -14,9 +14,9 @@ from torch import nn
 from honyaku.casing import CASING_FILE, load_casing
 from honyaku.checkpoint import WEIGHTS_FILE, load_weights
 from honyaku.config import Config, load_config
+from honyaku.ensemble import build_directory_model
 from honyaku.errors import HonyakuError
 from honyaku.evaluation import MetricResult, natural_text_tokenizer, score_all
-from honyaku.model import build_model
 from honyaku.search import Hypothesis, translate_ids
 from honyaku.subwords import Subwords, WordLevel, load_subwords
 from honyaku.text import English, detokenize, get_processor, processor_names, tokenize
@@ -123,7 +123,7 @@ class Translator(TranslatorBase):
 
             ct2 = load_ctranslate2(run_dir, resolved, int8)
             return cls(None, config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir), ct2)
-        model = build_model(config.model, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
+        model = build_directory_model(run_dir, config, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
         load_weights(model, run_dir / WEIGHTS_FILE)
         if int8:
             if resolved.type != "cpu":

@@ -12,7 +12,6 @@ import csv
 import os
 import re
 import shutil
-import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -21,13 +20,15 @@ import yaml
 from honyaku.casing import CASING_FILE
 from honyaku.checkpoint import AVERAGED_FROM_FILE, TUNING_FILE, WEIGHTS_FILE, save_weights
 from honyaku.corpus import read_parallel, split_files
+from honyaku.ensemble import ENSEMBLE_FILE, read_members
 from honyaku.errors import HonyakuError
+from honyaku.files import atomic_directory
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator, evaluate
 from honyaku.subwords import SUBWORD_FILES
 from honyaku.training import CONFIG_FILE, METRICS_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE
 
-MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES.values())
+MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES.values(), ENSEMBLE_FILE)
 CARD_FILE = "MODEL_CARD.md"
 DEFAULT_DIRECTION = ("en", "ja")
 # Hiragana, katakana and CJK ideographs: text with any of them is read as Japanese.
@@ -81,8 +82,7 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
     translator = Translator.load(run_dir, device="cpu")
     if out_dir.exists() and out_dir.resolve() == run_dir.resolve():
         raise HonyakuError(f"{out_dir}: choose an output directory other than the run itself")
-    with tempfile.TemporaryDirectory(dir=out_dir.parent if out_dir.parent.is_dir() else None) as staging:
-        staged = Path(staging) / "model"
+    with atomic_directory(out_dir) as staged:
         copy_model_files(run_dir, staged)
         model = translator.model.half() if half else translator.model
         save_weights(model, staged / WEIGHTS_FILE)
@@ -93,10 +93,6 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
         reference = score(Translator.load(run_dir, device="cpu"), splits[-1], data_dir) if half and splits else None
         card = model_card(run_dir, bundled, scores, reference)
         (staged / CARD_FILE).write_text(card, encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(staged), out_dir)  # complete or not at all
     return out_dir
 
 
@@ -123,15 +119,17 @@ def model_card(
         if decoding.beam_size == 1
         else f"beam {decoding.beam_size}, length penalty {decoding.length_penalty:g}"
     )
+    members = read_members(run_dir) if (run_dir / ENSEMBLE_FILE).is_file() else []
+    kind = f"An ensemble of {len(members)} models" if members else f"A {cfg.model.arch} model"
     lines = [
-        f"# honyaku {src}→{tgt}: {cfg.name}",
+        f"# honyaku {src}→{tgt}: {cfg.name}{' ensemble' if members else ''}",
         "",
-        f"A {cfg.model.arch} model with {count_parameters(translator.model):,} parameters, trained by honyaku on "
+        f"{kind} with {count_parameters(translator.model):,} parameters, trained by honyaku on "
         f"{cfg.data.corpus or 'its own parallel text'} ({src}→{tgt}).",
         "",
         "## Training",
         "",
-        *training_facts(run_dir),
+        *(ensemble_facts(run_dir, members) if members else training_facts(run_dir)),
         f"- Reproduce: {reproduction(run_dir, cfg.name, half=float32_scores is not None)}.",
         "",
         f"## Scores of these weights ({search}; sacrebleu)",
@@ -163,9 +161,15 @@ def model_card(
 
 
 def reproduction(run_dir: Path, name: str, half: bool) -> str:
-    """The commands that make this model directory from the config: train, average and tune if it was, bundle."""
-    run = f"runs/{name}"
-    commands = [f"honyaku train configs/{name}.yaml --out {run}"]
+    """The commands that make this model directory from the config (or an ensemble from its members): train,
+    average if it was, tune if it was, bundle."""
+    if (run_dir / ENSEMBLE_FILE).is_file():
+        run = str(run_dir)
+        members = " ".join(f"-m {member['source']}" for member in read_members(run_dir))
+        commands = [f"honyaku ensemble {members} -o {run}"]
+    else:
+        run = f"runs/{name}"
+        commands = [f"honyaku train configs/{name}.yaml --out {run}"]
     sources = averaged_from(run_dir)
     if sources:
         which = "--best" if all(Path(source).parent.name == "best" for source in sources) else "--last"
@@ -192,6 +196,24 @@ def tuning(run_dir: Path) -> list[tuple[str, str]]:
     return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
 
 
+def training_record(model_dir: Path, name: str) -> list[str]:
+    """How a model directory's weights were made: from its run's records, or for a bundled model, the training
+    section of its model card."""
+    card = model_dir / CARD_FILE
+    if not (model_dir / METRICS_FILE).is_file() and card.is_file():
+        section = card.read_text(encoding="utf-8").partition("\n## Training\n")[2].partition("\n## ")[0]
+        return [line for line in section.splitlines() if line.strip()]
+    return [*training_facts(model_dir), f"- Reproduce: {reproduction(model_dir, name, half=False)}."]
+
+
+def ensemble_facts(model_dir: Path, members: list[dict]) -> list[str]:
+    facts = [f"- At each output step the ensemble averages its members' probabilities (members in `{ENSEMBLE_FILE}`)."]
+    for number, member in enumerate(members, start=1):
+        facts.append(f"- Member {number}, from `{member['source']}`:")
+        facts += [f"  {line}" for line in member.get("training", [])]
+    return facts + tuning_facts(model_dir)
+
+
 def training_facts(run_dir: Path) -> list[str]:
     metrics = run_dir / METRICS_FILE
     rows = list(csv.DictReader(metrics.open(encoding="utf-8"))) if metrics.is_file() else []
@@ -211,8 +233,12 @@ def training_facts(run_dir: Path) -> list[str]:
     if sources:
         steps = [re.search(r"step-0*(\d+)", source).group(1) for source in sources]
         facts.append(f"- The weights are the mean of {len(steps)} checkpoints of the run: steps {', '.join(steps)}.")
-    tried = tuning(run_dir)
-    if tried:
-        scores = ", ".join(f"{alpha} → {score}" for alpha, score in tried)
-        facts.append(f"- The length penalty was chosen on dev by beam-search BLEU (corpus tokens): {scores}.")
-    return facts
+    return facts + tuning_facts(run_dir)
+
+
+def tuning_facts(model_dir: Path) -> list[str]:
+    tried = tuning(model_dir)
+    if not tried:
+        return []
+    scores = ", ".join(f"{alpha} → {score}" for alpha, score in tried)
+    return [f"- The length penalty was chosen on dev by beam-search BLEU (corpus tokens): {scores}."]
