@@ -3,10 +3,13 @@ test with greedy and beam-5 search, and writes the table into bench/RESULTS.md.
 
     python bench/quality.py configs/seed_keras.yaml configs/sutskever.yaml [--train] [--runs runs] [--data-dir DIR]
     python bench/quality.py configs/transformer_joint.yaml --average-best 5 --length-penalty 0.6 1 1.5 2
+    python bench/quality.py --ensemble src/honyaku/pretrained/en-ja runs/other.average --length-penalty 1 2
 
 Without ``--train`` a config whose run is missing or unfinished is listed as such, not trained. With
 ``--average-best N`` the row scores ``RUNS/<name>.average``, the mean of the run's N best checkpoints; with
-``--length-penalty`` the beam's length penalty is chosen among the candidates on dev (``honyaku tune``). BLEU is
+``--length-penalty`` the beam's length penalty is chosen among the candidates on dev (``honyaku tune``). With
+``--ensemble DIR…`` instead of configs the row scores the ensemble of those model directories (``honyaku
+ensemble``, written to ``RUNS/<first member's name>.ensemble``), with its members' training epochs and times. BLEU is
 sacrebleu's on the corpus's own tokens (tokenize=none), references untouched; chrF is on the same text. A row
 whose run ended at a budget (``training.max_epochs``, ``max_steps``, ``max_minutes``) rather than by early stopping
 says so.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 from pathlib import Path
 
 from results_file import RESULTS, run_main, write_section
@@ -24,11 +28,12 @@ from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
 from honyaku.config import load_config
 from honyaku.corpus import read_parallel, split_files
+from honyaku.ensemble import ENSEMBLE_FILE, ensemble, read_members
 from honyaku.evaluation import bleu, chrf
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator, tune_length_penalty
 from honyaku.text import tokenize
-from honyaku.training import BUDGET_REACHED, METRICS_FILE, train
+from honyaku.training import BUDGET_REACHED, CONFIG_FILE, METRICS_FILE, train
 
 
 def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
@@ -39,21 +44,48 @@ def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
     return [" ".join(translator.target_words(hypotheses[0])) if hypotheses else "" for hypotheses in found]
 
 
+def overrides(run: Path, config_path: str) -> list[str]:
+    """``section.key=value`` for each data, model or training setting in which the run differs from the config
+    file (``honyaku train --set``); decoding settings are the row's own."""
+
+    def settings(config) -> dict[str, object]:
+        sections = config.to_dict()
+        return {f"{s}.{key}": value for s in ("data", "model", "training") for key, value in sections[s].items()}
+
+    ran, configured = settings(load_config(run / CONFIG_FILE)), settings(load_config(config_path))
+    return [f"{key}={value}" for key, value in ran.items() if value != configured.get(key)]
+
+
 def budget_stop(run: Path) -> str | None:
     """``max_minutes=120`` when the run ended at a budget (epochs, steps, minutes) rather than by early stopping."""
     finished = load_state(CheckpointStore(run).latest() / STATE_FILE)["progress"]["finished"]
     return finished.removeprefix(f"{BUDGET_REACHED} ") if finished and finished.startswith(BUDGET_REACHED) else None
 
 
-def score_run(run: Path, config_path: str, data_dir: str | None, made: list[str]) -> str:
-    translator = Translator.load(run)
-    config = translator.config
+def training_columns(run: Path) -> tuple[str, str, str]:
+    """Epochs, training hours and the fastest epoch's seconds, from the run's metrics.csv; for an ensemble, each
+    member's epochs and hours from the training record in its ensemble.yaml (``honyaku.pretrained.training_facts``)."""
+    if (run / ENSEMBLE_FILE).is_file():
+        found = [re.search(TRAINED, "\n".join(member.get("training", []))) for member in read_members(run)]
+        if not all(found):
+            return "–", "–", "–"
+        hours = [float(f["amount"]) / (60 if f["unit"] == "minutes" else 1) for f in found]
+        return " + ".join(f"{float(f['epochs']):.1f}" for f in found), " + ".join(f"{h:.2f} h" for h in hours), "–"
     with (run / METRICS_FILE).open() as stream:
         rows = list(csv.DictReader(stream))
-    epochs = float(rows[-1]["epoch"])
-    hours = float(rows[-1]["train_seconds"]) / 3600
     marks = [(0.0, 0.0)] + [(float(row["epoch"]), float(row["train_seconds"])) for row in rows]
     fastest_epoch = min((t1 - t0) / (e1 - e0) for (e0, t0), (e1, t1) in zip(marks, marks[1:]) if e1 > e0)
+    hours = float(rows[-1]["train_seconds"]) / 3600
+    return f"{float(rows[-1]['epoch']):.1f}", f"{hours:.2f} h", f"{fastest_epoch:,.0f} s"
+
+
+TRAINED = re.compile(r"(?P<epochs>[\d.]+) epochs, \d+ steps, (?P<amount>[\d.]+) (?P<unit>hours|minutes) of training")
+
+
+def score_run(run: Path, name: str, data_dir: str | None, made: list[str]) -> str:
+    translator = Translator.load(run)
+    config = translator.config
+    epochs, hours, fastest_epoch = training_columns(run)
     scores, signature = {}, ""
     for split in ("dev", "test"):
         sources, references = read_parallel(split_files(config.data, split, data_dir))
@@ -67,8 +99,8 @@ def score_run(run: Path, config_path: str, data_dir: str | None, made: list[str]
             scores["raw"] = bleu(translate_raw_text(translator, sources), references).score
     escaped_signature = signature.replace("|", "\\|")  # a bare | would end the table cell
     return (
-        f"| {', '.join([f'{config.name} (`{config_path}`)', *made])} | {config.data.src_lang}→{config.data.tgt_lang} | "
-        f"{count_parameters(translator.model) / 1e6:.1f}M | {epochs:.1f} | {hours:.2f} h | {fastest_epoch:,.0f} s | "
+        f"| {', '.join([name, *made])} | {config.data.src_lang}→{config.data.tgt_lang} | "
+        f"{count_parameters(translator.model) / 1e6:.1f}M | {epochs} | {hours} | {fastest_epoch} | "
         f"{scores['dev', 1]:.2f} | {scores['dev', 5]:.2f} | {scores['raw']:.2f} | {scores['test', 1]:.2f} | "
         f"{scores['test', 5]:.2f} | "
         f"{scores['chrf']:.2f} | `{escaped_signature}` |"
@@ -93,9 +125,18 @@ HEADER = [
 ]
 
 
+def tuned(run: Path, args: argparse.Namespace) -> list[str]:
+    """Choose the length penalty on dev when candidates are given; what the row then says of it."""
+    if not args.length_penalty:
+        return []
+    best, _ = tune_length_penalty(run, args.length_penalty, beam_size=5, data_dir=args.data_dir)
+    return [f"length penalty {best:g} chosen on dev"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("configs", nargs="+")
+    parser.add_argument("configs", nargs="*")
+    parser.add_argument("--ensemble", nargs="+", metavar="DIR", help="instead of configs: the ensemble of these models")
     parser.add_argument("--runs", default="runs", help="where runs live (default: runs/)")
     parser.add_argument("--train", action="store_true", help="train or resume runs that are missing or unfinished")
     parser.add_argument("--data-dir")
@@ -103,7 +144,16 @@ def main() -> None:
     parser.add_argument("--length-penalty", type=float, nargs="+", metavar="ALPHA", help="candidates, chosen on dev")
     parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
     args = parser.parse_args()
+    if bool(args.configs) == bool(args.ensemble):
+        parser.error("give configs or --ensemble DIR…, one of the two")
     lines = []
+    if args.ensemble:
+        first = Translator.load(args.ensemble[0]).config.name
+        run = ensemble(args.ensemble, Path(args.runs) / f"{first}.ensemble")
+        made = tuned(run, args)
+        members = " and ".join(f"`{member}`" for member in args.ensemble)
+        lines.append(score_run(run, f"ensemble of {members}", args.data_dir, made))
+        print(lines[-1])
     for config_path in args.configs:
         run = Path(args.runs) / load_config(config_path).name
         if args.train:
@@ -112,16 +162,15 @@ def main() -> None:
         if not (run / "model.safetensors").is_file():
             print(f"{config_path}: no trained run in {run} (use --train)")
             continue
-        made = [f"training stopped at {stop}"] if (stop := budget_stop(run)) else []
+        made = [f"with {', '.join(changed)}"] if (changed := overrides(run, config_path)) else []
+        made += [f"training stopped at {stop}"] if (stop := budget_stop(run)) else []
         if args.average_best:
             averaged = run.with_name(f"{run.name}.average")
             average_run(run, averaged, best=args.average_best)
             run = averaged
             made.append(f"mean of the {args.average_best} best checkpoints")
-        if args.length_penalty:
-            best, _ = tune_length_penalty(run, args.length_penalty, beam_size=5, data_dir=args.data_dir)
-            made.append(f"length penalty {best:g} chosen on dev")
-        lines.append(score_run(run, config_path, args.data_dir, made))
+        made += tuned(run, args)
+        lines.append(score_run(run, f"{load_config(config_path).name} (`{config_path}`)", args.data_dir, made))
         print(lines[-1])
     write_section(args.results, "quality", HEADER, lines)
 

@@ -90,6 +90,16 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
         rows[1],
     )
     assert (tmp_path / "runs" / "toy.average" / "model.safetensors").is_file()
+    reseeded = tmp_path / "reseeded.yaml"  # the run's config but for its seed: the row names what differs
+    reseeded.write_text(config.read_text().replace("seed: 3", "seed: 4"))
+    run_script(REPO / "bench" / "quality.py", reseeded, "--runs", tmp_path / "runs", "--results", results, cwd=tmp_path)
+    assert f"| toy (`{reseeded}`), with training.seed=3, training stopped at max_epochs=1 | " in results.read_text()
+    members = [tmp_path / "runs" / "toy", tmp_path / "runs" / "toy.average"]
+    run_script(REPO / "bench" / "quality.py", "--ensemble", *members, *arguments[2:], cwd=tmp_path)
+    (row,) = [line for line in results.read_text().splitlines() if line.startswith("| ensemble of")]
+    assert row.startswith(f"| ensemble of `{members[0]}` and `{members[1]}`, length penalty ")
+    assert " | xx→yy | " in row and re.search(r" \| 1\.0 \+ 1\.0 \| \d\.\d\d h \+ \d\.\d\d h \| – \| ", row)
+    assert (tmp_path / "runs" / "toy.ensemble" / "ensemble.yaml").is_file()
 
 
 def test_results_sections_replace_rows_by_key_or_take_the_rows_as_given(tmp_path, monkeypatch):
