@@ -26,9 +26,9 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
-from honyaku.config import load_config
+from honyaku.config import Config, load_config
 from honyaku.corpus import read_parallel, split_files
-from honyaku.ensemble import ENSEMBLE_FILE, ensemble, read_members
+from honyaku.ensemble import ensemble, read_members
 from honyaku.evaluation import bleu, chrf
 from honyaku.model import count_parameters
 from honyaku.prediction import Translator, tune_length_penalty
@@ -44,16 +44,16 @@ def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
     return [" ".join(translator.target_words(hypotheses[0])) if hypotheses else "" for hypotheses in found]
 
 
-def overrides(run: Path, config_path: str) -> list[str]:
+def overrides(run: Path, configured: Config) -> list[str]:
     """``section.key=value`` for each data, model or training setting in which the run differs from the config
     file (``honyaku train --set``); decoding settings are the row's own."""
 
-    def settings(config) -> dict[str, object]:
+    def settings(config: Config) -> dict[str, object]:
         sections = config.to_dict()
         return {f"{s}.{key}": value for s in ("data", "model", "training") for key, value in sections[s].items()}
 
-    ran, configured = settings(load_config(run / CONFIG_FILE)), settings(load_config(config_path))
-    return [f"{key}={value}" for key, value in ran.items() if value != configured.get(key)]
+    ran, expected = settings(load_config(run / CONFIG_FILE)), settings(configured)
+    return [f"{key}={value}" for key, value in ran.items() if value != expected.get(key)]
 
 
 def budget_stop(run: Path) -> str | None:
@@ -65,8 +65,9 @@ def budget_stop(run: Path) -> str | None:
 def training_columns(run: Path) -> tuple[str, str, str]:
     """Epochs, training hours and the fastest epoch's seconds, from the run's metrics.csv; for an ensemble, each
     member's epochs and hours from the training record in its ensemble.yaml (``honyaku.pretrained.training_facts``)."""
-    if (run / ENSEMBLE_FILE).is_file():
-        found = [re.search(TRAINED, "\n".join(member.get("training", []))) for member in read_members(run)]
+    members = read_members(run)
+    if members:
+        found = [re.search(TRAINED, "\n".join(member.get("training", []))) for member in members]
         if not all(found):
             return "–", "–", "–"
         hours = [float(f["amount"]) / (60 if f["unit"] == "minutes" else 1) for f in found]
@@ -148,21 +149,22 @@ def main() -> None:
         parser.error("give configs or --ensemble DIR…, one of the two")
     lines = []
     if args.ensemble:
-        first = Translator.load(args.ensemble[0]).config.name
+        first = load_config(Path(args.ensemble[0]) / CONFIG_FILE).name
         run = ensemble(args.ensemble, Path(args.runs) / f"{first}.ensemble")
         made = tuned(run, args)
         members = " and ".join(f"`{member}`" for member in args.ensemble)
         lines.append(score_run(run, f"ensemble of {members}", args.data_dir, made))
         print(lines[-1])
     for config_path in args.configs:
-        run = Path(args.runs) / load_config(config_path).name
+        config = load_config(config_path)
+        run = Path(args.runs) / config.name
         if args.train:
             resume = (run / "checkpoints" / "latest").is_file()
             train(config_path, run, resume=resume, data_dir=args.data_dir)
         if not (run / "model.safetensors").is_file():
             print(f"{config_path}: no trained run in {run} (use --train)")
             continue
-        made = [f"with {', '.join(changed)}"] if (changed := overrides(run, config_path)) else []
+        made = [f"with {', '.join(changed)}"] if (changed := overrides(run, config)) else []
         made += [f"training stopped at {stop}"] if (stop := budget_stop(run)) else []
         if args.average_best:
             averaged = run.with_name(f"{run.name}.average")
@@ -170,7 +172,7 @@ def main() -> None:
             run = averaged
             made.append(f"mean of the {args.average_best} best checkpoints")
         made += tuned(run, args)
-        lines.append(score_run(run, f"{load_config(config_path).name} (`{config_path}`)", args.data_dir, made))
+        lines.append(score_run(run, f"{config.name} (`{config_path}`)", args.data_dir, made))
         print(lines[-1])
     write_section(args.results, "quality", HEADER, lines)
 

@@ -52,8 +52,11 @@ def log_mean_probability(logits: list[torch.Tensor]) -> torch.Tensor:
 
 
 def read_members(model_dir: Path) -> list[dict[str, Any]]:
-    """The ``ensemble.yaml`` entries of a model directory: ``source``, ``model`` (a mapping), ``training``."""
+    """The ``ensemble.yaml`` entries of a model directory: ``source``, ``model`` (a mapping), ``training``;
+    none for a directory of one model."""
     path = model_dir / ENSEMBLE_FILE
+    if not path.is_file():
+        return []
     try:
         members = yaml.safe_load(path.read_text(encoding="utf-8")).get("members")
     except (OSError, UnicodeDecodeError, AttributeError, yaml.YAMLError) as error:
@@ -65,14 +68,15 @@ def read_members(model_dir: Path) -> list[dict[str, Any]]:
 
 def build_directory_model(model_dir: Path, config: Config, src_vocab_size: int, tgt_vocab_size: int, pad_id: int):
     """The model a directory's weights fit: ``config.model``, or an ``Ensemble`` where ``ensemble.yaml`` is."""
-    if not (model_dir / ENSEMBLE_FILE).is_file():
+    members = read_members(model_dir)
+    if not members:
         return build_model(config.model, src_vocab_size, tgt_vocab_size, pad_id)
-    members = []
-    for number, member in enumerate(read_members(model_dir)):
+    models = []
+    for number, member in enumerate(members):
         where = f"{model_dir / ENSEMBLE_FILE}: members[{number}]"
         model_config = model_config_from_dict(member.get("model") if isinstance(member, dict) else None, where)
-        members.append(build_model(model_config, src_vocab_size, tgt_vocab_size, pad_id))
-    return Ensemble(members)
+        models.append(build_model(model_config, src_vocab_size, tgt_vocab_size, pad_id))
+    return Ensemble(models)
 
 
 def ensemble(model_dirs: list[str | Path], out_dir: str | Path) -> Path:

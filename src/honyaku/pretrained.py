@@ -119,7 +119,7 @@ def model_card(
         if decoding.beam_size == 1
         else f"beam {decoding.beam_size}, length penalty {decoding.length_penalty:g}"
     )
-    members = read_members(run_dir) if (run_dir / ENSEMBLE_FILE).is_file() else []
+    members = read_members(run_dir)
     kind = f"An ensemble of {len(members)} models" if members else f"A {cfg.model.arch} model"
     lines = [
         f"# honyaku {src}→{tgt}: {cfg.name}{' ensemble' if members else ''}",
@@ -163,10 +163,11 @@ def model_card(
 def reproduction(run_dir: Path, name: str, half: bool) -> str:
     """The commands that make this model directory from the config (or an ensemble from its members): train,
     average if it was, tune if it was, bundle."""
-    if (run_dir / ENSEMBLE_FILE).is_file():
+    members = read_members(run_dir)
+    if members:
         run = str(run_dir)
-        members = " ".join(f"-m {member['source']}" for member in read_members(run_dir))
-        commands = [f"honyaku ensemble {members} -o {run}"]
+        given = " ".join(f"-m {member['source']}" for member in members)
+        commands = [f"honyaku ensemble {given} -o {run}"]
     else:
         run = f"runs/{name}"
         commands = [f"honyaku train configs/{name}.yaml --out {run}"]
