@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import torch
 from torch import nn
 
 from honyaku.errors import HonyakuError
-from honyaku.files import atomic_path, atomic_write_bytes, staging_directory
+from honyaku.files import atomic_directory, atomic_path, atomic_write_bytes
 
 WEIGHTS_FILE = "model.safetensors"
 AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of
@@ -106,17 +105,10 @@ class CheckpointStore:
         self.keep = keep
 
     def save(self, model: nn.Module, state: dict[str, Any], step: int) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"step-{step:08d}"
-        staging = staging_directory(final)
-        try:
+        with atomic_directory(final) as staging:  # a second save at the same step (the final one) replaces the first
             save_weights(model, staging / WEIGHTS_FILE)
             save_state(state, staging / STATE_FILE)
-            if final.exists():  # a second save at the same step (e.g. the final one) replaces the first
-                shutil.rmtree(final)
-            os.replace(staging, final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         atomic_write_bytes(self.directory / LATEST_POINTER, final.name.encode())
         for old in sorted(self.directory.glob("step-*"))[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from honyaku.checkpoint import WEIGHTS_FILE, stored_hash
 from honyaku.corpus import cache_dir
 from honyaku.ensemble import Ensemble
 from honyaku.errors import HonyakuError, optional_import
-from honyaku.files import atomic_write_bytes
+from honyaku.files import atomic_directory, atomic_write_bytes
 from honyaku.prediction import Translator
 from honyaku.pretrained import pretrained_root
 from honyaku.search import Hypothesis, max_output_lengths
@@ -223,16 +222,12 @@ def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: s
     """Convert the transformers export with CTranslate2's converter (``pip install 'honyaku[ct2]'``)."""
     converters = optional_import("ctranslate2.converters", "ct2", "CTranslate2")
     out = Path(out_dir)
-    with tempfile.TemporaryDirectory() as staging:
+    with tempfile.TemporaryDirectory() as staging, atomic_directory(out) as converted:
         hf_dir = export_huggingface(run_dir, Path(staging) / "hf")
         converter = converters.TransformersConverter(
             str(hf_dir), copy_files=["tokenizer.json", "tokenizer_config.json"]
         )
-        converter.convert(str(Path(staging) / "ct2"), quantization=quantization, force=True)
-        if out.exists():
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(Path(staging) / "ct2"), out)  # complete or not at all
+        converter.convert(str(converted), quantization=quantization, force=True)  # force: into the staged directory
     return out
 
 
