@@ -26,7 +26,7 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
-from honyaku.config import Config, load_config
+from honyaku.config import Config, changed_settings, load_config
 from honyaku.corpus import read_parallel, split_files
 from honyaku.ensemble import ensemble, read_members
 from honyaku.evaluation import bleu, chrf
@@ -47,13 +47,9 @@ def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
 def overrides(run: Path, configured: Config) -> list[str]:
     """``section.key=value`` for each data, model or training setting in which the run differs from the config
     file (``honyaku train --set``); decoding settings are the row's own."""
-
-    def settings(config: Config) -> dict[str, object]:
-        sections = config.to_dict()
-        return {f"{s}.{key}": value for s in ("data", "model", "training") for key, value in sections[s].items()}
-
-    ran, expected = settings(load_config(run / CONFIG_FILE)), settings(configured)
-    return [f"{key}={value}" for key, value in ran.items() if value != expected.get(key)]
+    return [
+        f"{key}={value}" for key, (_, value) in changed_settings(load_config(run / CONFIG_FILE), configured).items()
+    ]
 
 
 def budget_stop(run: Path) -> str | None:

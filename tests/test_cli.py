@@ -204,6 +204,34 @@ def test_bad_input_gives_one_line_errors(run, tmp_path, corpus_dir):
     )
 
 
+def test_a_resume_keeps_the_data_and_model_and_logs_the_training_settings_it_changes(run, tmp_path, corpus_dir):
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run, resumed)
+    config = resumed / "config.yaml"
+    assert_one_line_error(
+        honyaku(
+            "train", config, "--out", resumed, "--resume", "--set", "model.hidden_size=64", "--data-dir", corpus_dir
+        ),
+        "model.hidden_size is 64 here, 128 in the run; a run resumes with the data and model it started with",
+    )
+    result = honyaku(
+        "train",
+        config,
+        "--out",
+        resumed,
+        "--resume",
+        "--set",
+        "training.learning_rate=0.0005",
+        "--data-dir",
+        corpus_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    changes = [line for line in result.stderr.splitlines() if line.startswith("resumed with ")]
+    assert changes == ["resumed with training.learning_rate=0.0005 (it was 0.001)"]
+    assert changes[0] in (resumed / "train.log").read_text()
+    assert yaml.safe_load(config.read_text())["training"]["learning_rate"] == 0.0005
+
+
 def test_missing_or_corrupted_checkpoint_gives_one_line_errors(run, tmp_path, corpus_dir):
     damaged = tmp_path / "damaged"
     shutil.copytree(run, damaged)

@@ -292,6 +292,19 @@ class Config:
         path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
+def changed_settings(
+    config: Config, reference: Config, sections: tuple[str, ...] = ("data", "model", "training")
+) -> dict[str, tuple[Any, Any]]:
+    """``{"section.key": (reference value, config value)}`` for each setting of the sections that differs."""
+    ours, theirs = config.to_dict(), reference.to_dict()
+    return {
+        f"{section}.{key}": (theirs[section].get(key), value)
+        for section in sections
+        for key, value in ours[section].items()
+        if value != theirs[section].get(key)
+    }
+
+
 def _plain(value: Any) -> Any:
     """Tuples become lists so that the YAML stays plain (safe_dump/safe_load round trip)."""
     if isinstance(value, dict):

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from honyaku.casing import CASING_FILE, learn_casing, save_casing
 from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, save_weights
-from honyaku.config import Config, TrainingConfig, load_config
+from honyaku.config import Config, TrainingConfig, changed_settings, load_config
 from honyaku.corpus import split_files
 from honyaku.data import Batch, collate, encode_pairs, limit_training_pairs, make_batches, read_tokenized
 from honyaku.distributed import World, join_world, leave_world
@@ -509,11 +509,12 @@ def train(
     config = load_config(config_path, overrides)
     world, device = join_world(config.training.device)
     try:
-        if world.is_main:
-            _check_run_dir(config, config_path, run_dir, resume, overwrite)
+        changed = _check_run_dir(config, config_path, run_dir, resume, overwrite) if world.is_main else {}
         world.barrier()
         trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar, world=world, device=device)
         trainer.prepare(resume=resume)
+        for key, (before, now) in changed.items():
+            trainer.log(f"resumed with {key}={now} (it was {before})")
         progress = trainer.train()
         world.barrier()  # rank 0 may still be writing: leave together (gloo aborts a rank that leaves early)
         return progress
@@ -521,23 +522,30 @@ def train(
         leave_world()
 
 
-def _check_run_dir(config: Config, config_path: str | Path, run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to mix runs: a resumed run keeps its data and model; a new one needs an empty place or --overwrite."""
+def _check_run_dir(
+    config: Config, config_path: str | Path, run_dir: Path, resume: bool, overwrite: bool
+) -> dict[str, tuple[Any, Any]]:
+    """Refuse to mix runs: a resumed run keeps its data and model; a new one needs an empty place or --overwrite.
+    Gives the training settings that a resume changes (a larger budget, a lower learning rate, a forgotten --set)."""
     saved_config = run_dir / CONFIG_FILE
     if resume:
         if not saved_config.is_file():
             raise HonyakuError(f"{run_dir}: no run to resume (no {CONFIG_FILE}); drop --resume to start it")
         saved = load_config(saved_config)
-        for section in ("data", "model"):
-            if getattr(saved, section) != getattr(config, section):
-                raise HonyakuError(
-                    f"{config_path}: the '{section}' section differs from {saved_config}; "
-                    "a run resumes with the data and model it started with"
-                )
+        if fixed := changed_settings(config, saved, ("data", "model")):
+            differences = "; ".join(
+                f"{key} is {now!r} here, {before!r} in the run" for key, (before, now) in fixed.items()
+            )
+            raise HonyakuError(
+                f"{config_path}: differs from {saved_config}: {differences}; "
+                "a run resumes with the data and model it started with"
+            )
         config.save(saved_config)
-    elif saved_config.exists() and not overwrite:
+        return changed_settings(config, saved, ("training",))
+    if saved_config.exists() and not overwrite:
         raise HonyakuError(f"{run_dir}: already holds a run; use --resume to continue it or --overwrite to restart")
-    elif overwrite and run_dir.exists():
+    if overwrite and run_dir.exists():
         for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, "curves.png", "train.log"):
             (run_dir / name).unlink(missing_ok=True)
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    return {}
