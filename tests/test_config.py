@@ -44,6 +44,15 @@ def write(tmp_path, data):
         ({"data": {"train": {"src": "a"}}}, r"data\.train: needs both 'src' and 'tgt'"),
         ({"training": {"adam_betas": [0.9]}}, r"training\.adam_betas: expected a list of 2 values"),
         ("model: [1, 2", r"c\.yaml: invalid YAML"),
+        ({"model": {"word_dropout": 1.0}}, r"model\.word_dropout: must be in \[0, 1\)"),
+        ({"training": {"rdrop_alpha": -1}}, r"training\.rdrop_alpha: must be ≥ 0"),
+        ({"data": {"distilled_only": True}}, r"data\.distilled_only: no distilled corpora are given"),
+        ({"data": {"distilled": "runs/kd"}}, r"data\.distilled: expected a list, got 'runs/kd'"),
+        (
+            {"data": {"subwords": {"model": "bpe", "sampling": {}}}},
+            r"data\.subwords\.sampling: for unigram models only",
+        ),
+        ({"data": {"subwords": {"sampling": {"nbest_size": -1}}}}, r"sampling\.nbest_size: must be ≥ 2"),
     ],
 )
 def test_invalid_configs_are_rejected_with_the_key(tmp_path, data, message):

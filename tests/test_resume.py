@@ -26,6 +26,8 @@ MODEL = {
     "num_layers": 2,
     "reverse_source": True,
 }  # dropout draws random numbers: the RNG state must be restored
+# Subword sampling draws each epoch's segmentations: a resumed epoch must draw the same ones.
+DATA = {"subwords": {"model": "unigram", "vocab_size": 24, "sampling": {"alpha": 0.1, "nbest_size": 8}}}
 
 
 def weights(path):
@@ -59,7 +61,7 @@ def train_until_killed(config, run, kill_after_step, delay_s):
 
 
 def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path):
-    config = toy_config(tmp_path, training=TRAINING, model=MODEL)
+    config = toy_config(tmp_path, training=TRAINING, model=MODEL, data=DATA)
     reference = tmp_path / "uninterrupted"
     train(config, reference, progress_bar=False)
     final = reference / "checkpoints" / (reference / "checkpoints" / "latest").read_text()

@@ -48,6 +48,23 @@ class VocabConfig:
 
 
 @dataclass
+class SubwordSampling:
+    """Subword regularization (Kudo, 2018) for unigram models: each training epoch segments each sentence
+    afresh, drawing one of its ``nbest_size`` best segmentations with probability ∝ P(segmentation) ** alpha
+    (alpha → 0: uniform over them; larger: closer to the best). Training batches only: dev, test and translation
+    keep the single best segmentation."""
+
+    alpha: float = 0.1
+    nbest_size: int = 64
+
+    def validate(self, where: str) -> None:
+        if not 0.0 < self.alpha <= 1.0:
+            raise HonyakuError(f"{where}.alpha: must be in (0, 1], got {self.alpha}")
+        if self.nbest_size < 2:
+            raise HonyakuError(f"{where}.nbest_size: must be ≥ 2 (segmentations to draw from), got {self.nbest_size}")
+
+
+@dataclass
 class SubwordConfig:
     """A SentencePiece model trained on the training data by ``honyaku train``."""
 
@@ -59,8 +76,16 @@ class SubwordConfig:
     # word: for a language written without spaces (Japanese) the model then never sees a word segmentation, so
     # raw input segmented by another analyser than the corpus's reads exactly like the training data.
     source_as_text: bool = False
+    sampling: SubwordSampling | None = None  # null: one deterministic segmentation in training too
 
     def validate(self, where: str) -> None:
+        if self.sampling is not None:
+            self.sampling.validate(f"{where}.sampling")
+            if self.model != "unigram":
+                raise HonyakuError(
+                    f"{where}.sampling: for unigram models only (SentencePiece's BPE-dropout draws from a generator "
+                    "that cannot be seeded, so a resumed run would not repeat its segmentations)"
+                )
         if self.model not in ("unigram", "bpe"):
             raise HonyakuError(f"{where}.model: must be 'unigram' or 'bpe', got {self.model!r}")
         if self.vocab_size < 8:
@@ -83,6 +108,11 @@ class DataConfig:
     max_len: int | None = None
     # Use only the first N training pairs (quick experiments, tests).
     train_limit: int | None = None
+    # Directories written by `honyaku distill` (a teacher's translations of the training set, either direction)
+    # whose pairs join the training pairs: sequence-level knowledge distillation (Kim and Rush, 2016), or with a
+    # forward and a backward teacher, data diversification (Nguyen et al., 2020).
+    distilled: list[str] = field(default_factory=list)
+    distilled_only: bool = False  # train on the distilled pairs alone, without the original ones
     src_vocab: VocabConfig = field(default_factory=VocabConfig)
     tgt_vocab: VocabConfig = field(default_factory=VocabConfig)
     # How a translator turns raw text into tokens and back (honyaku.text): english, japanese or pretokenized;
@@ -113,6 +143,8 @@ class DataConfig:
                 split.validate(f"{where}.{name}")
         if self.max_len is not None and self.max_len < 3:
             raise HonyakuError(f"{where}.max_len: must be ≥ 3 (it counts <s> and </s>), got {self.max_len}")
+        if self.distilled_only and not self.distilled:
+            raise HonyakuError(f"{where}.distilled_only: no distilled corpora are given (data.distilled)")
         if self.train_limit is not None and self.train_limit < 1:
             raise HonyakuError(f"{where}.train_limit: must be ≥ 1 or null, got {self.train_limit}")
         self.src_vocab.validate(f"{where}.src_vocab")
@@ -128,6 +160,9 @@ class ModelConfig:
     hidden_size: int = 512
     num_layers: int = 1
     dropout: float = 0.0
+    # Dropout of whole input tokens: a dropped token's embedding is zeroed, source and target side (Sennrich
+    # et al., 2016; Gal and Ghahramani, 2016).
+    word_dropout: float = 0.0
     # Sutskever et al. (2014): feed the source backwards so that its first words sit next to the target's.
     reverse_source: bool = False
     # arch 'attention': how decoder states score encoder states (dot, general, bahdanau) and whether each
@@ -138,6 +173,7 @@ class ModelConfig:
     num_heads: int = 4
     ffn_size: int = 1024
     attention_dropout: float = 0.0
+    activation_dropout: float | None = None  # inside the feed-forward layers; null: as model.dropout
     max_positions: int = 1024
     tie_embeddings: bool = False  # the target embedding is the output projection
     share_vocab: bool = False  # one vocabulary (and embedding) for both languages
@@ -150,8 +186,10 @@ class ModelConfig:
         for name in ("embed_dim", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise HonyakuError(f"{where}.{name}: must be ≥ 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise HonyakuError(f"{where}.dropout: must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "word_dropout", "attention_dropout", "activation_dropout"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise HonyakuError(f"{where}.{name}: must be in [0, 1), got {value}")
         from honyaku.attention import ATTENTION_KINDS
 
         if self.attention not in ATTENTION_KINDS:
@@ -183,6 +221,13 @@ class TrainingConfig:
     weight_decay: float = 0.0
     clip_grad_norm: float | None = 1.0
     label_smoothing: float = 0.0
+    # R-Drop (Wu et al., 2021): each batch runs through the model twice, under two dropout masks, and the loss
+    # adds alpha × the symmetric KL divergence between the two output distributions. 0: off. Twice the compute.
+    rdrop_alpha: float = 0.0
+    # Bidirectional training (Ding et al., 2021): the first N epochs train on the pairs both ways, the reversed
+    # pairs' sources marked by a leading <s>; later epochs train the config's direction alone. Needs
+    # model.share_vocab. The model's files and exports are those of a one-direction model.
+    bidirectional_epochs: int = 0
     max_epochs: int = 30
     max_steps: int | None = None
     max_minutes: float | None = None  # wall-clock budget; the run stops cleanly and keeps its checkpoints
@@ -226,6 +271,10 @@ class TrainingConfig:
             raise HonyakuError(f"{where}.validation_metric: must be 'bleu' or 'loss', got {self.validation_metric!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise HonyakuError(f"{where}.label_smoothing: must be in [0, 1), got {self.label_smoothing}")
+        if self.rdrop_alpha < 0:
+            raise HonyakuError(f"{where}.rdrop_alpha: must be ≥ 0, got {self.rdrop_alpha}")
+        if self.bidirectional_epochs < 0:
+            raise HonyakuError(f"{where}.bidirectional_epochs: must be ≥ 0, got {self.bidirectional_epochs}")
         if not 0.0 < self.lr_decay_factor <= 1.0:
             raise HonyakuError(f"{where}.lr_decay_factor: must be in (0, 1], got {self.lr_decay_factor}")
         for name in (
@@ -284,6 +333,10 @@ class Config:
             getattr(self, section).validate(section)
         if self.model.share_vocab and self.data.subwords is not None and not self.data.subwords.joint:
             raise HonyakuError("model.share_vocab needs one subword model of both languages: data.subwords.joint")
+        if self.training.bidirectional_epochs and not self.model.share_vocab:
+            raise HonyakuError(
+                "training.bidirectional_epochs: training both directions needs one vocabulary, model.share_vocab"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
@@ -394,6 +447,11 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         return _coerce(inner, value, where)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise HonyakuError(f"{where}: expected a list, got {value!r}")
+        (item_hint,) = typing.get_args(hint)
+        return [_coerce(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value)]
     if origin is tuple:
         args = typing.get_args(hint)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):

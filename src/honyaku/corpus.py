@@ -213,3 +213,21 @@ def split_files(data: DataConfig, split: str, data_dir: str | Path | None = None
         src=str(directory / corpus.split_file(split, data.src_lang)),
         tgt=str(directory / corpus.split_file(split, data.tgt_lang)),
     )
+
+
+# --- distilled corpora -----------------------------------------------------------------------------------
+
+DISTILLED_INFO = "distilled.yaml"  # provenance: teachers, direction, search settings, source corpus, counts
+
+
+def distilled_split(directory: str | Path, src_lang: str, tgt_lang: str) -> SplitFiles:
+    """The training files of a directory written by ``honyaku distill``, read in the direction ``src_lang`` →
+    ``tgt_lang`` (one side is the teacher's output, whichever direction the teacher translated)."""
+    directory = Path(directory)
+    if not (directory / DISTILLED_INFO).is_file():
+        raise HonyakuError(f"{directory}: not a distilled corpus (no {DISTILLED_INFO}; write one with honyaku distill)")
+    files = SplitFiles(src=str(directory / f"train.{src_lang}"), tgt=str(directory / f"train.{tgt_lang}"))
+    for path in (files.src, files.tgt):
+        if not Path(path).is_file():
+            raise HonyakuError(f"{directory}: has no {Path(path).name}: its pairs are not {src_lang}–{tgt_lang}")
+    return files

@@ -1,14 +1,17 @@
 """Encoded parallel data and its batches: length buckets under a sentence and token budget, reshuffled each
-epoch from ``(seed, epoch)`` alone, so that a batch order can be rebuilt exactly when a run resumes."""
+epoch from ``(seed, epoch)`` alone, so that a batch order can be rebuilt exactly when a run resumes. The training
+pairs of an epoch (subword samples, both directions) are likewise a function of ``(seed, epoch)``."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import torch
 
-from honyaku.config import SplitFiles
+from honyaku.config import SplitFiles, SubwordSampling
 from honyaku.corpus import read_parallel
+from honyaku.subwords import Subwords
 from honyaku.text import tokenize
 from honyaku.vocabulary import Vocabulary
 
@@ -56,14 +59,54 @@ def encode_pairs(
     )
 
 
-def limit_training_pairs(
-    sources: list[list[str]], targets: list[list[str]], max_len: int | None
-) -> tuple[list[list[str]], list[list[str]]]:
-    """Keep the pairs whose both sides fit in ``max_len`` tokens counting ``<s>`` and ``</s>``."""
-    if max_len is None:
-        return sources, targets
-    keep = [i for i in range(len(sources)) if max(len(sources[i]), len(targets[i])) + 2 <= max_len]
-    return [sources[i] for i in keep], [targets[i] for i in keep]
+def pairs_within(sources: list[list[str]], targets: list[list[str]], max_len: int | None) -> list[int]:
+    """The pairs whose both sides fit in ``max_len`` tokens counting ``<s>`` and ``</s>``."""
+    return [i for i in range(len(sources)) if max_len is None or max(len(sources[i]), len(targets[i])) + 2 <= max_len]
+
+
+def both_directions(data: ParallelData) -> ParallelData:
+    """The pairs, then each pair reversed. A reversed pair's source is its target as encoded, ``<s> … </s>``:
+    the leading ``<s>``, which no forward source has, tells the model to translate the other way."""
+    return ParallelData(src=data.src + data.tgt, tgt=data.tgt + [[Vocabulary.bos_id, *s] for s in data.src])
+
+
+class TrainingPairs:
+    """The training pairs of each epoch as ids: the same every epoch, or — with subword sampling — segmented
+    afresh from ``(seed, epoch, pair)``; in the first ``bidirectional_epochs`` epochs, followed by the pairs
+    reversed (``both_directions``). A resumed run rebuilds exactly the epoch it stopped in."""
+
+    def __init__(
+        self,
+        words: tuple[list[list[str]], list[list[str]]],
+        fixed: ParallelData,
+        subwords: tuple[Subwords, Subwords],
+        vocabularies: tuple[Vocabulary, Vocabulary],
+        sampling: SubwordSampling | None,
+        seed: int,
+        bidirectional_epochs: int = 0,
+    ):
+        self.words, self.fixed, self.subwords, self.vocabularies = words, fixed, subwords, vocabularies
+        self.sampling, self.seed, self.bidirectional_epochs = sampling, seed, bidirectional_epochs
+        self._cached: tuple[int, ParallelData] | None = None
+
+    def __len__(self) -> int:
+        return len(self.fixed)
+
+    def epoch(self, epoch: int) -> ParallelData:
+        if self._cached is None or self._cached[0] != epoch:
+            data = self.fixed if self.sampling is None else self._sampled(epoch)
+            self._cached = (epoch, both_directions(data) if epoch < self.bidirectional_epochs else data)
+        return self._cached[1]
+
+    def _sampled(self, epoch: int) -> ParallelData:
+        drawn = (
+            [
+                subwords.sample(w, self.sampling, random.Random(f"{self.seed}/{epoch}/{pair}/{side}"))
+                for pair, w in enumerate(words)
+            ]
+            for side, (subwords, words) in enumerate(zip(self.subwords, self.words))
+        )
+        return encode_pairs(*drawn, *self.vocabularies)
 
 
 def make_batches(

@@ -22,11 +22,23 @@ class Dropout(nn.Module):
             return x
         if x.device.type != "cpu":
             return F.dropout(x, self.p, training=True)
-        keep = torch.empty_like(x).uniform_().ge_(self.p).mul_(1.0 / (1.0 - self.p))  # 0 or 1/(1-p)
-        return x * keep
+        return x * self.keep_mask(x.shape, x)
+
+    def keep_mask(self, shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
+        """0 or 1/(1-p) at each place of ``shape``."""
+        return like.new_empty(shape).uniform_().ge_(self.p).mul_(1.0 / (1.0 - self.p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class WordDropout(Dropout):
+    """Drops whole tokens: one draw per position of (B, T, E) embeddings zeroes (or scales) all E of them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        return x * self.keep_mask(x.shape[:-1] + (1,), x)  # (B, T, 1) broadcast over the embedding
 
 
 def grouped_rows(index: torch.Tensor, group: int) -> tuple[torch.Tensor, torch.Tensor, int]:

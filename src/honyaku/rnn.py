@@ -11,7 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from honyaku.attention import Attention
 from honyaku.config import ModelConfig
-from honyaku.layers import Dropout, grouped_rows
+from honyaku.layers import Dropout, WordDropout, grouped_rows
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: (L, B, H) each
 
@@ -28,19 +28,20 @@ class Seq2Seq(nn.Module):
         self.encoder = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=between_layers)
         self.decoder = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=between_layers)
         self.dropout = Dropout(cfg.dropout)
+        self.word_dropout = WordDropout(cfg.word_dropout)
         self.output = nn.Linear(cfg.hidden_size, tgt_vocab_size)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> LSTMState:
         if self.reverse_source:
             src = reverse_padded(src, src_lengths)
-        x = self.dropout(self.src_embed(src))  # (B, S, E)
+        x = self.dropout(self.word_dropout(self.src_embed(src)))  # (B, S, E)
         packed = pack_padded_sequence(x, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
         _, state = self.encoder(packed)  # final (h, c) at each sentence's true length
         return state
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         state = self.encode(src, src_lengths)
-        y = self.dropout(self.tgt_embed(tgt_in))  # (B, T, E)
+        y = self.dropout(self.word_dropout(self.tgt_embed(tgt_in)))  # (B, T, E)
         out, _ = self.decoder(y, state)  # (B, T, H): the whole target in one call
         return self.output(self.dropout(out))  # (B, T, V)
 
@@ -102,10 +103,11 @@ class AttentionSeq2Seq(nn.Module):
         self.attention = Attention(cfg.attention, size)
         self.combine = nn.Linear(2 * size, size)  # [context; decoder output] → attentional vector
         self.dropout = Dropout(cfg.dropout)
+        self.word_dropout = WordDropout(cfg.word_dropout)
         self.output = nn.Linear(size, tgt_vocab_size)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> AttentionState:
-        x = self.dropout(self.src_embed(src))  # (B, S, E)
+        x = self.dropout(self.word_dropout(self.src_embed(src)))  # (B, S, E)
         packed = pack_padded_sequence(x, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
         states, (h, c) = self.encoder(packed)
         states, _ = pad_packed_sequence(states, batch_first=True, total_length=src.size(1))  # (B, S, 2H)
@@ -122,7 +124,7 @@ class AttentionSeq2Seq(nn.Module):
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         state = self.encode(src, src_lengths)
-        attentional, _ = self._decode(self.dropout(self.tgt_embed(tgt_in)), state)  # (B, T, H)
+        attentional, _ = self._decode(self.dropout(self.word_dropout(self.tgt_embed(tgt_in))), state)  # (B, T, H)
         return self.output(self.dropout(attentional))  # (B, T, V)
 
     def decode_step(self, state: AttentionState, prev_tokens: torch.Tensor) -> tuple[torch.Tensor, AttentionState]:

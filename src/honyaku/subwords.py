@@ -7,10 +7,12 @@ joins the model's pieces back into words. Without subwords, words are the model'
 from __future__ import annotations
 
 import io
+import math
+import random
 from collections.abc import Callable
 from pathlib import Path
 
-from honyaku.config import DataConfig, SubwordConfig
+from honyaku.config import DataConfig, SubwordConfig, SubwordSampling
 from honyaku.errors import HonyakuError
 from honyaku.text import get_processor, processor_names
 
@@ -22,6 +24,12 @@ class WordLevel:
 
     def split(self, words: list[str]) -> list[str]:
         return words
+
+    def sample(self, words: list[str], sampling: SubwordSampling, generator: random.Random) -> list[str]:
+        return words
+
+    def pieces(self) -> list[str]:
+        return []
 
     def join(self, pieces: list[str]) -> list[str]:
         return pieces
@@ -43,9 +51,31 @@ class SentencePieceModel:
             self.processor.LoadFromSerializedProto(model)
         except RuntimeError as error:
             raise HonyakuError(f"{origin}: not a SentencePiece model ({error})") from None
+        self.piece_log_probs = [self.processor.get_score(i) for i in range(self.processor.get_piece_size())]
 
     def split(self, words: list[str]) -> list[str]:
         return self.processor.encode(self.text_of(words), out_type=str) if words else []
+
+    def sample(self, words: list[str], sampling: SubwordSampling, generator: random.Random) -> list[str]:
+        """A segmentation drawn at random (subword regularization): Kudo's l-best sampling, one of the
+        ``nbest_size`` best segmentations, with probability ∝ P(segmentation) ** alpha. Drawn from ``generator``
+        rather than by SentencePiece, whose own generator its set_random_generator_seed did not fix (sentencepiece
+        0.2.3: other draws in every process), so that a resumed run draws what the uninterrupted one drew."""
+        if not words:
+            return []
+        best = self.processor.nbest_encode(self.text_of(words), nbest_size=sampling.nbest_size)  # ids, best first
+        log_probs = [sum(self.piece_log_probs[i] for i in ids) for ids in best]
+        weights = [math.exp(sampling.alpha * (log_prob - log_probs[0])) for log_prob in log_probs]
+        (drawn,) = generator.choices(best, weights)
+        return [self.processor.id_to_piece(i) for i in drawn]
+
+    def pieces(self) -> list[str]:
+        """Every piece that a segmentation may hold, <unk> aside."""
+        return [
+            self.processor.id_to_piece(i)
+            for i in range(self.processor.get_piece_size())
+            if not self.processor.is_unknown(i)
+        ]
 
     def join(self, pieces: list[str]) -> list[str]:
         return self.processor.decode_pieces(pieces).split()

@@ -25,8 +25,17 @@ from tqdm import tqdm
 from honyaku.casing import CASING_FILE, learn_casing, save_casing
 from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, save_weights
 from honyaku.config import Config, TrainingConfig, changed_settings, load_config
-from honyaku.corpus import split_files
-from honyaku.data import Batch, collate, encode_pairs, limit_training_pairs, make_batches, read_tokenized
+from honyaku.corpus import distilled_split, split_files
+from honyaku.data import (
+    Batch,
+    ParallelData,
+    TrainingPairs,
+    collate,
+    encode_pairs,
+    make_batches,
+    pairs_within,
+    read_tokenized,
+)
 from honyaku.distributed import World, join_world, leave_world
 from honyaku.errors import HonyakuError
 from honyaku.evaluation import bleu
@@ -112,9 +121,7 @@ class Trainer:
         """Read data and vocabularies, build model and optimizer; restore everything if resuming."""
         cfg = self.config
         torch.manual_seed(cfg.training.seed)
-        train_src, train_tgt = read_tokenized(split_files(cfg.data, "train", self.data_dir))
-        if cfg.data.train_limit is not None:
-            train_src, train_tgt = train_src[: cfg.data.train_limit], train_tgt[: cfg.data.train_limit]
+        train_src, train_tgt = self._training_words()
         dev_src, dev_tgt = read_tokenized(split_files(cfg.data, "dev", self.data_dir))
         with self.world.main_first():  # the other ranks read what rank 0 writes
             if self.world.is_main:
@@ -125,21 +132,37 @@ class Trainer:
                 cfg.data, self.run_dir, train_src, train_tgt, resume or not self.world.is_main
             )
         self.dev_references = [detokenize(t) for t in dev_tgt]
-        train_src, train_tgt = self._pieces(train_src, train_tgt)
+        pieces_src, pieces_tgt = self._pieces(train_src, train_tgt)
         dev_src, dev_tgt = self._pieces(dev_src, dev_tgt)
-        train_src, train_tgt = limit_training_pairs(train_src, train_tgt, cfg.data.max_len)
-        if not train_src:
+        kept = pairs_within(pieces_src, pieces_tgt, cfg.data.max_len)
+        if not kept:
             raise HonyakuError(f"data.max_len={cfg.data.max_len} leaves no training pairs")
+        train_src, train_tgt = [train_src[i] for i in kept], [train_tgt[i] for i in kept]
+        pieces_src, pieces_tgt = [pieces_src[i] for i in kept], [pieces_tgt[i] for i in kept]
+        sampling = cfg.data.subwords.sampling if cfg.data.subwords is not None else None
+        # Sampled segmentations may hold any piece of the subword models, not only the best segmentations' pieces.
+        every_src, every_tgt = ([s.pieces()] for s in (self.src_subwords, self.tgt_subwords)) if sampling else ([], [])
         if resume:
             self.src_vocab = Vocabulary.load(self.run_dir / SRC_VOCAB_FILE)
             self.tgt_vocab = Vocabulary.load(self.run_dir / TGT_VOCAB_FILE)
         elif cfg.model.share_vocab:  # one vocabulary of both sides, limited by data.src_vocab
             limits = cfg.data.src_vocab
-            self.src_vocab = self.tgt_vocab = Vocabulary.build(train_src + train_tgt, limits.min_freq, limits.max_size)
+            self.src_vocab = self.tgt_vocab = Vocabulary.build(
+                pieces_src + pieces_tgt + every_src + every_tgt, limits.min_freq, limits.max_size
+            )
         else:
-            self.src_vocab = Vocabulary.build(train_src, cfg.data.src_vocab.min_freq, cfg.data.src_vocab.max_size)
-            self.tgt_vocab = Vocabulary.build(train_tgt, cfg.data.tgt_vocab.min_freq, cfg.data.tgt_vocab.max_size)
-        self.train_data = encode_pairs(train_src, train_tgt, self.src_vocab, self.tgt_vocab)
+            limits = cfg.data.src_vocab, cfg.data.tgt_vocab
+            self.src_vocab = Vocabulary.build(pieces_src + every_src, limits[0].min_freq, limits[0].max_size)
+            self.tgt_vocab = Vocabulary.build(pieces_tgt + every_tgt, limits[1].min_freq, limits[1].max_size)
+        self.training_pairs = TrainingPairs(
+            (train_src, train_tgt),
+            encode_pairs(pieces_src, pieces_tgt, self.src_vocab, self.tgt_vocab),
+            (self.src_subwords, self.tgt_subwords),
+            (self.src_vocab, self.tgt_vocab),
+            sampling,
+            cfg.training.seed,
+            cfg.training.bidirectional_epochs,
+        )
         self.dev_data = encode_pairs(dev_src, dev_tgt, self.src_vocab, self.tgt_vocab)
 
         pad_id = Vocabulary.pad_id
@@ -174,6 +197,35 @@ class Trainer:
             self.tgt_vocab.save(self.run_dir / TGT_VOCAB_FILE)
         if self.world.is_main:
             self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
+
+    @property
+    def train_data(self) -> ParallelData:
+        """The current epoch's training pairs as ids."""
+        return self.training_pairs.epoch(self.progress.epoch)
+
+    def _regularization(self) -> str:
+        """The small-data options this run trains with, in words, for its log."""
+        data, model, training = self.config.data, self.config.model, self.config.training
+        sampling = data.subwords.sampling if data.subwords is not None else None
+        options = [
+            f"subword sampling from the {sampling.nbest_size} best, alpha {sampling.alpha:g}" if sampling else "",
+            f"both directions for {training.bidirectional_epochs} epochs" if training.bidirectional_epochs else "",
+            f"R-Drop alpha {training.rdrop_alpha:g}" if training.rdrop_alpha else "",
+            f"word dropout {model.word_dropout:g}" if model.word_dropout else "",
+        ]
+        return "; ".join(option for option in options if option)
+
+    def _training_words(self) -> tuple[list[list[str]], list[list[str]]]:
+        """The training pairs' words: the corpus's (at most data.train_limit of them) and the distilled ones."""
+        data = self.config.data
+        sources, targets = [], []
+        if not data.distilled_only:
+            sources, targets = read_tokenized(split_files(data, "train", self.data_dir))
+            sources, targets = sources[: data.train_limit], targets[: data.train_limit]
+        for directory in data.distilled:
+            more_sources, more_targets = read_tokenized(distilled_split(directory, data.src_lang, data.tgt_lang))
+            sources, targets = sources + more_sources, targets + more_targets
+        return sources, targets
 
     def _pieces(self, sources: list[list[str]], targets: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
         return [self.src_subwords.split(s) for s in sources], [self.tgt_subwords.split(t) for t in targets]
@@ -215,9 +267,11 @@ class Trainer:
         progress = self.progress
         self.log(
             f"model {self.config.model.arch}: {count_parameters(self.model):,} parameters; vocab "
-            f"{len(self.src_vocab)}/{len(self.tgt_vocab)}; {len(self.train_data):,} training pairs; "
+            f"{len(self.src_vocab)}/{len(self.tgt_vocab)}; {len(self.training_pairs):,} training pairs; "
             f"device {self.device}" + (f" × {self.world.size} processes" if self.world.distributed else "")
         )
+        if regularization := self._regularization():
+            self.log(f"regularization: {regularization}")
         if progress.finished and progress.finished.startswith(BUDGET_REACHED) and not self._exhausted_budget():
             self.log(f"continuing a run that had {progress.finished}: the budget is larger now")
             progress.finished = None
@@ -235,7 +289,8 @@ class Trainer:
 
     def _train_epoch(self) -> None:
         cfg, progress = self.config.training, self.progress
-        batches = make_batches(self.train_data, cfg.batch_size, cfg.batch_tokens, cfg.seed, progress.epoch)
+        data = self.train_data
+        batches = make_batches(data, cfg.batch_size, cfg.batch_tokens, cfg.seed, progress.epoch)
         self.batches_in_epoch = len(batches)
         bar = tqdm(
             total=len(batches),
@@ -250,7 +305,7 @@ class Trainer:
         epoch_tokens, epoch_seconds = 0, 0.0
         for indices in batches[progress.batch_in_epoch :]:
             share, counts = self.world.share(indices)
-            batch = collate(self.train_data, share, Vocabulary.pad_id).to(self.device)
+            batch = collate(data, share, Vocabulary.pad_id).to(self.device)
             started = time.perf_counter()
             loss, tokens = self._train_step(batch, counts)
             seconds = time.perf_counter() - started
@@ -294,11 +349,12 @@ class Trainer:
     def _train_step(self, batch: Batch, counts: bool = True) -> tuple[float, int]:
         """One update; returns the summed loss and the number of target tokens over all ranks, or (0, 0) when
         a non-finite loss or gradient made it skip the update."""
-        logits = self.step_model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
-        loss = self.loss_function(logits.flatten(0, 1), batch.tgt_out.flatten())
+        loss, cross_entropy = self._loss(batch)
         if not counts:
-            loss = loss * 0.0
-        loss_sum, tokens = self.world.sum(loss.item(), batch.num_target_tokens if counts else 0)
+            loss, cross_entropy = loss * 0.0, cross_entropy * 0.0
+        loss_sum, cross_entropy_sum, tokens = self.world.sum(
+            loss.item(), cross_entropy.item(), batch.num_target_tokens if counts else 0
+        )
         self.optimizer.zero_grad(set_to_none=True)
         if math.isfinite(loss_sum):
             # DDP averages gradients over ranks: scaled so, they are those of the global batch's mean token loss
@@ -310,8 +366,28 @@ class Trainer:
                 if self.config.training.lr_schedule == "inverse_sqrt":
                     self.scheduler.step()
                 self.progress.nonfinite_in_a_row = 0
-                return loss_sum, int(tokens)
+                return cross_entropy_sum, int(tokens)
         return self._skip_step("loss" if not math.isfinite(loss_sum) else "gradient norm")
+
+    def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch's summed training loss, and its cross-entropy part (what the logs report)."""
+        alpha = self.config.training.rdrop_alpha
+        if not alpha:
+            logits = self.step_model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+            loss = self.loss_function(logits.flatten(0, 1), batch.tgt_out.flatten())
+            return loss, loss
+        # R-Drop: the batch twice in one call, so that each copy draws its own dropout masks
+        logits = self.step_model(batch.src.repeat(2, 1), batch.src_lengths.repeat(2), batch.tgt_in.repeat(2, 1))
+        first, second = logits.float().chunk(2)  # (B, T, V) each
+        targets = batch.tgt_out.flatten()
+        cross_entropy = (
+            self.loss_function(first.flatten(0, 1), targets) + self.loss_function(second.flatten(0, 1), targets)
+        ) / 2
+        log_p, log_q = first.log_softmax(dim=-1), second.log_softmax(dim=-1)
+        symmetric_kl = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B, T): KL(p‖q) + KL(q‖p)
+        symmetric_kl = symmetric_kl.masked_fill(batch.tgt_out == Vocabulary.pad_id, 0.0).sum()
+        # half of Wu et al.'s CE₁ + CE₂ + α/2 (KL(p‖q) + KL(q‖p)): alpha means what it means there, on one pass's scale
+        return cross_entropy + alpha * symmetric_kl / 4, cross_entropy
 
     def _skip_step(self, what: str) -> tuple[float, int]:
         progress, limit = self.progress, self.config.training.max_nonfinite_steps

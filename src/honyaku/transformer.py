@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from honyaku.config import ModelConfig
-from honyaku.layers import Dropout, grouped_rows
+from honyaku.layers import Dropout, WordDropout, grouped_rows
 
 
 @dataclass
@@ -66,8 +66,14 @@ class MultiHeadAttention(nn.Module):
 
 
 class FeedForward(nn.Sequential):
-    def __init__(self, size: int, inner: int, dropout: float):
-        super().__init__(nn.Linear(size, inner), nn.ReLU(), Dropout(dropout), nn.Linear(inner, size))
+    def __init__(self, cfg: ModelConfig):
+        inner_dropout = cfg.dropout if cfg.activation_dropout is None else cfg.activation_dropout
+        super().__init__(
+            nn.Linear(cfg.embed_dim, cfg.ffn_size),
+            nn.ReLU(),
+            Dropout(inner_dropout),
+            nn.Linear(cfg.ffn_size, cfg.embed_dim),
+        )
 
 
 class EncoderLayer(nn.Module):
@@ -76,7 +82,7 @@ class EncoderLayer(nn.Module):
         size = cfg.embed_dim
         self.norm1, self.norm2 = nn.LayerNorm(size), nn.LayerNorm(size)
         self.attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
-        self.feed_forward = FeedForward(size, cfg.ffn_size, cfg.dropout)
+        self.feed_forward = FeedForward(cfg)
         self.dropout = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -92,7 +98,7 @@ class DecoderLayer(nn.Module):
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(size), nn.LayerNorm(size), nn.LayerNorm(size)
         self.self_attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
         self.cross_attention = MultiHeadAttention(size, cfg.num_heads, cfg.attention_dropout)
-        self.feed_forward = FeedForward(size, cfg.ffn_size, cfg.dropout)
+        self.feed_forward = FeedForward(cfg)
         self.dropout = Dropout(cfg.dropout)
 
     def forward(
@@ -126,6 +132,7 @@ class Transformer(nn.Module):
         self.decoder_layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.num_layers))
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(size), nn.LayerNorm(size)
         self.dropout = Dropout(cfg.dropout)
+        self.word_dropout = WordDropout(cfg.word_dropout)
         self.output = nn.Linear(size, tgt_vocab_size, bias=False)
         for name, parameter in self.named_parameters():
             if "embed" in name:
@@ -140,7 +147,7 @@ class Transformer(nn.Module):
 
     def embed(self, embedding: nn.Embedding, tokens: torch.Tensor, start: int = 0) -> torch.Tensor:
         positions = self.positions[start : start + tokens.size(1)]  # (T, D)
-        return self.dropout(embedding(tokens) * self.scale + positions)  # (B, T, D)
+        return self.dropout(self.word_dropout(embedding(tokens)) * self.scale + positions)  # (B, T, D)
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> TransformerState:
         mask = (torch.arange(src.size(1), device=src.device) < src_lengths.to(src.device).unsqueeze(1))[:, None, None]
