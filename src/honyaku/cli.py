@@ -192,6 +192,26 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
     ensemble.set_defaults(handler=_ensemble)
 
+    distill = commands.add_parser(
+        "distill",
+        help="translate a split of the corpus with teacher models: training pairs for another model (data.distilled)",
+    )
+    distill.add_argument(
+        "-m",
+        "--model",
+        required=True,
+        action="append",
+        metavar="DIR",
+        help="a teacher (a run, model or ensemble directory); repeat for more, e.g. both directions",
+    )
+    distill.add_argument("--split", choices=("train", "dev", "test"), default="train")
+    distill.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
+    distill.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: each teacher's config)")
+    distill.add_argument("--limit", type=int, metavar="N", help="the first N pairs of the split only")
+    distill.add_argument("--data-dir", metavar="DIR")
+    distill.add_argument("--device", default="auto")
+    distill.set_defaults(handler=_distill)
+
     tune = commands.add_parser(
         "tune", help="choose the beam search's length penalty on dev and write it into the model's config"
     )
@@ -288,6 +308,24 @@ def _ensemble(args: argparse.Namespace) -> None:
 
     ensemble(args.model, args.out)
     print(f"{args.out}: an ensemble of {', '.join(args.model)}; choose its length penalty: honyaku tune -m {args.out}")
+
+
+def _distill(args: argparse.Namespace) -> None:
+    from honyaku.distillation import distill
+
+    if args.limit is not None and args.limit < 1:
+        raise HonyakuError(f"--limit: must be ≥ 1, got {args.limit}")
+    info = distill(args.model, args.out, args.split, args.beam_size, args.limit, args.data_dir, args.device)
+    for teacher in info["teachers"]:
+        print(
+            f"{teacher['model']} ({teacher['direction']}, beam {teacher['beam_size']}): {teacher['pairs']:,} pairs"
+            + (
+                f", {teacher['empty_translations_left_out']} empty translations left out"
+                if teacher["empty_translations_left_out"]
+                else ""
+            )
+        )
+    print(f"{args.out}: {info['pairs']:,} distilled pairs; train on them with data.distilled: [{args.out}]")
 
 
 def _tune(args: argparse.Namespace) -> None:

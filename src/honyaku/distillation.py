@@ -1,0 +1,99 @@
+"""Sequence-level knowledge distillation (Kim and Rush, 2016) and data diversification (Nguyen et al., 2020):
+teachers translate a split of their corpus with beam search, and their translations, paired with the sentences
+they translated, become training pairs of another model (``data.distilled``).
+
+Each teacher translates the side of the corpus in its own source language, so a forward teacher gives
+(original source, synthetic target) and a backward teacher (synthetic source, original target) for the same
+student. The directory's layout and its provenance file are honyaku.corpus's (``distilled_split``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm import tqdm
+
+from honyaku import __version__
+from honyaku.corpus import DISTILLED_INFO, read_parallel, split_files
+from honyaku.errors import HonyakuError
+from honyaku.files import atomic_directory
+from honyaku.prediction import Translator
+
+CHUNK = 1000  # sentences translated between progress updates
+
+
+def distill(
+    teachers: list[str | Path],
+    out: str | Path,
+    split: str = "train",
+    beam_size: int | None = None,
+    limit: int | None = None,
+    data_dir: str | None = None,
+    device: str = "auto",
+    progress_bar: bool = True,
+) -> dict[str, Any]:
+    """Write ``out``: every teacher's translations of ``split`` (the first ``limit`` pairs), as corpus tokens in
+    ``train.LANG`` files, with ``distilled.yaml``. The directory appears complete or not at all. Returns the
+    provenance written."""
+    if not teachers:
+        raise HonyakuError("distill: give at least one teacher model (-m)")
+    loaded = [(str(path), Translator.load(path, device=device)) for path in teachers]
+    languages = {frozenset(translator.direction) for _, translator in loaded}
+    if len(languages) > 1:
+        pairs = ", ".join(f"{path} ({'→'.join(t.direction)})" for path, t in loaded)
+        raise HonyakuError(f"distill: the teachers translate different language pairs: {pairs}")
+    for path, translator in loaded:
+        if not isinstance(translator, Translator) or not translator.pretokenized_io:
+            raise HonyakuError(f"{path}: a teacher must be a honyaku model, which writes the corpus's tokens")
+    out = Path(out)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    records = []
+    with atomic_directory(out) as staging:
+        for path, translator in loaded:
+            src_lang, tgt_lang = translator.direction
+            sources, _ = read_parallel(split_files(translator.config.data, split, data_dir))
+            sources = sources[:limit]
+            beam = beam_size or translator.config.decoding.beam_size
+            translations = _translate(translator, sources, beam, f"{path} {src_lang}→{tgt_lang}", progress_bar)
+            kept = [(s, t) for s, t in zip(sources, translations) if t.strip()]
+            for lang, lines in ((src_lang, [s for s, _ in kept]), (tgt_lang, [t for _, t in kept])):
+                with (staging / f"train.{lang}").open("a", encoding="utf-8") as stream:
+                    stream.writelines(f"{line}\n" for line in lines)
+            records.append(
+                {
+                    "model": path,
+                    "direction": f"{src_lang}-{tgt_lang}",
+                    "synthetic_side": tgt_lang,
+                    "translated": f"{_corpus_name(translator)} {split}.{src_lang}",
+                    "beam_size": beam,
+                    "length_penalty": translator.config.decoding.length_penalty,
+                    "pairs": len(kept),
+                    "empty_translations_left_out": len(sources) - len(kept),
+                }
+            )
+        info = {
+            "honyaku": __version__,
+            "written": started,
+            "pairs": sum(record["pairs"] for record in records),
+            "teachers": records,
+        }
+        (staging / DISTILLED_INFO).write_text(yaml.safe_dump(info, sort_keys=False, allow_unicode=True), "utf-8")
+    return info
+
+
+def _translate(translator: Translator, sources: list[str], beam_size: int, what: str, progress_bar: bool) -> list[str]:
+    translations: list[str] = []
+    with tqdm(total=len(sources), desc=what, unit="sentence", disable=not progress_bar or None) as bar:
+        for start in range(0, len(sources), CHUNK):
+            chunk = sources[start : start + CHUNK]
+            translations += translator.translate(chunk, beam_size=beam_size, pretokenized=True)
+            bar.update(len(chunk))
+    return translations
+
+
+def _corpus_name(translator: Translator) -> str:
+    data = translator.config.data
+    return data.corpus if data.corpus is not None else f"the files of {translator.config.name}"

@@ -1,0 +1,49 @@
+"""honyaku distill: teachers' translations of a split, with their provenance, read back as training pairs."""
+
+import pytest
+import yaml
+
+from honyaku import Translator
+from honyaku.cli import main
+from honyaku.config import load_config
+from honyaku.errors import HonyakuError
+from honyaku.training import Trainer
+
+from .conftest import toy_config
+
+
+def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(attention_run, tmp_path, capsys):
+    out = tmp_path / "kd"
+    assert main(["distill", "-m", str(attention_run), "-o", str(out), "--limit", "30", "--beam-size", "2"]) == 0
+    assert "30 distilled pairs" in capsys.readouterr().out
+    info = yaml.safe_load((out / "distilled.yaml").read_text())
+    (teacher,) = info["teachers"]
+    assert info["pairs"] == teacher["pairs"] == 30
+    assert (teacher["direction"], teacher["synthetic_side"], teacher["beam_size"]) == ("xx-yy", "yy", 2)
+
+    translator = Translator.load(attention_run, device="cpu")
+    train_files = translator.config.data.train
+    originals = open(train_files.src, encoding="utf-8").read().splitlines()[:30]
+    assert (out / "train.xx").read_text().splitlines() == originals
+    assert (out / "train.yy").read_text().splitlines() == translator.translate(
+        originals, beam_size=2, pretokenized=True
+    )
+
+    student = toy_config(tmp_path / "student", data={"distilled": [str(out)]})
+    for only, pairs in ((False, 3000 + 30), (True, 30)):
+        config = load_config(student, [f"data.distilled_only={str(only).lower()}"])
+        trainer = Trainer(config, tmp_path / f"run-{only}", progress_bar=False)
+        trainer.prepare(resume=False)
+        assert len(trainer.training_pairs) == pairs
+
+
+def test_what_cannot_be_distilled_or_read_is_refused(attention_run, shared_run, tmp_path, capsys):
+    assert main(["distill", "-m", str(attention_run), "-m", str(shared_run), "-o", str(tmp_path / "kd")]) == 1
+    error = capsys.readouterr().err
+    assert "the teachers translate different language pairs" in error and "(xx→yy)" in error and "(en→ja)" in error
+    assert not (tmp_path / "kd").exists()
+
+    (tmp_path / "plain").mkdir()
+    student = toy_config(tmp_path / "student", data={"distilled": [str(tmp_path / "plain")]})
+    with pytest.raises(HonyakuError, match="plain: not a distilled corpus"):
+        Trainer(load_config(student), tmp_path / "run", progress_bar=False).prepare(resume=False)
