@@ -8,6 +8,9 @@ import torch
 from honyaku import Translator
 from honyaku.errors import HonyakuError
 from honyaku.export import export_huggingface, exported_order
+from honyaku.training import train
+
+from .conftest import toy_config
 
 transformers = pytest.importorskip("transformers")
 
@@ -86,3 +89,16 @@ def test_a_missing_extra_names_what_installs_it(shared_run, tmp_path, monkeypatc
     with pytest.raises(HonyakuError, match=r"exporting needs transformers: pip install 'honyaku\[hf\]'"):
         export_huggingface(shared_run, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_trained_without_max_len_exports(tmp_path):
+    config = toy_config(
+        tmp_path,
+        data={"subwords": {"model": "unigram", "vocab_size": 24, "joint": True}},  # no data.max_len
+        model={"arch": "transformer", "embed_dim": 16, "num_heads": 2, "ffn_size": 32, "share_vocab": True},
+        training={"max_steps": 2, "eval_every_steps": 2},
+    )
+    train(config, tmp_path / "run", progress_bar=False)
+    out = export_huggingface(tmp_path / "run", tmp_path / "hf")
+    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(out)
+    assert model.generation_config.max_length == model.config.max_position_embeddings == 1024

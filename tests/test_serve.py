@@ -1,9 +1,13 @@
 """The HTTP API, running under uvicorn on 127.0.0.1."""
 
 import concurrent.futures
+import importlib
+import sys
 import time
 
 import pytest
+
+from honyaku.errors import HonyakuError
 
 from .conftest import random_sequences, running
 
@@ -84,3 +88,11 @@ def test_a_request_past_its_timeout_gets_504_and_a_full_queue_503(attention_run)
         time.sleep(1.0)  # the timed-out job is dropped from its batch, not translated
         assert app.state.batchers["xx-yy"].batches == 0
         assert client.get("/health").status_code == 200
+
+
+def test_serving_without_the_serve_extra_names_what_installs_it(monkeypatch):
+    for module in ("fastapi", "pydantic"):  # what `import fastapi` does when not installed
+        monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.delitem(sys.modules, "honyaku.serve", raising=False)
+    with pytest.raises(HonyakuError, match=r"the HTTP API needs fastapi: pip install 'honyaku\[serve\]'"):
+        importlib.import_module("honyaku.serve")

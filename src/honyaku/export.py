@@ -209,9 +209,10 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
 
 def max_output_length(cfg) -> int:
     """The longest output (counting the start token) that honyaku's search would allow for a source of
-    ``data.max_len`` tokens, within the positions the model has."""
+    ``data.max_len`` tokens (without one, as long as the model's positions), within the positions the model has."""
     decoding = cfg.decoding
-    longest = int(decoding.max_length_ratio * cfg.data.max_len) + decoding.max_length_offset + 1
+    longest_source = cfg.data.max_len or cfg.model.max_positions
+    longest = int(decoding.max_length_ratio * longest_source) + decoding.max_length_offset + 1
     return min(longest, cfg.model.max_positions)
 
 

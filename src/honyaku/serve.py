@@ -14,15 +14,16 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from honyaku.errors import HonyakuError, optional_import
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
 
+# The serve extra (fastapi, which brings pydantic): checked before either is imported, so that an install
+# without it gets the message naming the extra.
 optional_import("fastapi", "serve", "the HTTP API")
 from fastapi import FastAPI, HTTPException  # noqa: E402
 from fastapi.responses import HTMLResponse  # noqa: E402
+from pydantic import BaseModel, ConfigDict, Field, model_validator  # noqa: E402
 
 
 class TranslateRequest(BaseModel):
