@@ -70,3 +70,37 @@ def test_overrides_and_defaults(tmp_path):
         load_config(write(tmp_path, {}), ["training.max_epochs"])
     with pytest.raises(HonyakuError, match="config file not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+def write_yaml(path, data):
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_a_config_names_a_base_resolved_at_load_and_saved_whole(tmp_path):
+    (tmp_path / "bases").mkdir()
+    write_yaml(tmp_path / "bases" / "root.yaml", {"name": "root", "model": {"hidden_size": 64, "dropout": 0.2}})
+    write_yaml(
+        tmp_path / "bases" / "middle.yaml",
+        {"base": "root.yaml", "data": {"subwords": {"vocab_size": 100, "joint": True}}, "model": {"dropout": 0.3}},
+    )
+    child = write_yaml(
+        tmp_path / "child.yaml", {"base": "bases/middle.yaml", "name": "child", "data": {"subwords": {"joint": False}}}
+    )
+    config = load_config(child, ["model.hidden_size=32"])
+    assert config.name == "child"  # the nearest file wins, key by key, and --set over all of them
+    assert (config.model.hidden_size, config.model.dropout) == (32, 0.3)
+    assert (config.data.subwords.vocab_size, config.data.subwords.joint) == (100, False)
+    config.save(tmp_path / "saved.yaml")
+    saved = yaml.safe_load((tmp_path / "saved.yaml").read_text())
+    assert "base" not in saved and load_config(tmp_path / "saved.yaml") == config
+
+    write_yaml(tmp_path / "bases" / "root.yaml", {"base": "../child.yaml"})
+    with pytest.raises(HonyakuError, match=r"name each other as base in a circle: .*child\.yaml → .*middle\.yaml → "):
+        load_config(child)
+    write_yaml(tmp_path / "bases" / "middle.yaml", {"base": "gone.yaml"})
+    with pytest.raises(HonyakuError, match=r"bases/gone\.yaml: config file not found \(the base of .*middle\.yaml\)"):
+        load_config(child)
+    write_yaml(tmp_path / "bases" / "middle.yaml", {"base": 3})
+    with pytest.raises(HonyakuError, match=r"middle\.yaml: base: expected the path of a config file, got 3"):
+        load_config(child)

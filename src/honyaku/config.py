@@ -368,12 +368,22 @@ def _plain(value: Any) -> Any:
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Read, override (``section.key=value`` strings, values parsed as YAML) and validate a config file."""
-    path = Path(path)
+    """Read a config file (and the files it names as ``base``), override (``section.key=value`` strings, values
+    parsed as YAML) and validate it."""
+    raw = _read_with_bases(Path(path), ())
+    for override in overrides or []:
+        _apply_override(raw, override)
+    return config_from_dict(raw, str(path))
+
+
+def _read_with_bases(path: Path, children: tuple[Path, ...]) -> dict[str, Any]:
+    """A config file's mapping with its ``base`` (a config file, relative to this one) resolved under it: the
+    base's settings, then this file's on top of them, section by section and key by key."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise HonyakuError(f"{path}: config file not found") from None
+        named_by = f" (the base of {children[-1]})" if children else ""
+        raise HonyakuError(f"{path}: config file not found{named_by}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise HonyakuError(f"{path}: cannot read config: {error}") from None
     try:
@@ -382,9 +392,25 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         raise HonyakuError(f"{path}: invalid YAML: {error}".replace("\n", " ")) from None
     if not isinstance(raw, dict):
         raise HonyakuError(f"{path}: expected a mapping of sections at the top level")
-    for override in overrides or []:
-        _apply_override(raw, override)
-    return config_from_dict(raw, str(path))
+    if "base" not in raw:
+        return raw
+    base = raw.pop("base")
+    if not isinstance(base, str) or not base:
+        raise HonyakuError(f"{path}: base: expected the path of a config file, got {base!r}")
+    base_path = path.parent / base
+    chain = (*children, path)
+    if base_path.resolve() in {p.resolve() for p in chain}:
+        circle = " → ".join(str(p) for p in (*chain, base_path))
+        raise HonyakuError(f"{path}: config files name each other as base in a circle: {circle}")
+    return _merged(_read_with_bases(base_path, chain), raw)
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        both_mappings = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both_mappings else value
+    return merged
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
