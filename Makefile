@@ -30,6 +30,7 @@ test: install browser
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache  # the layers of ARCHITECTURE.md (contracts in pyproject.toml)
 
 # The bundled models translate the seeds' sentences and a few more, offline, both ways: source → translation.
 demo: install

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.errors import HonyakuError
-from honyaku.model import count_parameters
+from honyaku.core.errors import HonyakuError
+from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator
 from honyaku.training import CONFIG_FILE, METRICS_FILE
 

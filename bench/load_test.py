@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.config import load_config
-from honyaku.corpus import read_parallel, split_files
-from honyaku.errors import HonyakuError
+from honyaku.core.config import load_config
+from honyaku.core.errors import HonyakuError
+from honyaku.data.corpus import read_parallel, split_files
 
 MAX_CHARS, MAX_TEXTS = 1000, 64  # honyaku serve's defaults
 

@@ -26,13 +26,13 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
-from honyaku.config import Config, changed_settings, load_config
-from honyaku.corpus import read_parallel, split_files
+from honyaku.core.config import Config, changed_settings, load_config
+from honyaku.core.metrics import bleu, chrf
+from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.text import tokenize
 from honyaku.ensemble import ensemble, read_members
-from honyaku.evaluation import bleu, chrf
-from honyaku.model import count_parameters
+from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, tune_length_penalty
-from honyaku.text import tokenize
 from honyaku.training import BUDGET_REACHED, CONFIG_FILE, METRICS_FILE, train
 
 

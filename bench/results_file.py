@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from honyaku.errors import HonyakuError
-from honyaku.runtime import configure_threads
+from honyaku.core.errors import HonyakuError
+from honyaku.core.runtime import configure_threads
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.config import load_config
+from honyaku.core.config import load_config
 from honyaku.training import METRICS_FILE, train
 
 

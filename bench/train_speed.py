@@ -25,11 +25,11 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 from torch.utils.flop_counter import FlopCounterMode
 
-from honyaku.config import load_config
-from honyaku.data import collate, make_batches
-from honyaku.model import count_parameters
+from honyaku.core.config import load_config
+from honyaku.data.batching import collate, make_batches
+from honyaku.data.vocabulary import Vocabulary
+from honyaku.models.factory import count_parameters
 from honyaku.training import Trainer
-from honyaku.vocabulary import Vocabulary
 
 
 def measure(

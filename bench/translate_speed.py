@@ -30,9 +30,9 @@ from pathlib import Path
 import torch
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.config import load_config
-from honyaku.corpus import read_parallel, split_files
-from honyaku.errors import HonyakuError
+from honyaku.core.config import load_config
+from honyaku.core.errors import HonyakuError
+from honyaku.data.corpus import read_parallel, split_files
 
 SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: all at once, see HEADER)
 ENGINES = {  # name: (backend, int8)

@@ -6,9 +6,9 @@ import torch
 
 from honyaku import HonyakuError, Translator
 from honyaku.averaging import average_run
-from honyaku.config import load_config
-from honyaku.corpus import read_parallel, split_files
-from honyaku.evaluation import bleu
+from honyaku.core.config import load_config
+from honyaku.core.metrics import bleu
+from honyaku.data.corpus import read_parallel, split_files
 from honyaku.prediction import tune_length_penalty
 from honyaku.pretrained import reproduction, training_facts
 from honyaku.training import train

@@ -1,8 +1,8 @@
 import pytest
 
-from honyaku.casing import learn_casing, load_casing, save_casing
-from honyaku.errors import HonyakuError
-from honyaku.text import English
+from honyaku.core.errors import HonyakuError
+from honyaku.data.casing import learn_casing, load_casing, save_casing
+from honyaku.data.text import English
 
 
 def test_names_are_learned_from_the_japanese_side(corpus_dir):

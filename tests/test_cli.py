@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from honyaku import HonyakuError, Translator, pipeline
-from honyaku.casing import load_casing
+from honyaku.data.casing import load_casing
 
 from .conftest import REPO
 

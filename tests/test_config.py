@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from honyaku.config import Config, load_config
-from honyaku.errors import HonyakuError
+from honyaku.core.config import Config, load_config
+from honyaku.core.errors import HonyakuError
 
 CONFIGS = sorted((__import__("pathlib").Path(__file__).parents[1] / "configs").glob("*.yaml"))
 
@@ -104,3 +104,14 @@ def test_a_config_names_a_base_resolved_at_load_and_saved_whole(tmp_path):
     write_yaml(tmp_path / "bases" / "middle.yaml", {"base": 3})
     with pytest.raises(HonyakuError, match=r"middle\.yaml: base: expected the path of a config file, got 3"):
         load_config(child)
+
+
+def test_the_names_a_config_validates_are_those_of_the_registries():
+    from honyaku.core import config
+    from honyaku.data.corpus import BUILTIN_CORPORA
+    from honyaku.data.text import PROCESSORS
+    from honyaku.models.factory import ARCHITECTURES
+
+    assert set(config.BUILTIN_CORPUS_NAMES) == set(BUILTIN_CORPORA)
+    assert set(config.PROCESSOR_NAMES) == set(PROCESSORS)
+    assert set(config.ARCHITECTURE_NAMES) == set(ARCHITECTURES)

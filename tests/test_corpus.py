@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from honyaku.config import SplitFiles
-from honyaku.corpus import BUILTIN_CORPORA, fetch_corpus, read_parallel, resolve_corpus_dir
-from honyaku.errors import HonyakuError
+from honyaku.core.config import SplitFiles
+from honyaku.core.errors import HonyakuError
+from honyaku.data.corpus import BUILTIN_CORPORA, fetch_corpus, read_parallel, resolve_corpus_dir
 
 FILES = sorted(BUILTIN_CORPORA["small_parallel_enja"].sha256)
 
@@ -103,7 +103,7 @@ def test_corrupted_download_is_reported_and_not_kept(corpus_server, tmp_path, mo
 
 
 def resolve_cache():
-    from honyaku.corpus import cache_dir
+    from honyaku.data.corpus import cache_dir
 
     return cache_dir() / "small_parallel_enja"
 

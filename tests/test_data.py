@@ -2,7 +2,7 @@ import random
 
 import torch
 
-from honyaku.data import ParallelData, collate, make_batches
+from honyaku.data.batching import ParallelData, collate, make_batches
 
 
 def random_data(n=1000, seed=0):

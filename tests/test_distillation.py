@@ -5,8 +5,8 @@ import yaml
 
 from honyaku import Translator
 from honyaku.cli import main
-from honyaku.config import load_config
-from honyaku.errors import HonyakuError
+from honyaku.core.config import load_config
+from honyaku.core.errors import HonyakuError
 from honyaku.training import Trainer
 
 from .conftest import toy_config

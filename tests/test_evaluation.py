@@ -1,4 +1,4 @@
-from honyaku.evaluation import bleu, chrf, score_all
+from honyaku.core.metrics import bleu, chrf, score_all
 
 
 def test_bleu_is_on_the_given_tokens_with_signature():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from honyaku import Translator
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 from honyaku.export import export_huggingface, exported_order
 from honyaku.training import train
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from honyaku import Translator
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 from honyaku.training import train
 
 from .conftest import hypothesis_examples, toy_config

@@ -6,7 +6,7 @@ import pytest
 
 from honyaku import Translator, pipeline
 from honyaku.cli import main
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 from honyaku.hub import TransformersTranslator, direction_of
 
 transformers = pytest.importorskip("transformers")

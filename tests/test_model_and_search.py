@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from honyaku.config import DecodingConfig, ModelConfig
-from honyaku.data import pad
+from honyaku.core.config import DecodingConfig, ModelConfig
+from honyaku.data.batching import pad
 from honyaku.ensemble import Ensemble
-from honyaku.layers import Dropout
-from honyaku.model import build_model
-from honyaku.rnn import reverse_padded
+from honyaku.models.factory import build_model
+from honyaku.models.layers import Dropout
+from honyaku.models.rnn import reverse_padded
 from honyaku.search import beam_search, greedy_search, length_penalty, translate_ids
 
 BOS, EOS, PAD = 2, 3, 0

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from honyaku import Translator
-from honyaku.config import load_config
-from honyaku.errors import HonyakuError
+from honyaku.core.config import load_config
+from honyaku.core.errors import HonyakuError
 from honyaku.training import Trainer, train
 
 from .conftest import toy_config

@@ -4,12 +4,12 @@ import pytest
 import torch
 
 from honyaku import Translator
-from honyaku.config import ModelConfig, load_config
-from honyaku.data import both_directions, collate, encode_pairs
-from honyaku.layers import WordDropout
+from honyaku.core.config import ModelConfig, load_config
+from honyaku.data.batching import both_directions, collate, encode_pairs
+from honyaku.data.vocabulary import Vocabulary
+from honyaku.models.layers import WordDropout
+from honyaku.models.transformer import Transformer
 from honyaku.training import Trainer, train
-from honyaku.transformer import Transformer
-from honyaku.vocabulary import Vocabulary
 
 from .conftest import random_sequences, toy_config
 

@@ -5,8 +5,8 @@ import os
 import pytest
 import torch
 
-from honyaku.errors import HonyakuError
-from honyaku.runtime import configure_threads, physical_cores
+from honyaku.core.errors import HonyakuError
+from honyaku.core.runtime import configure_threads, physical_cores
 
 
 @pytest.fixture(autouse=True)

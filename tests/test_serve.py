@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 
 from .conftest import random_sequences, running
 

@@ -1,9 +1,9 @@
 import pytest
 
-from honyaku.config import DataConfig, SubwordConfig
-from honyaku.errors import HonyakuError
-from honyaku.subwords import SentencePieceModel, load_subwords, prepare_subwords, train_subwords
-from honyaku.text import get_processor
+from honyaku.core.config import DataConfig, SubwordConfig
+from honyaku.core.errors import HonyakuError
+from honyaku.data.subwords import SentencePieceModel, load_subwords, prepare_subwords, train_subwords
+from honyaku.data.text import get_processor
 
 
 def corpus_words(corpus_dir, name, limit=None):

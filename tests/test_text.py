@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from honyaku import HonyakuError
-from honyaku.text import get_processor, processor_for
+from honyaku.data.text import get_processor, processor_for
 
 from .conftest import hypothesis_examples
 

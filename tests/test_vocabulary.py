@@ -1,7 +1,7 @@
 import pytest
 
-from honyaku.errors import HonyakuError
-from honyaku.vocabulary import SPECIALS, Vocabulary
+from honyaku.core.errors import HonyakuError
+from honyaku.data.vocabulary import SPECIALS, Vocabulary
 
 SENTENCES = [["a", "b", "b", "c"], ["c", "b", "d"], ["e"]]
 

@@ -1,6 +1,6 @@
 """honyaku (翻訳): train, evaluate and serve sequence-to-sequence neural machine translation models."""
 
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 from honyaku.prediction import TranslationPipeline, Translator, pipeline
 
 __version__ = "0.1.0"

@@ -13,8 +13,8 @@ from honyaku.checkpoint import (
     CheckpointStore,
     average_weights,
 )
-from honyaku.errors import HonyakuError
-from honyaku.files import atomic_path
+from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_path
 from honyaku.pretrained import copy_model_files
 from honyaku.training import CONFIG_FILE, METRICS_FILE
 

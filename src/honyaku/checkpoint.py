@@ -19,8 +19,8 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from honyaku.errors import HonyakuError
-from honyaku.files import atomic_directory, atomic_path, atomic_write_bytes
+from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_directory, atomic_path, atomic_write_bytes
 
 WEIGHTS_FILE = "model.safetensors"
 AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of

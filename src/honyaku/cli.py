@@ -8,8 +8,8 @@ import re
 import sys
 from pathlib import Path
 
-from honyaku.errors import HonyakuError
-from honyaku.runtime import configure_threads
+from honyaku.core.errors import HonyakuError
+from honyaku.core.runtime import configure_threads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -347,14 +347,14 @@ def _bundle(args: argparse.Namespace) -> None:
 
 
 def _data_fetch(args: argparse.Namespace) -> None:
-    from honyaku.corpus import fetch_corpus
+    from honyaku.data.corpus import fetch_corpus
 
     directory = fetch_corpus(args.corpus, source_dir=args.source_dir)
     print(f"{args.corpus}: {directory}")
 
 
 def _data_path(args: argparse.Namespace) -> None:
-    from honyaku.corpus import resolve_corpus_dir
+    from honyaku.data.corpus import resolve_corpus_dir
 
     print(resolve_corpus_dir(args.corpus, args.data_dir, download=False))
 
@@ -383,7 +383,7 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _translate(args: argparse.Namespace) -> None:
-    from honyaku.corpus import read_lines
+    from honyaku.data.corpus import read_lines
 
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
@@ -432,8 +432,8 @@ def _interactive(translator, args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from honyaku.config import SplitFiles
-    from honyaku.corpus import read_parallel, split_files
+    from honyaku.core.config import SplitFiles
+    from honyaku.data.corpus import read_parallel, split_files
     from honyaku.prediction import evaluate
 
     translator = _load_translator(args)

@@ -4,7 +4,7 @@ they translated, become training pairs of another model (``data.distilled``).
 
 Each teacher translates the side of the corpus in its own source language, so a forward teacher gives
 (original source, synthetic target) and a backward teacher (synthetic source, original target) for the same
-student. The directory's layout and its provenance file are honyaku.corpus's (``distilled_split``).
+student. The directory's layout and its provenance file are honyaku.data.corpus's (``distilled_split``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import yaml
 from tqdm import tqdm
 
 from honyaku import __version__
-from honyaku.corpus import DISTILLED_INFO, read_parallel, split_files
-from honyaku.errors import HonyakuError
-from honyaku.files import atomic_directory
+from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_directory
+from honyaku.data.corpus import DISTILLED_INFO, read_parallel, split_files
 from honyaku.prediction import Translator
 
 CHUNK = 1000  # sentences translated between progress updates

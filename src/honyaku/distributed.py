@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 
 
 @dataclass(frozen=True)

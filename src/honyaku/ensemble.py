@@ -16,15 +16,15 @@ import torch
 import yaml
 from torch import nn
 
-from honyaku.config import Config, model_config_from_dict
-from honyaku.errors import HonyakuError
-from honyaku.model import build_model
+from honyaku.core.config import Config, model_config_from_dict
+from honyaku.core.errors import HonyakuError
+from honyaku.models.factory import build_model
 
 ENSEMBLE_FILE = "ensemble.yaml"
 
 
 class Ensemble(nn.Module):
-    """The interface of ``honyaku.model`` over several models. Its scores are the log of the mean of the
+    """The interface of ``honyaku.models.factory`` over several models. Its scores are the log of the mean of the
     members' probabilities (as fairseq ensembles), already normalised; its state is one state per member."""
 
     def __init__(self, members: list[nn.Module]):
@@ -84,7 +84,7 @@ def ensemble(model_dirs: list[str | Path], out_dir: str | Path) -> Path:
     direction, vocabulary and subword model). Its config is the first member's, with its decoding settings;
     tune the length penalty of the ensemble afterwards (``honyaku tune``)."""
     from honyaku.checkpoint import WEIGHTS_FILE, save_weights
-    from honyaku.files import atomic_directory
+    from honyaku.core.files import atomic_directory
     from honyaku.prediction import Translator
     from honyaku.pretrained import MODEL_FILES, copy_model_files, training_record
 

@@ -23,17 +23,17 @@ from pathlib import Path
 import torch
 
 from honyaku.checkpoint import WEIGHTS_FILE, stored_hash
-from honyaku.corpus import cache_dir
+from honyaku.core.errors import HonyakuError, optional_import
+from honyaku.core.files import atomic_directory, atomic_write_bytes
+from honyaku.data.corpus import cache_dir
+from honyaku.data.subwords import SentencePieceModel
+from honyaku.data.text import processor_names
+from honyaku.data.vocabulary import Vocabulary
 from honyaku.ensemble import Ensemble
-from honyaku.errors import HonyakuError, optional_import
-from honyaku.files import atomic_directory, atomic_write_bytes
+from honyaku.models.transformer import Transformer
 from honyaku.prediction import Translator
 from honyaku.pretrained import pretrained_root
 from honyaku.search import Hypothesis, max_output_lengths
-from honyaku.subwords import SentencePieceModel
-from honyaku.text import processor_names
-from honyaku.transformer import Transformer
-from honyaku.vocabulary import Vocabulary
 
 # Exported id of each of honyaku's ids below 4 (the rest keep theirs): <pad> and <unk> change places.
 SPECIAL_IDS = {Vocabulary.pad_id: 1, Vocabulary.unk_id: 0, Vocabulary.bos_id: 2, Vocabulary.eos_id: 3}

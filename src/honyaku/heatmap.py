@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
+from honyaku.core.errors import HonyakuError
+from honyaku.data.vocabulary import EOS, Vocabulary
 from honyaku.ensemble import Ensemble
-from honyaku.errors import HonyakuError
+from honyaku.models.rnn import AttentionSeq2Seq
+from honyaku.models.transformer import Transformer
 from honyaku.prediction import Translator
-from honyaku.rnn import AttentionSeq2Seq
-from honyaku.transformer import Transformer
-from honyaku.vocabulary import EOS, Vocabulary
 
 
 @dataclass

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from honyaku.config import Config, DataConfig, DecodingConfig
-from honyaku.errors import HonyakuError, optional_import
+from honyaku.core.config import Config, DataConfig, DecodingConfig
+from honyaku.core.errors import HonyakuError, optional_import
+from honyaku.data.text import get_processor, processor_for
 from honyaku.prediction import Translation, TranslatorBase
-from honyaku.text import get_processor, processor_for
 from honyaku.training import CONFIG_FILE, resolve_device
 
 HUB_PREFIX = "hf:"

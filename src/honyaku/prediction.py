@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from honyaku.casing import CASING_FILE, load_casing
 from honyaku.checkpoint import WEIGHTS_FILE, load_weights
-from honyaku.config import Config, load_config
+from honyaku.core.config import Config, load_config
+from honyaku.core.errors import HonyakuError
+from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
+from honyaku.data.casing import CASING_FILE, load_casing
+from honyaku.data.subwords import Subwords, WordLevel, load_subwords
+from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
+from honyaku.data.vocabulary import Vocabulary
 from honyaku.ensemble import build_directory_model
-from honyaku.errors import HonyakuError
-from honyaku.evaluation import MetricResult, natural_text_tokenizer, score_all
 from honyaku.search import Hypothesis, translate_ids
-from honyaku.subwords import Subwords, WordLevel, load_subwords
-from honyaku.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, resolve_device
-from honyaku.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from honyaku.hub import TransformersTranslator
@@ -290,8 +290,8 @@ def tune_length_penalty(
     A short-output model is common after label smoothing: its BLEU brevity penalty falls, and a larger alpha
     gives longer hypotheses. Choose on dev, never on test."""
     from honyaku.checkpoint import TUNING_FILE
-    from honyaku.corpus import read_parallel, split_files
-    from honyaku.files import atomic_path
+    from honyaku.core.files import atomic_path
+    from honyaku.data.corpus import read_parallel, split_files
 
     translator = Translator.load(model_dir)
     if not isinstance(translator, Translator):

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import yaml
 
-from honyaku.casing import CASING_FILE
 from honyaku.checkpoint import AVERAGED_FROM_FILE, TUNING_FILE, WEIGHTS_FILE, save_weights
-from honyaku.corpus import read_parallel, split_files
+from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_directory
+from honyaku.data.casing import CASING_FILE
+from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.subwords import SUBWORD_FILES
 from honyaku.ensemble import ENSEMBLE_FILE, read_members
-from honyaku.errors import HonyakuError
-from honyaku.files import atomic_directory
-from honyaku.model import count_parameters
+from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, evaluate
-from honyaku.subwords import SUBWORD_FILES
 from honyaku.training import CONFIG_FILE, METRICS_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE
 
 MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES.values(), ENSEMBLE_FILE)

@@ -1,4 +1,4 @@
-"""Search over any model's ``encode`` / ``decode_step`` / ``select_state`` interface (see ``honyaku.model``)."""
+"""Search over any model's ``encode`` / ``decode_step`` / ``select_state`` interface (``honyaku.models.factory``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from honyaku.config import DecodingConfig
-from honyaku.data import pad
+from honyaku.core.config import DecodingConfig
+from honyaku.data.batching import pad
 
 
 @torch.inference_mode()

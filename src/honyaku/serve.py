@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 
-from honyaku.errors import HonyakuError, optional_import
+from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
 

@@ -22,11 +22,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from honyaku.casing import CASING_FILE, learn_casing, save_casing
 from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, save_weights
-from honyaku.config import Config, TrainingConfig, changed_settings, load_config
-from honyaku.corpus import distilled_split, split_files
-from honyaku.data import (
+from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config
+from honyaku.core.errors import HonyakuError
+from honyaku.core.metrics import bleu
+from honyaku.data.batching import (
     Batch,
     ParallelData,
     TrainingPairs,
@@ -36,14 +36,14 @@ from honyaku.data import (
     pairs_within,
     read_tokenized,
 )
+from honyaku.data.casing import CASING_FILE, learn_casing, save_casing
+from honyaku.data.corpus import distilled_split, split_files
+from honyaku.data.subwords import prepare_subwords
+from honyaku.data.text import detokenize, processor_names
+from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
-from honyaku.errors import HonyakuError
-from honyaku.evaluation import bleu
-from honyaku.model import build_model, count_parameters
+from honyaku.models.factory import build_model, count_parameters
 from honyaku.search import translate_ids
-from honyaku.subwords import prepare_subwords
-from honyaku.text import detokenize, processor_names
-from honyaku.vocabulary import Vocabulary
 
 CONFIG_FILE = "config.yaml"
 SRC_VOCAB_FILE = "src_vocab.txt"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 
 CASING_FILE = "casing.tsv"
 TITLES = ("mr", "mrs", "ms", "dr")
@@ -25,7 +25,7 @@ def learn_casing(
     english: list[list[str]], japanese: list[list[str]], min_count: int = 2, min_dice: float = 0.5
 ) -> dict[str, str]:
     """{lowercased English name: its capitalised form} from aligned sentence pairs (corpus tokens)."""
-    from honyaku.text import get_processor
+    from honyaku.data.text import get_processor
 
     analyser = get_processor("japanese")
     names, candidates, together = Counter(), Counter(), Counter()

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from honyaku.config import ModelConfig
-from honyaku.layers import Dropout, WordDropout, grouped_rows
+from honyaku.core.config import ModelConfig
+from honyaku.models.layers import Dropout, WordDropout, grouped_rows
 
 
 @dataclass

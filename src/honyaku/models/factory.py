@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from honyaku.config import ModelConfig
-from honyaku.rnn import AttentionSeq2Seq, Seq2Seq
-from honyaku.transformer import Transformer
+from honyaku.core.config import ModelConfig
+from honyaku.models.rnn import AttentionSeq2Seq, Seq2Seq
+from honyaku.models.transformer import Transformer
 
 ARCHITECTURES = {"seq2seq": Seq2Seq, "attention": AttentionSeq2Seq, "transformer": Transformer}
 

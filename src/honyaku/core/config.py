@@ -17,7 +17,15 @@ from typing import Any, Union
 
 import yaml
 
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
+
+# The names a config chooses from. The registries behind them live in the layers above (honyaku.data.corpus,
+# honyaku.data.text, honyaku.models.factory, honyaku.models.attention), keyed by these names (test_config.py
+# checks that they agree), so that a config is validated without importing them.
+BUILTIN_CORPUS_NAMES = ("small_parallel_enja",)
+PROCESSOR_NAMES = ("pretokenized", "english", "japanese")
+ARCHITECTURE_NAMES = ("seq2seq", "attention", "transformer")
+ATTENTION_KINDS = ("dot", "general", "bahdanau")
 
 
 @dataclass
@@ -115,26 +123,23 @@ class DataConfig:
     distilled_only: bool = False  # train on the distilled pairs alone, without the original ones
     src_vocab: VocabConfig = field(default_factory=VocabConfig)
     tgt_vocab: VocabConfig = field(default_factory=VocabConfig)
-    # How a translator turns raw text into tokens and back (honyaku.text): english, japanese or pretokenized;
+    # How a translator turns raw text into tokens and back (honyaku.data.text): english, japanese or pretokenized;
     # null picks by language (en → english, ja → japanese, others pretokenized).
     src_processor: str | None = None
     tgt_processor: str | None = None
     subwords: SubwordConfig | None = None  # null: the model reads and writes words
 
     def validate(self, where: str) -> None:
-        from honyaku.corpus import BUILTIN_CORPORA
-        from honyaku.text import PROCESSORS
-
         for side in ("src_processor", "tgt_processor"):
-            if getattr(self, side) not in (None, *PROCESSORS):
-                raise HonyakuError(f"{where}.{side}: must be one of {', '.join(PROCESSORS)} or null")
+            if getattr(self, side) not in (None, *PROCESSOR_NAMES):
+                raise HonyakuError(f"{where}.{side}: must be one of {', '.join(PROCESSOR_NAMES)} or null")
 
         if self.corpus is None:
             if self.train is None or self.dev is None:
                 raise HonyakuError(f"{where}: with 'corpus: null', both 'train' and 'dev' files are required")
-        elif self.corpus not in BUILTIN_CORPORA:
+        elif self.corpus not in BUILTIN_CORPUS_NAMES:
             raise HonyakuError(
-                f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPORA)}"
+                f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPUS_NAMES)}"
                 " (or null with your own train/dev files)"
             )
         for name in ("train", "dev", "test"):
@@ -179,10 +184,10 @@ class ModelConfig:
     share_vocab: bool = False  # one vocabulary (and embedding) for both languages
 
     def validate(self, where: str) -> None:
-        from honyaku.model import ARCHITECTURES
-
-        if self.arch not in ARCHITECTURES:
-            raise HonyakuError(f"{where}.arch: unknown architecture {self.arch!r}; known: {', '.join(ARCHITECTURES)}")
+        if self.arch not in ARCHITECTURE_NAMES:
+            raise HonyakuError(
+                f"{where}.arch: unknown architecture {self.arch!r}; known: {', '.join(ARCHITECTURE_NAMES)}"
+            )
         for name in ("embed_dim", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise HonyakuError(f"{where}.{name}: must be ≥ 1, got {getattr(self, name)}")
@@ -190,8 +195,6 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value < 1.0:
                 raise HonyakuError(f"{where}.{name}: must be in [0, 1), got {value}")
-        from honyaku.attention import ATTENTION_KINDS
-
         if self.attention not in ATTENTION_KINDS:
             raise HonyakuError(
                 f"{where}.attention: must be one of {', '.join(ATTENTION_KINDS)}, got {self.attention!r}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-ATTENTION_KINDS = ("dot", "general", "bahdanau")
+from honyaku.core.config import ATTENTION_KINDS
 
 
 class Attention(nn.Module):

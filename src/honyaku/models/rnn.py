@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from honyaku.attention import Attention
-from honyaku.config import ModelConfig
-from honyaku.layers import Dropout, WordDropout, grouped_rows
+from honyaku.core.config import ModelConfig
+from honyaku.models.attention import Attention
+from honyaku.models.layers import Dropout, WordDropout, grouped_rows
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: (L, B, H) each
 

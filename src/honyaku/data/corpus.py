@@ -11,9 +11,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from honyaku.config import DataConfig, SplitFiles
-from honyaku.errors import HonyakuError
-from honyaku.files import atomic_path
+from honyaku.core.config import DataConfig, SplitFiles
+from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_path
 
 
 @dataclass(frozen=True)

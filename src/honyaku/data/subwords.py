@@ -12,9 +12,9 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from honyaku.config import DataConfig, SubwordConfig, SubwordSampling
-from honyaku.errors import HonyakuError
-from honyaku.text import get_processor, processor_names
+from honyaku.core.config import DataConfig, SubwordConfig, SubwordSampling
+from honyaku.core.errors import HonyakuError
+from honyaku.data.text import get_processor, processor_names
 
 SUBWORD_FILES = {"src": "src.spm.model", "tgt": "tgt.spm.model"}
 

@@ -12,10 +12,10 @@ import unicodedata
 from functools import cache
 from typing import TYPE_CHECKING
 
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 
 if TYPE_CHECKING:
-    from honyaku.config import DataConfig
+    from honyaku.core.config import DataConfig
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -59,7 +59,7 @@ class English:
     name = "english"
 
     def __init__(self, casing: dict[str, str] | None = None) -> None:
-        """``casing`` maps lowercased names to their written form (honyaku.casing)."""
+        """``casing`` maps lowercased names to their written form (honyaku.data.casing)."""
         from sacremoses import MosesDetokenizer, MosesTokenizer
 
         self.casing = casing or {}

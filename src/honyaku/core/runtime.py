@@ -7,7 +7,7 @@ import os
 
 import torch
 
-from honyaku.errors import HonyakuError
+from honyaku.core.errors import HonyakuError
 
 
 def physical_cores() -> int:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import torch
 
-from honyaku.config import SplitFiles, SubwordSampling
-from honyaku.corpus import read_parallel
-from honyaku.subwords import Subwords
-from honyaku.text import tokenize
-from honyaku.vocabulary import Vocabulary
+from honyaku.core.config import SplitFiles, SubwordSampling
+from honyaku.data.corpus import read_parallel
+from honyaku.data.subwords import Subwords
+from honyaku.data.text import tokenize
+from honyaku.data.vocabulary import Vocabulary
 
 
 @dataclass
