@@ -17,9 +17,9 @@ from pathlib import Path
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
+from honyaku.modeldir import CONFIG_FILE, METRICS_FILE
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator
-from honyaku.training import CONFIG_FILE, METRICS_FILE
 
 
 def vocabulary(translator: Translator) -> str:

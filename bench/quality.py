@@ -30,10 +30,11 @@ from honyaku.core.config import Config, changed_settings, load_config
 from honyaku.core.metrics import bleu, chrf
 from honyaku.data.corpus import read_parallel, split_files
 from honyaku.data.text import tokenize
-from honyaku.ensemble import ensemble, read_members
+from honyaku.ensemble import ensemble
+from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, read_members
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, tune_length_penalty
-from honyaku.training import BUDGET_REACHED, CONFIG_FILE, METRICS_FILE, train
+from honyaku.training import BUDGET_REACHED, train
 
 
 def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:

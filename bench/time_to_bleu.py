@@ -18,7 +18,8 @@ import torch
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config import load_config
-from honyaku.training import METRICS_FILE, train
+from honyaku.modeldir import METRICS_FILE
+from honyaku.training import train
 
 
 def crossings(metrics: Path, thresholds: list[float]) -> tuple[dict[float, dict[str, str] | None], float]:

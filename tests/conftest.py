@@ -90,8 +90,7 @@ def attention_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def shared_run(tmp_path_factory, corpus_dir):
-    """A small Transformer with one SentencePiece vocabulary for both sides, briefly trained on the corpus, on
-    both directions and with subword sampling: the exports must hold for a model trained so."""
+    """A small Transformer with one SentencePiece vocabulary for both sides, briefly trained on the corpus."""
     tmp_path = tmp_path_factory.mktemp("shared")
     config = {
         "name": "tiny_shared",
@@ -101,14 +100,14 @@ def shared_run(tmp_path_factory, corpus_dir):
             "tgt_lang": "ja",
             "max_len": 40,
             "train_limit": 3000,
-            "subwords": {"model": "unigram", "vocab_size": 2000, "joint": True, "sampling": {"alpha": 0.1}},
+            "subwords": {"model": "unigram", "vocab_size": 2000, "joint": True},
         },
         "model": {"arch": "transformer", "embed_dim": 64, "num_layers": 2, "num_heads": 4, "ffn_size": 128},
         "training": {"batch_size": 64, "learning_rate": 0.003, "max_steps": 60, "lr_schedule": "inverse_sqrt"},
         "decoding": {"beam_size": 1, "max_length_ratio": 0.0, "max_length_offset": 40},
     }
     config["model"].update(share_vocab=True, tie_embeddings=True)
-    config["training"].update(warmup_steps=30, patience=None, eval_every_steps=60, bidirectional_epochs=1)
+    config["training"].update(warmup_steps=30, patience=None, eval_every_steps=60)
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     from honyaku.training import train

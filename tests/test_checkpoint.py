@@ -5,9 +5,10 @@ import stat
 import pytest
 import torch
 
-from honyaku.checkpoint import CheckpointStore, load_state, load_weights, save_state, save_weights
+from honyaku.checkpoint import CheckpointStore, load_state, save_state
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
+from honyaku.modeldir import load_weights, save_weights
 
 
 def test_store_keeps_the_newest_checkpoints_and_points_at_the_last(tmp_path):

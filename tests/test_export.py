@@ -10,7 +10,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.export import export_huggingface, exported_order
 from honyaku.training import train
 
-from .conftest import toy_config
+from .conftest import random_sequences, toy_config
 
 transformers = pytest.importorskip("transformers")
 
@@ -91,14 +91,41 @@ def test_a_missing_extra_names_what_installs_it(shared_run, tmp_path, monkeypatc
     assert not (tmp_path / "out").exists()
 
 
-def test_a_model_trained_without_max_len_exports(tmp_path):
+def test_a_model_trained_both_ways_with_sampling_and_without_max_len_exports(tmp_path):
+    sampled = {"model": "unigram", "vocab_size": 24, "joint": True, "sampling": {"alpha": 0.1, "nbest_size": 8}}
     config = toy_config(
         tmp_path,
-        data={"subwords": {"model": "unigram", "vocab_size": 24, "joint": True}},  # no data.max_len
-        model={"arch": "transformer", "embed_dim": 16, "num_heads": 2, "ffn_size": 32, "share_vocab": True},
-        training={"max_steps": 2, "eval_every_steps": 2},
+        data={"subwords": sampled},  # and no data.max_len
+        model={
+            "arch": "transformer",
+            "embed_dim": 32,
+            "num_heads": 2,
+            "ffn_size": 64,
+            "share_vocab": True,
+            "tie_embeddings": True,
+        },
+        training={"max_steps": 60, "eval_every_steps": 60, "bidirectional_epochs": 1},
     )
     train(config, tmp_path / "run", progress_bar=False)
     out = export_huggingface(tmp_path / "run", tmp_path / "hf")
     model = transformers.AutoModelForSeq2SeqLM.from_pretrained(out)
     assert model.generation_config.max_length == model.config.max_position_embeddings == 1024
+    ours = Translator.load(tmp_path / "run", device="cpu")
+    sources = [ours.src_vocab.encode(ours.source_tokens(s), add_eos=True) for s in random_sequences(8, seed=7)]
+    order = torch.tensor(exported_order(len(ours.tgt_vocab)))
+    width = max(map(len, sources))
+    src = torch.tensor([ids + [0] * (width - len(ids)) for ids in sources])  # (B, S), <pad> is 0
+    lengths = torch.tensor([len(ids) for ids in sources])
+    tgt_in = src[:, :5].clone()
+    tgt_in[:, 0] = 2  # <s> and a few tokens
+    with torch.inference_mode():
+        our_logits = ours.model(src, lengths, tgt_in)
+        their_logits = model.eval()(
+            input_ids=order[src], attention_mask=src != 0, decoder_input_ids=order[tgt_in]
+        ).logits[..., order]
+    assert torch.allclose(our_logits, their_logits, atol=1e-4)
+
+    untied = toy_config(tmp_path / "untied", model={"arch": "transformer", "embed_dim": 16, "share_vocab": True})
+    train(untied, tmp_path / "untied-run", overrides=["training.max_steps=1"], progress_bar=False)
+    with pytest.raises(HonyakuError, match=r"only a model whose output layer is its embedding exports"):
+        export_huggingface(tmp_path / "untied-run", tmp_path / "untied-hf")

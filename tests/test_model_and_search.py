@@ -5,7 +5,7 @@ import torch
 
 from honyaku.core.config import DecodingConfig, ModelConfig
 from honyaku.data.batching import pad
-from honyaku.ensemble import Ensemble
+from honyaku.models.ensemble import Ensemble
 from honyaku.models.factory import build_model
 from honyaku.models.layers import Dropout
 from honyaku.models.rnn import reverse_padded

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from honyaku import HonyakuError, Translator, pipeline
-from honyaku.checkpoint import WEIGHTS_FILE
-from honyaku.pretrained import CARD_FILE, bundle, detect_direction
+from honyaku.modeldir import CARD_FILE, WEIGHTS_FILE
+from honyaku.pretrained import bundle, detect_direction
 
 
 @pytest.fixture(scope="module")

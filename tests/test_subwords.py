@@ -4,6 +4,7 @@ from honyaku.core.config import DataConfig, SubwordConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.subwords import SentencePieceModel, load_subwords, prepare_subwords, train_subwords
 from honyaku.data.text import get_processor
+from honyaku.modeldir import subword_paths
 
 
 def corpus_words(corpus_dir, name, limit=None):
@@ -30,16 +31,16 @@ def test_pieces_join_back_to_the_words(corpus_dir, model):
 def test_run_directory_keeps_its_subword_models(corpus_dir, tmp_path):
     data = DataConfig(subwords=SubwordConfig(vocab_size=1500, joint=True, character_coverage=0.9995))
     src, tgt = corpus_words(corpus_dir, "train.en", 2000), corpus_words(corpus_dir, "train.ja", 2000)
-    trained = prepare_subwords(data, tmp_path, src, tgt, resume=False)
-    loaded = load_subwords(data, tmp_path)
+    trained = prepare_subwords(data, subword_paths(tmp_path), src, tgt, resume=False)
+    loaded = load_subwords(data, subword_paths(tmp_path))
     assert (tmp_path / "src.spm.model").read_bytes() == (tmp_path / "tgt.spm.model").read_bytes()  # joint
     assert [m.split(src[0] + tgt[0]) for m in trained] == [m.split(src[0] + tgt[0]) for m in loaded]
     (tmp_path / "tgt.spm.model").write_bytes(b"garbage")
     with pytest.raises(HonyakuError, match=r"tgt\.spm\.model: not a SentencePiece model"):
-        load_subwords(data, tmp_path)
+        load_subwords(data, subword_paths(tmp_path))
     (tmp_path / "src.spm.model").unlink()
     with pytest.raises(HonyakuError, match=r"src\.spm\.model: subword model not found"):
-        load_subwords(data, tmp_path)
+        load_subwords(data, subword_paths(tmp_path))
 
 
 def test_a_source_read_as_text_ignores_how_its_words_were_segmented(corpus_dir, tmp_path):
@@ -49,14 +50,14 @@ def test_a_source_read_as_text_ignores_how_its_words_were_segmented(corpus_dir, 
         subwords=SubwordConfig(vocab_size=1500, character_coverage=0.9995, source_as_text=True),
     )
     src, tgt = corpus_words(corpus_dir, "train.ja", 2000), corpus_words(corpus_dir, "train.en", 2000)
-    source, target = prepare_subwords(data, tmp_path, src, tgt, resume=False)
+    source, target = prepare_subwords(data, subword_paths(tmp_path), src, tgt, resume=False)
     japanese = get_processor("japanese")
     dev = corpus_words(corpus_dir, "dev.ja")
     # What a user types, segmented by MeCab: it differs from the corpus's KyTea words in most sentences.
     mecab = [japanese.tokenize(japanese.detokenize(words)) for words in dev]
     assert sum(ours != corpus for ours, corpus in zip(mecab, dev)) > len(dev) / 2
     assert [source.split(words) for words in mecab] == [source.split(words) for words in dev]
-    assert [loaded.split(dev[0]) for loaded in load_subwords(data, tmp_path)] == [
+    assert [loaded.split(dev[0]) for loaded in load_subwords(data, subword_paths(tmp_path))] == [
         source.split(dev[0]),
         target.split(dev[0]),
     ]

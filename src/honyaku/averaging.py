@@ -6,17 +6,10 @@ from pathlib import Path
 
 import safetensors.torch
 
-from honyaku.checkpoint import (
-    AVERAGED_FROM_FILE,
-    WEIGHTS_FILE,
-    BestCheckpoints,
-    CheckpointStore,
-    average_weights,
-)
+from honyaku.checkpoint import BestCheckpoints, CheckpointStore, average_weights
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
-from honyaku.pretrained import copy_model_files
-from honyaku.training import CONFIG_FILE, METRICS_FILE
+from honyaku.modeldir import AVERAGED_FROM_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, copy_model_files
 
 
 def checkpoints_to_average(run_dir: Path, last: int | None = None, best: int | None = None) -> list[Path]:

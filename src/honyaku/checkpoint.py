@@ -7,8 +7,6 @@ killed at any moment therefore leaves ``latest`` naming a complete checkpoint.
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import io
 import shutil
 from pathlib import Path
@@ -20,66 +18,11 @@ import torch
 from torch import nn
 
 from honyaku.core.errors import HonyakuError
-from honyaku.core.files import atomic_directory, atomic_path, atomic_write_bytes
+from honyaku.core.files import atomic_directory, atomic_write_bytes
+from honyaku.modeldir import WEIGHTS_FILE, load_weights, save_weights
 
-WEIGHTS_FILE = "model.safetensors"
-AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of
-TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate length penalty's dev BLEU
 STATE_FILE = "training_state.pt"
 LATEST_POINTER = "latest"
-
-
-HASH_KEY = "honyaku_sha256"
-
-
-def content_hash(model: nn.Module) -> str:
-    """SHA-256 of every tensor of the model's state (names, dtypes, shapes and bytes), in name order."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-def stored_hash(path: Path) -> str | None:
-    """The content hash a weights file was saved with (None for a file without one)."""
-    try:
-        with safetensors.safe_open(str(path), "pt") as weights:
-            return (weights.metadata() or {}).get(HASH_KEY)
-    except Exception as error:  # safetensors raises several kinds for damaged files
-        raise HonyakuError(f"{path}: corrupted or unreadable weights ({type(error).__name__})") from None
-
-
-def save_weights(model: nn.Module, path: Path) -> None:
-    """safetensors' save_model stores tied parameters (e.g. shared embeddings) once; the metadata holds the
-    content hash that loading checks."""
-    with atomic_path(path) as temp:
-        safetensors.torch.save_model(model, str(temp), metadata={HASH_KEY: content_hash(model)})
-
-
-def load_weights(model: nn.Module, path: Path) -> None:
-    if not path.is_file():
-        raise HonyakuError(f"{path}: checkpoint not found")
-    """Load ``path`` into ``model`` and check its content hash. Weights stored in float16 (a bundled model's
-    smaller form) are checked as stored, then computed with in the model's own dtype."""
-    try:
-        with safetensors.safe_open(str(path), framework="pt") as weights:
-            expected = (weights.metadata() or {}).get(HASH_KEY)  # reading the header checks the data offsets
-            stored_half = {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"F16"}
-    except Exception as error:  # safetensors reports damage with several exception types
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
-    # float16 weights load into a float16 copy, where the hash of their content is checked as it was stored
-    target = copy.deepcopy(model).half() if stored_half else model
-    try:
-        safetensors.torch.load_model(target, str(path), strict=True)
-    except RuntimeError as error:
-        lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-        raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({lines[-1]})") from None
-    if expected is not None and content_hash(target) != expected:
-        raise HonyakuError(f"{path}: corrupted checkpoint (its content does not match the hash it was saved with)")
-    if target is not model:
-        model.load_state_dict(target.state_dict())
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:

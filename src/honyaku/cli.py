@@ -339,7 +339,8 @@ def _tune(args: argparse.Namespace) -> None:
 
 
 def _bundle(args: argparse.Namespace) -> None:
-    from honyaku.pretrained import CARD_FILE, bundle
+    from honyaku.modeldir import CARD_FILE
+    from honyaku.pretrained import bundle
 
     out = bundle(args.model, args.out, half=args.half, data_dir=args.data_dir)
     size = sum(path.stat().st_size for path in out.iterdir()) / 2**20

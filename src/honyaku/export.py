@@ -22,14 +22,14 @@ from pathlib import Path
 
 import torch
 
-from honyaku.checkpoint import WEIGHTS_FILE, stored_hash
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.files import atomic_directory, atomic_write_bytes
 from honyaku.data.corpus import cache_dir
 from honyaku.data.subwords import SentencePieceModel
 from honyaku.data.text import processor_names
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.ensemble import Ensemble
+from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, stored_hash
+from honyaku.models.ensemble import Ensemble
 from honyaku.models.transformer import Transformer
 from honyaku.prediction import Translator
 from honyaku.pretrained import pretrained_root
@@ -144,6 +144,13 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
         raise HonyakuError(f"{run_dir}: only Transformer models export to transformers, not {cfg.model.arch!r}")
     if not cfg.model.share_vocab:
         raise HonyakuError(f"{run_dir}: M2M100 has one vocabulary for both sides; train with model.share_vocab: true")
+    if not cfg.model.tie_embeddings:
+        # measured: M2M100 (transformers 4.x) and its CTranslate2 conversion computed other scores than honyaku
+        # for a model with its own output layer, so the export would translate differently
+        raise HonyakuError(
+            f"{run_dir}: only a model whose output layer is its embedding exports (train with model.tie_embeddings:"
+            " true)"
+        )
     order = exported_order(len(translator.tgt_vocab))
     tokens = [translator.tgt_vocab.tokens[i] for i in order]
     decoding = cfg.decoding
@@ -164,7 +171,7 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
         decoder_layerdrop=0.0,
         max_position_embeddings=cfg.model.max_positions,
         scale_embedding=True,
-        tie_word_embeddings=cfg.model.tie_embeddings,
+        tie_word_embeddings=True,
         pad_token_id=SPECIAL_IDS[Vocabulary.pad_id],
         bos_token_id=SPECIAL_IDS[Vocabulary.bos_id],
         eos_token_id=SPECIAL_IDS[Vocabulary.eos_id],
@@ -173,7 +180,7 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     )
     model = transformers.M2M100ForConditionalGeneration(config).eval()
     missing, unexpected = model.load_state_dict(m2m100_state_dict(translator.model, order), strict=False)
-    missing = [name for name in missing if not (cfg.model.tie_embeddings and name == "lm_head.weight")]
+    missing = [name for name in missing if name != "lm_head.weight"]  # tied to model.shared
     missing = [name for name in missing if not name.endswith("embed_tokens.weight")]  # tied to model.shared
     if missing or unexpected:  # pragma: no cover - a mapping bug, not a user error
         raise HonyakuError(f"export mapping incomplete: missing {missing}, unexpected {unexpected}")
@@ -214,9 +221,6 @@ def max_output_length(cfg) -> int:
     longest_source = cfg.data.max_len or cfg.model.max_positions
     longest = int(decoding.max_length_ratio * longest_source) + decoding.max_length_offset + 1
     return min(longest, cfg.model.max_positions)
-
-
-CTRANSLATE2_DIR = "ctranslate2"  # inside a run: its CTranslate2 conversion, made on first use
 
 
 def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: str | None = None) -> Path:

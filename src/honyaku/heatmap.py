@@ -16,7 +16,7 @@ import torch
 
 from honyaku.core.errors import HonyakuError
 from honyaku.data.vocabulary import EOS, Vocabulary
-from honyaku.ensemble import Ensemble
+from honyaku.models.ensemble import Ensemble
 from honyaku.models.rnn import AttentionSeq2Seq
 from honyaku.models.transformer import Transformer
 from honyaku.prediction import Translator

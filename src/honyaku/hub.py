@@ -17,9 +17,10 @@ import torch
 
 from honyaku.core.config import Config, DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError, optional_import
+from honyaku.core.runtime import resolve_device
 from honyaku.data.text import get_processor, processor_for
+from honyaku.modeldir import CONFIG_FILE
 from honyaku.prediction import Translation, TranslatorBase
-from honyaku.training import CONFIG_FILE, resolve_device
 
 HUB_PREFIX = "hf:"
 # Language codes in model names that are not ISO 639-1 (OPUS-MT's "jap" is its Japanese).

@@ -11,17 +11,27 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from honyaku.checkpoint import WEIGHTS_FILE, load_weights
-from honyaku.core.config import Config, load_config
+from honyaku.core.config import Config
 from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_path
 from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
-from honyaku.data.casing import CASING_FILE, load_casing
-from honyaku.data.subwords import Subwords, WordLevel, load_subwords
+from honyaku.core.runtime import resolve_device
+from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.ensemble import build_directory_model
+from honyaku.modeldir import (
+    CONFIG_FILE,
+    TUNING_FILE,
+    WEIGHTS_FILE,
+    build_directory_model,
+    load_weights,
+    read_casing,
+    read_config,
+    read_subwords,
+    read_vocabularies,
+)
 from honyaku.search import Hypothesis, translate_ids
-from honyaku.training import CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, resolve_device
 
 if TYPE_CHECKING:
     from honyaku.hub import TransformersTranslator
@@ -107,22 +117,17 @@ class Translator(TranslatorBase):
         if backend not in ("torch", "ctranslate2"):
             raise HonyakuError(f"unknown backend {backend!r}: 'torch' or 'ctranslate2'")
         run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise HonyakuError(f"{run_dir}: model directory not found")
-        if not (run_dir / CONFIG_FILE).is_file():
-            raise HonyakuError(f"{run_dir}: not a honyaku model directory (no {CONFIG_FILE})")
-        config = load_config(run_dir / CONFIG_FILE)
-        src_vocab = Vocabulary.load(run_dir / SRC_VOCAB_FILE)
-        tgt_vocab = Vocabulary.load(run_dir / TGT_VOCAB_FILE)
+        config = read_config(run_dir)
+        src_vocab, tgt_vocab = read_vocabularies(run_dir)
         if not (run_dir / WEIGHTS_FILE).is_file():
             raise HonyakuError(f"{run_dir}: no {WEIGHTS_FILE} yet (training has not reached its first evaluation)")
-        subwords = load_subwords(config.data, run_dir)
+        subwords = read_subwords(run_dir, config)
         resolved = resolve_device(device)
         if backend == "ctranslate2":  # the PyTorch weights stay on disk
             from honyaku.export import load_ctranslate2
 
             ct2 = load_ctranslate2(run_dir, resolved, int8)
-            return cls(None, config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir), ct2)
+            return cls(None, config, src_vocab, tgt_vocab, resolved, subwords, read_casing(run_dir), ct2)
         model = build_directory_model(run_dir, config, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
         load_weights(model, run_dir / WEIGHTS_FILE)
         if int8:
@@ -132,7 +137,7 @@ class Translator(TranslatorBase):
                 warnings.simplefilter("ignore", DeprecationWarning)
                 warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
                 model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
-        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, casing_of(run_dir))
+        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, read_casing(run_dir))
 
     def translate_n_best(
         self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
@@ -192,10 +197,6 @@ class Translator(TranslatorBase):
             beam_size=beam_size,
             n_best=n_best,
         )
-
-
-def casing_of(run_dir: Path) -> dict[str, str] | None:
-    return load_casing(run_dir / CASING_FILE) if (run_dir / CASING_FILE).is_file() else None
 
 
 @dataclass
@@ -289,10 +290,6 @@ def tune_length_penalty(
 
     A short-output model is common after label smoothing: its BLEU brevity penalty falls, and a larger alpha
     gives longer hypotheses. Choose on dev, never on test."""
-    from honyaku.checkpoint import TUNING_FILE
-    from honyaku.core.files import atomic_path
-    from honyaku.data.corpus import read_parallel, split_files
-
     translator = Translator.load(model_dir)
     if not isinstance(translator, Translator):
         raise HonyakuError(f"{model_dir}: the length penalty is tuned for honyaku models")

@@ -11,25 +11,28 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from honyaku.checkpoint import AVERAGED_FROM_FILE, TUNING_FILE, WEIGHTS_FILE, save_weights
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.casing import CASING_FILE
 from honyaku.data.corpus import read_parallel, split_files
-from honyaku.data.subwords import SUBWORD_FILES
-from honyaku.ensemble import ENSEMBLE_FILE, read_members
+from honyaku.modeldir import (
+    AVERAGED_FROM_FILE,
+    CARD_FILE,
+    ENSEMBLE_FILE,
+    METRICS_FILE,
+    TUNING_FILE,
+    WEIGHTS_FILE,
+    copy_model_files,
+    read_members,
+    save_weights,
+)
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, evaluate
-from honyaku.training import CONFIG_FILE, METRICS_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE
 
-MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES.values(), ENSEMBLE_FILE)
-CARD_FILE = "MODEL_CARD.md"
 DEFAULT_DIRECTION = ("en", "ja")
 # Hiragana, katakana and CJK ideographs: text with any of them is read as Japanese.
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
@@ -65,14 +68,6 @@ def detect_direction(texts: list[str]) -> tuple[str, str]:
     """ja→en when the texts are mostly Japanese (kana or kanji), else en→ja."""
     japanese = sum(bool(JAPANESE.search(text)) for text in texts)
     return ("ja", "en") if japanese * 2 > len(texts) else ("en", "ja")
-
-
-def copy_model_files(run_dir: Path, out_dir: Path, also: tuple[str, ...] = ()) -> None:
-    """Everything a model directory needs besides its weights, and the files named in ``also``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (*MODEL_FILES, *also):  # those the run has
-        if (run_dir / name).is_file():
-            shutil.copyfile(run_dir / name, out_dir / name)
 
 
 def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_dir: str | None = None) -> Path:

@@ -22,10 +22,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from honyaku.checkpoint import WEIGHTS_FILE, BestCheckpoints, CheckpointStore, save_weights
+from honyaku.checkpoint import BestCheckpoints, CheckpointStore
 from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
+from honyaku.core.runtime import resolve_device
 from honyaku.data.batching import (
     Batch,
     ParallelData,
@@ -36,19 +37,25 @@ from honyaku.data.batching import (
     pairs_within,
     read_tokenized,
 )
-from honyaku.data.casing import CASING_FILE, learn_casing, save_casing
+from honyaku.data.casing import learn_casing, save_casing
 from honyaku.data.corpus import distilled_split, split_files
 from honyaku.data.subwords import prepare_subwords
 from honyaku.data.text import detokenize, processor_names
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
+from honyaku.modeldir import (
+    CASING_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    read_vocabularies,
+    save_weights,
+    subword_paths,
+    write_vocabularies,
+)
 from honyaku.models.factory import build_model, count_parameters
 from honyaku.search import translate_ids
 
-CONFIG_FILE = "config.yaml"
-SRC_VOCAB_FILE = "src_vocab.txt"
-TGT_VOCAB_FILE = "tgt_vocab.txt"
-METRICS_FILE = "metrics.csv"
 METRICS_COLUMNS = (
     "step",
     "epoch",
@@ -60,14 +67,6 @@ METRICS_COLUMNS = (
     "train_seconds",
 )
 BUDGET_REACHED = "reached"  # how a run that ran out of epochs, steps or minutes says so: resumable with a larger one
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise HonyakuError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
 
 
 @dataclass
@@ -129,7 +128,7 @@ class Trainer:
                 if not resume and processor_names(cfg.data) == ("japanese", "english"):
                     save_casing(learn_casing(train_tgt, train_src), self.run_dir / CASING_FILE)
             self.src_subwords, self.tgt_subwords = prepare_subwords(
-                cfg.data, self.run_dir, train_src, train_tgt, resume or not self.world.is_main
+                cfg.data, subword_paths(self.run_dir), train_src, train_tgt, resume or not self.world.is_main
             )
         self.dev_references = [detokenize(t) for t in dev_tgt]
         pieces_src, pieces_tgt = self._pieces(train_src, train_tgt)
@@ -143,8 +142,7 @@ class Trainer:
         # Sampled segmentations may hold any piece of the subword models, not only the best segmentations' pieces.
         every_src, every_tgt = ([s.pieces()] for s in (self.src_subwords, self.tgt_subwords)) if sampling else ([], [])
         if resume:
-            self.src_vocab = Vocabulary.load(self.run_dir / SRC_VOCAB_FILE)
-            self.tgt_vocab = Vocabulary.load(self.run_dir / TGT_VOCAB_FILE)
+            self.src_vocab, self.tgt_vocab = read_vocabularies(self.run_dir)
         elif cfg.model.share_vocab:  # one vocabulary of both sides, limited by data.src_vocab
             limits = cfg.data.src_vocab
             self.src_vocab = self.tgt_vocab = Vocabulary.build(
@@ -193,8 +191,7 @@ class Trainer:
                 self.best.forget_after(self.progress.step)
         elif self.world.is_main:
             cfg.save(self.run_dir / CONFIG_FILE)
-            self.src_vocab.save(self.run_dir / SRC_VOCAB_FILE)
-            self.tgt_vocab.save(self.run_dir / TGT_VOCAB_FILE)
+            write_vocabularies(self.run_dir, self.src_vocab, self.tgt_vocab)
         if self.world.is_main:
             self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
 

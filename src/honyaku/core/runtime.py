@@ -1,5 +1,6 @@
-"""How many CPU threads PyTorch uses: one per physical core by default, because hyper-threads share a core's
-arithmetic units and only add contention to matrix products; ``HONYAKU_THREADS`` overrides it."""
+"""Where PyTorch runs: the device a name stands for, and how many CPU threads it uses (one per physical core by
+default, because hyper-threads share a core's arithmetic units and only add contention to matrix products;
+``HONYAKU_THREADS`` overrides it)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,11 @@ def configure_threads() -> int:
         threads = physical_cores()
     torch.set_num_threads(threads)
     return threads
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise HonyakuError(f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)

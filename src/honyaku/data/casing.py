@@ -17,7 +17,6 @@ from pathlib import Path
 
 from honyaku.core.errors import HonyakuError
 
-CASING_FILE = "casing.tsv"
 TITLES = ("mr", "mrs", "ms", "dr")
 
 

@@ -16,8 +16,6 @@ from honyaku.core.config import DataConfig, SubwordConfig, SubwordSampling
 from honyaku.core.errors import HonyakuError
 from honyaku.data.text import get_processor, processor_names
 
-SUBWORD_FILES = {"src": "src.spm.model", "tgt": "tgt.spm.model"}
-
 
 class WordLevel:
     """No subwords: the model reads and writes words."""
@@ -112,22 +110,22 @@ def train_subwords(sentences: list[str], cfg: SubwordConfig) -> bytes:
 
 
 def prepare_subwords(
-    data: DataConfig, run_dir: Path, train_src: list[list[str]], train_tgt: list[list[str]], resume: bool
+    data: DataConfig, paths: tuple[Path, Path], train_src: list[list[str]], train_tgt: list[list[str]], resume: bool
 ) -> tuple[Subwords, Subwords]:
-    """The run's source and target subword models: trained and saved for a new run, else loaded."""
+    """The source and target subword models at ``paths``: trained and saved there for a new run, else loaded."""
     if data.subwords is None:
         return WordLevel(), WordLevel()
-    paths = {side: run_dir / name for side, name in SUBWORD_FILES.items()}
     if not resume:
         src_text_of, tgt_text_of = text_readers(data)
         src_texts, tgt_texts = list(map(src_text_of, train_src)), list(map(tgt_text_of, train_tgt))
+        src_path, tgt_path = paths
         if data.subwords.joint:
-            paths["src"].write_bytes(train_subwords(src_texts + tgt_texts, data.subwords))
-            paths["tgt"].write_bytes(paths["src"].read_bytes())
+            src_path.write_bytes(train_subwords(src_texts + tgt_texts, data.subwords))
+            tgt_path.write_bytes(src_path.read_bytes())
         else:
-            paths["src"].write_bytes(train_subwords(src_texts, data.subwords))
-            paths["tgt"].write_bytes(train_subwords(tgt_texts, data.subwords))
-    return load_subwords(data, run_dir)
+            src_path.write_bytes(train_subwords(src_texts, data.subwords))
+            tgt_path.write_bytes(train_subwords(tgt_texts, data.subwords))
+    return load_subwords(data, paths)
 
 
 def text_readers(data: DataConfig) -> tuple[Callable[[list[str]], str], Callable[[list[str]], str]]:
@@ -137,12 +135,11 @@ def text_readers(data: DataConfig) -> tuple[Callable[[list[str]], str], Callable
     return _words_with_spaces, _words_with_spaces
 
 
-def load_subwords(data: DataConfig, run_dir: Path) -> tuple[Subwords, Subwords]:
+def load_subwords(data: DataConfig, paths: tuple[Path, Path]) -> tuple[Subwords, Subwords]:
     if data.subwords is None:
         return WordLevel(), WordLevel()
     models = []
-    for name, text_of in zip(SUBWORD_FILES.values(), text_readers(data)):
-        path = run_dir / name
+    for path, text_of in zip(paths, text_readers(data)):
         if not path.is_file():
             raise HonyakuError(f"{path}: subword model not found (the config asks for data.subwords)")
         models.append(SentencePieceModel(path.read_bytes(), str(path), text_of))

@@ -1,0 +1,174 @@
+"""A model directory — a training run, an averaged or bundled model, an ensemble — file by file: the names of
+its files and how they are read and written. Training writes one, inference reads one, and average, ensemble,
+bundle and export copy or convert one, all through this module.
+
+| file | what |
+|---|---|
+| ``config.yaml`` | the resolved config (honyaku.core.config) |
+| ``src_vocab.txt``, ``tgt_vocab.txt`` | the vocabularies (honyaku.data.vocabulary) |
+| ``src.spm.model``, ``tgt.spm.model`` | SentencePiece models, with ``data.subwords`` (honyaku.data.subwords) |
+| ``casing.tsv`` | English proper-noun casing, ja→en (honyaku.data.casing) |
+| ``model.safetensors`` | the weights, with the hash of their content |
+| ``ensemble.yaml`` | an ensemble's members, whose weights ``model.safetensors`` holds side by side |
+| ``metrics.csv``, ``averaged_from.txt`` | how it was trained and averaged |
+| ``length_penalty.tsv``, ``MODEL_CARD.md`` | how its length penalty was tuned, and its card when bundled |
+| ``ctranslate2/`` | its CTranslate2 conversion, made on first use |
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+import safetensors
+import safetensors.torch
+import torch
+import yaml
+from torch import nn
+
+from honyaku.core.config import Config, load_config, model_config_from_dict
+from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_path
+from honyaku.data.casing import load_casing
+from honyaku.data.subwords import Subwords, load_subwords
+from honyaku.data.vocabulary import Vocabulary
+from honyaku.models.ensemble import Ensemble
+from honyaku.models.factory import build_model
+
+CONFIG_FILE = "config.yaml"
+SRC_VOCAB_FILE = "src_vocab.txt"
+TGT_VOCAB_FILE = "tgt_vocab.txt"
+SUBWORD_FILES = ("src.spm.model", "tgt.spm.model")
+CASING_FILE = "casing.tsv"
+WEIGHTS_FILE = "model.safetensors"
+ENSEMBLE_FILE = "ensemble.yaml"
+METRICS_FILE = "metrics.csv"
+AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of
+TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate length penalty's dev BLEU
+CARD_FILE = "MODEL_CARD.md"
+CTRANSLATE2_DIR = "ctranslate2"
+# What a model needs besides its weights, those it has of them.
+MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES, ENSEMBLE_FILE)
+
+
+def read_config(model_dir: Path) -> Config:
+    if not model_dir.is_dir():
+        raise HonyakuError(f"{model_dir}: model directory not found")
+    if not (model_dir / CONFIG_FILE).is_file():
+        raise HonyakuError(f"{model_dir}: not a honyaku model directory (no {CONFIG_FILE})")
+    return load_config(model_dir / CONFIG_FILE)
+
+
+def read_vocabularies(model_dir: Path) -> tuple[Vocabulary, Vocabulary]:
+    return Vocabulary.load(model_dir / SRC_VOCAB_FILE), Vocabulary.load(model_dir / TGT_VOCAB_FILE)
+
+
+def write_vocabularies(model_dir: Path, src_vocab: Vocabulary, tgt_vocab: Vocabulary) -> None:
+    src_vocab.save(model_dir / SRC_VOCAB_FILE)
+    tgt_vocab.save(model_dir / TGT_VOCAB_FILE)
+
+
+def subword_paths(model_dir: Path) -> tuple[Path, Path]:
+    return model_dir / SUBWORD_FILES[0], model_dir / SUBWORD_FILES[1]
+
+
+def read_subwords(model_dir: Path, config: Config) -> tuple[Subwords, Subwords]:
+    return load_subwords(config.data, subword_paths(model_dir))
+
+
+def read_casing(model_dir: Path) -> dict[str, str] | None:
+    return load_casing(model_dir / CASING_FILE) if (model_dir / CASING_FILE).is_file() else None
+
+
+def read_members(model_dir: Path) -> list[dict[str, Any]]:
+    """The ``ensemble.yaml`` entries of a model directory: ``source``, ``model`` (a mapping), ``training``;
+    none for a directory of one model."""
+    path = model_dir / ENSEMBLE_FILE
+    if not path.is_file():
+        return []
+    try:
+        members = yaml.safe_load(path.read_text(encoding="utf-8")).get("members")
+    except (OSError, UnicodeDecodeError, AttributeError, yaml.YAMLError) as error:
+        raise HonyakuError(f"{path}: unreadable ensemble description ({type(error).__name__})") from None
+    if not isinstance(members, list) or len(members) < 2:
+        raise HonyakuError(f"{path}: 'members' must list at least two models")
+    return members
+
+
+def build_directory_model(
+    model_dir: Path, config: Config, src_vocab_size: int, tgt_vocab_size: int, pad_id: int
+) -> nn.Module:
+    """The model a directory's weights fit: ``config.model``, or an ``Ensemble`` where ``ensemble.yaml`` is."""
+    members = read_members(model_dir)
+    if not members:
+        return build_model(config.model, src_vocab_size, tgt_vocab_size, pad_id)
+    models = []
+    for number, member in enumerate(members):
+        where = f"{model_dir / ENSEMBLE_FILE}: members[{number}]"
+        model_config = model_config_from_dict(member.get("model") if isinstance(member, dict) else None, where)
+        models.append(build_model(model_config, src_vocab_size, tgt_vocab_size, pad_id))
+    return Ensemble(models)
+
+
+HASH_KEY = "honyaku_sha256"
+
+
+def content_hash(model: nn.Module) -> str:
+    """SHA-256 of every tensor of the model's state (names, dtypes, shapes and bytes), in name order."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def stored_hash(path: Path) -> str | None:
+    """The content hash a weights file was saved with (None for a file without one)."""
+    try:
+        with safetensors.safe_open(str(path), "pt") as weights:
+            return (weights.metadata() or {}).get(HASH_KEY)
+    except Exception as error:  # safetensors raises several kinds for damaged files
+        raise HonyakuError(f"{path}: corrupted or unreadable weights ({type(error).__name__})") from None
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    """safetensors' save_model stores tied parameters (e.g. shared embeddings) once; the metadata holds the
+    content hash that loading checks."""
+    with atomic_path(path) as temp:
+        safetensors.torch.save_model(model, str(temp), metadata={HASH_KEY: content_hash(model)})
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    if not path.is_file():
+        raise HonyakuError(f"{path}: checkpoint not found")
+    """Load ``path`` into ``model`` and check its content hash. Weights stored in float16 (a bundled model's
+    smaller form) are checked as stored, then computed with in the model's own dtype."""
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as weights:
+            expected = (weights.metadata() or {}).get(HASH_KEY)  # reading the header checks the data offsets
+            stored_half = {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"F16"}
+    except Exception as error:  # safetensors reports damage with several exception types
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
+    # float16 weights load into a float16 copy, where the hash of their content is checked as it was stored
+    target = copy.deepcopy(model).half() if stored_half else model
+    try:
+        safetensors.torch.load_model(target, str(path), strict=True)
+    except RuntimeError as error:
+        lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+        raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({lines[-1]})") from None
+    if expected is not None and content_hash(target) != expected:
+        raise HonyakuError(f"{path}: corrupted checkpoint (its content does not match the hash it was saved with)")
+    if target is not model:
+        model.load_state_dict(target.state_dict())
+
+
+def copy_model_files(run_dir: Path, out_dir: Path, also: tuple[str, ...] = ()) -> None:
+    """Everything a model directory needs besides its weights, and the files named in ``also``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in (*MODEL_FILES, *also):  # those the run has
+        if (run_dir / name).is_file():
+            shutil.copyfile(run_dir / name, out_dir / name)
