@@ -6,6 +6,12 @@ compare at equal points — e.g. word-level against subword vocabularies:
                            runs/transformer_subword_jaen --epochs 2 4 6 8 10
 
 Nothing is trained or translated here; the runs must have reached the last of ``--epochs``.
+
+With ``--ablation CONFIG`` the rows go to the ablations table instead, each named by the settings in which its
+run differs from CONFIG (a recipe's one change), with its training time up to the last epoch; rows already in
+that table stay, so that ablations trained across several sessions accumulate:
+
+    python bench/curves.py runs/ablation/* --ablation configs/transformer_joint.yaml
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from __future__ import annotations
 import argparse
 import csv
 from pathlib import Path
+from typing import Any
 
 from results_file import RESULTS, run_main, write_section
 
+from honyaku.core.config import Config, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE
 from honyaku.models.factory import count_parameters
@@ -31,18 +39,45 @@ def vocabulary(translator: Translator) -> str:
     return f"{kind}, {sizes}" + (", source read as written" if subwords.source_as_text else "")
 
 
-def dev_bleu_at_epochs(run: Path, epochs: list[int]) -> tuple[list[float], float]:
-    """Dev BLEU at the end of each of ``epochs`` (ascending), and the best up to the last of them."""
+def epoch_ends(run: Path, epochs: list[int]) -> dict[float, dict[str, str]]:
+    """The metrics.csv rows of the evaluations at the end of each of ``epochs`` and of every earlier one."""
     with (run / METRICS_FILE).open(newline="") as stream:
-        at_epoch_ends = {float(row["epoch"]): float(row["dev_bleu"]) for row in csv.DictReader(stream)}
-    missing = [epoch for epoch in epochs if float(epoch) not in at_epoch_ends]
+        rows = {float(row["epoch"]): row for row in csv.DictReader(stream)}
+    missing = [epoch for epoch in epochs if float(epoch) not in rows]
     if missing:
         raise HonyakuError(f"{run / METRICS_FILE}: no dev BLEU at the end of epoch {missing[0]} (train it further)")
-    best = max(bleu for epoch, bleu in at_epoch_ends.items() if epoch <= epochs[-1])
-    return [at_epoch_ends[float(epoch)] for epoch in epochs], best
+    return {epoch: row for epoch, row in rows.items() if epoch <= epochs[-1]}
 
 
-def row(run: Path, epochs: list[int]) -> str:
+def dev_bleu_at_epochs(run: Path, epochs: list[int]) -> tuple[list[float], float]:
+    """Dev BLEU at the end of each of ``epochs`` (ascending), and the best up to the last of them."""
+    rows = epoch_ends(run, epochs)
+    best = max(float(row["dev_bleu"]) for row in rows.values())
+    return [float(rows[float(epoch)]["dev_bleu"]) for epoch in epochs], best
+
+
+# A run's budget, not its recipe: left out when a run is named by its changes.
+BUDGET_SETTINGS = {"training.max_epochs", "training.max_steps", "training.max_minutes"}
+
+
+def flat(section: Any, prefix: str) -> dict[str, Any]:
+    if not isinstance(section, dict):
+        return {prefix: section}
+    return {key: value for name, inner in section.items() for key, value in flat(inner, f"{prefix}.{name}").items()}
+
+
+def changes(config: Config, base: Config) -> str:
+    """The settings of ``config`` that differ from ``base``'s, as ``key=value``, nested sections flattened."""
+    ours, theirs = (flat({s: c.to_dict()[s] for s in ("data", "model", "training")}, "") for c in (config, base))
+    changed = [
+        f"{key[1:]}={value}"
+        for key, value in ours.items()
+        if theirs.get(key) != value and key[1:] not in BUDGET_SETTINGS
+    ]
+    return ", ".join(changed) or "none (the recipe itself)"
+
+
+def row(run: Path, epochs: list[int], base: Config | None = None) -> str:
     if not (run / CONFIG_FILE).is_file():
         raise HonyakuError(f"{run}: not a honyaku run directory (no {CONFIG_FILE})")
     translator = Translator.load(run, device="cpu")
@@ -50,6 +85,9 @@ def row(run: Path, epochs: list[int]) -> str:
     parameters = count_parameters(translator.model) / 1e6
     scores, best = dev_bleu_at_epochs(run, epochs)
     cells = " | ".join(f"{score:.2f}" for score in scores)
+    if base is not None:
+        hours = float(epoch_ends(run, epochs)[float(epochs[-1])]["train_seconds"]) / 3600
+        return f"| `{run}` | {changes(translator.config, base)} | {cells} | {best:.2f} | {hours:.2f} h |"
     direction = f"{data.src_lang}→{data.tgt_lang}"
     return f"| `{run}` | {direction} | {vocabulary(translator)} | {parameters:.1f}M | {cells} | {best:.2f} |"
 
@@ -59,10 +97,26 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--epochs", type=int, nargs="+", default=[2, 4, 6, 8, 10])
     parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
+    parser.add_argument("--ablation", metavar="CONFIG", help="the recipe the runs change: rows to the ablations table")
     args = parser.parse_args()
     epochs = sorted(set(args.epochs))
-    rows = [row(run, epochs) for run in args.runs]
+    base = load_config(args.ablation) if args.ablation else None
+    rows = [row(run, epochs, base) for run in args.runs]
     print("\n".join(rows))
+    columns = " | ".join(f"epoch {epoch}" for epoch in epochs) + f" | best in {epochs[-1]} epochs"
+    if base is not None:
+        header = [
+            "## Ablations, epoch by epoch (bench/curves.py --ablation)",
+            "",
+            f"Each run is `{args.ablation}` with the settings named (its budget aside). Dev BLEU, greedy, at the end",
+            "of each epoch as `honyaku train` measured it (sacrebleu `tokenize=none` on the corpus's tokens), and the",
+            "training time of its steps up to the last epoch shown. Models are compared on dev only.",
+            "",
+            f"| run | changes | {columns} | training time |",
+            "|---|---|" + "---:|" * (len(epochs) + 2),
+        ]
+        write_section(args.results, "ablations", header, rows)
+        return
     header = [
         "## Runs epoch by epoch (bench/curves.py)",
         "",
@@ -70,9 +124,7 @@ def main() -> None:
         "corpus's own tokens; subword output joined back into corpus tokens first), read from each run's",
         "metrics.csv. Vocabulary sizes are source/target.",
         "",
-        "| run | direction | vocabulary | parameters | "
-        + " | ".join(f"epoch {epoch}" for epoch in epochs)
-        + f" | best in {epochs[-1]} epochs |",
+        f"| run | direction | vocabulary | parameters | {columns} |",
         "|---|---|---|---:|" + "---:|" * (len(epochs) + 1),
     ]
     write_section(args.results, "curves", header, rows, keep_rows=False)

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import torch
+import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from honyaku.training import train
@@ -200,6 +201,26 @@ def test_time_to_bleu_reports_the_first_crossing_or_not_reached(tmp_path):
     row = output.splitlines()[-1].split(" | ")
     assert re.fullmatch(r"\d+\.\d min \(epoch 0\.\d+\)", row[4]) and row[5] == "not reached"  # within epoch 1
     assert "dev BLEU 101 reached after" in results.read_text()
+
+
+def test_curves_names_an_ablations_changes_and_keeps_earlier_rows(tmp_path, attention_run):
+    results = tmp_path / "RESULTS.md"
+    base = yaml.safe_load((attention_run / "config.yaml").read_text())
+    base["training"].update(label_smoothing=0.3, max_epochs=99)  # a change of recipe, and one of budget
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
+    results.write_text(
+        "<!-- ablations:start -->\n| run | changes |\n|---|---|\n| `runs/old` | x |\n<!-- ablations:end -->\n"
+    )
+    output = run_script(
+        REPO / "bench" / "curves.py", attention_run, "--epochs", "1", "--ablation", tmp_path / "base.yaml",
+        "--results", results, cwd=tmp_path,
+    )  # fmt: skip
+    (row,) = output.splitlines()
+    seconds = dict(zip(*[line.split(",") for line in (attention_run / "metrics.csv").read_text().splitlines()[:2]]))
+    assert row.startswith(f"| `{attention_run}` | training.label_smoothing=0.0 | ")
+    assert row.endswith(f" | {float(seconds['train_seconds']) / 3600:.2f} h |")
+    written = results.read_text()
+    assert row in written and "| `runs/old` | x |" in written and "## Ablations, epoch by epoch" in written
 
 
 def test_peers_runs_honyakus_rows_without_peers_installed(tmp_path, corpus_dir):

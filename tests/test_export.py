@@ -104,7 +104,7 @@ def test_a_model_trained_both_ways_with_sampling_and_without_max_len_exports(tmp
             "share_vocab": True,
             "tie_embeddings": True,
         },
-        training={"max_steps": 60, "eval_every_steps": 60, "bidirectional_epochs": 1},
+        training={"max_steps": 20, "eval_every_steps": 20, "bidirectional_epochs": 1},
     )
     train(config, tmp_path / "run", progress_bar=False)
     out = export_huggingface(tmp_path / "run", tmp_path / "hf")
