@@ -30,30 +30,20 @@ from honyaku.core.runtime import resolve_device
 from honyaku.data.batching import (
     Batch,
     ParallelData,
-    TrainingPairs,
     collate,
-    encode_pairs,
     make_batches,
-    pairs_within,
-    read_tokenized,
 )
-from honyaku.data.casing import learn_casing, save_casing
-from honyaku.data.corpus import distilled_split, split_files
-from honyaku.data.subwords import prepare_subwords
-from honyaku.data.text import detokenize, processor_names
+from honyaku.data.text import detokenize
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
 from honyaku.modeldir import (
-    CASING_FILE,
     CONFIG_FILE,
     METRICS_FILE,
     WEIGHTS_FILE,
-    read_vocabularies,
     save_weights,
-    subword_paths,
-    write_vocabularies,
 )
 from honyaku.models.factory import build_model, count_parameters
+from honyaku.preparation import prepare_data
 from honyaku.search import translate_ids
 
 METRICS_COLUMNS = (
@@ -117,51 +107,14 @@ class Trainer:
     # --- set-up ------------------------------------------------------------------------------------------
 
     def prepare(self, resume: bool) -> None:
-        """Read data and vocabularies, build model and optimizer; restore everything if resuming."""
+        """Prepare the data (honyaku.preparation), build model and optimizer; restore everything if resuming."""
         cfg = self.config
         torch.manual_seed(cfg.training.seed)
-        train_src, train_tgt = self._training_words()
-        dev_src, dev_tgt = read_tokenized(split_files(cfg.data, "dev", self.data_dir))
-        with self.world.main_first():  # the other ranks read what rank 0 writes
-            if self.world.is_main:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
-                if not resume and processor_names(cfg.data) == ("japanese", "english"):
-                    save_casing(learn_casing(train_tgt, train_src), self.run_dir / CASING_FILE)
-            self.src_subwords, self.tgt_subwords = prepare_subwords(
-                cfg.data, subword_paths(self.run_dir), train_src, train_tgt, resume or not self.world.is_main
-            )
-        self.dev_references = [detokenize(t) for t in dev_tgt]
-        pieces_src, pieces_tgt = self._pieces(train_src, train_tgt)
-        dev_src, dev_tgt = self._pieces(dev_src, dev_tgt)
-        kept = pairs_within(pieces_src, pieces_tgt, cfg.data.max_len)
-        if not kept:
-            raise HonyakuError(f"data.max_len={cfg.data.max_len} leaves no training pairs")
-        train_src, train_tgt = [train_src[i] for i in kept], [train_tgt[i] for i in kept]
-        pieces_src, pieces_tgt = [pieces_src[i] for i in kept], [pieces_tgt[i] for i in kept]
-        sampling = cfg.data.subwords.sampling if cfg.data.subwords is not None else None
-        # Sampled segmentations may hold any piece of the subword models, not only the best segmentations' pieces.
-        every_src, every_tgt = ([s.pieces()] for s in (self.src_subwords, self.tgt_subwords)) if sampling else ([], [])
-        if resume:
-            self.src_vocab, self.tgt_vocab = read_vocabularies(self.run_dir)
-        elif cfg.model.share_vocab:  # one vocabulary of both sides, limited by data.src_vocab
-            limits = cfg.data.src_vocab
-            self.src_vocab = self.tgt_vocab = Vocabulary.build(
-                pieces_src + pieces_tgt + every_src + every_tgt, limits.min_freq, limits.max_size
-            )
-        else:
-            limits = cfg.data.src_vocab, cfg.data.tgt_vocab
-            self.src_vocab = Vocabulary.build(pieces_src + every_src, limits[0].min_freq, limits[0].max_size)
-            self.tgt_vocab = Vocabulary.build(pieces_tgt + every_tgt, limits[1].min_freq, limits[1].max_size)
-        self.training_pairs = TrainingPairs(
-            (train_src, train_tgt),
-            encode_pairs(pieces_src, pieces_tgt, self.src_vocab, self.tgt_vocab),
-            (self.src_subwords, self.tgt_subwords),
-            (self.src_vocab, self.tgt_vocab),
-            sampling,
-            cfg.training.seed,
-            cfg.training.bidirectional_epochs,
-        )
-        self.dev_data = encode_pairs(dev_src, dev_tgt, self.src_vocab, self.tgt_vocab)
+        prepared = prepare_data(cfg, self.run_dir, self.data_dir, resume, self.world)
+        self.src_vocab, self.tgt_vocab = prepared.src_vocab, prepared.tgt_vocab
+        self.src_subwords, self.tgt_subwords = prepared.src_subwords, prepared.tgt_subwords
+        self.training_pairs, self.dev_data = prepared.training_pairs, prepared.dev_data
+        self.dev_references = prepared.dev_references
 
         pad_id = Vocabulary.pad_id
         self.model = build_model(cfg.model, len(self.src_vocab), len(self.tgt_vocab), pad_id).to(self.device)
@@ -191,7 +144,6 @@ class Trainer:
                 self.best.forget_after(self.progress.step)
         elif self.world.is_main:
             cfg.save(self.run_dir / CONFIG_FILE)
-            write_vocabularies(self.run_dir, self.src_vocab, self.tgt_vocab)
         if self.world.is_main:
             self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
 
@@ -211,21 +163,6 @@ class Trainer:
             f"word dropout {model.word_dropout:g}" if model.word_dropout else "",
         ]
         return "; ".join(option for option in options if option)
-
-    def _training_words(self) -> tuple[list[list[str]], list[list[str]]]:
-        """The training pairs' words: the corpus's (at most data.train_limit of them) and the distilled ones."""
-        data = self.config.data
-        sources, targets = [], []
-        if not data.distilled_only:
-            sources, targets = read_tokenized(split_files(data, "train", self.data_dir))
-            sources, targets = sources[: data.train_limit], targets[: data.train_limit]
-        for directory in data.distilled:
-            more_sources, more_targets = read_tokenized(distilled_split(directory, data.src_lang, data.tgt_lang))
-            sources, targets = sources + more_sources, targets + more_targets
-        return sources, targets
-
-    def _pieces(self, sources: list[list[str]], targets: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
-        return [self.src_subwords.split(s) for s in sources], [self.tgt_subwords.split(t) for t in targets]
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
