@@ -47,88 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"honyaku {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_data_command(commands)
+    add_train_command(commands)
+    add_translate_command(commands)
+    add_evaluate_command(commands)
+    add_attention_command(commands)
+    add_serve_command(commands)
+    add_export_command(commands)
+    add_average_command(commands)
+    add_ensemble_command(commands)
+    add_distill_command(commands)
+    add_tune_command(commands)
+    add_bundle_command(commands)
+    return parser
 
-    data = commands.add_parser("data", help="get the built-in corpus")
-    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    fetch = data_commands.add_parser(
-        "fetch", help="download (or copy --from a local directory) into the cache, checksummed"
-    )
-    fetch.add_argument("--corpus", default="small_parallel_enja")
-    fetch.add_argument("--from", dest="source_dir", metavar="DIR", help="copy from a local copy instead of downloading")
-    fetch.set_defaults(handler=_data_fetch)
-    path = data_commands.add_parser("path", help="print where the corpus is found (without downloading)")
-    path.add_argument("--corpus", default="small_parallel_enja")
-    path.add_argument("--data-dir", metavar="DIR")
-    path.set_defaults(handler=_data_path)
 
-    train = commands.add_parser("train", help="train a model from a YAML config")
-    train.add_argument("config", help="experiment config (YAML)")
-    train.add_argument("--out", required=True, metavar="RUN", help="run directory for checkpoints, vocabularies, logs")
-    train.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
-    train.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a run")
-    train.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. training.max_epochs=3",
-    )
-    train.add_argument(
-        "--data-dir", metavar="DIR", help="directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)"
-    )
-    train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
-    train.add_argument(
-        "--nproc",
-        type=int,
-        default=1,
-        metavar="N",
-        help="data-parallel training in N processes on this machine (torchrun; one GPU each on CUDA)",
-    )
-    train.set_defaults(handler=_train)
-
-    translate = commands.add_parser("translate", help="translate sentences given as arguments, in a file, or on stdin")
-    translate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
-    translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
-    translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
-    translate.add_argument(
-        "--interactive", "-i", action="store_true", help="translate each line as it is typed (end with Ctrl-D)"
-    )
-    translate.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
-    translate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
-    translate.add_argument(
-        "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
-    )
-    translate.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
-    translate.add_argument(
-        "--int8", action="store_true", help="8-bit dynamic quantization (CPU): faster, slightly less exact"
-    )
-    translate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
-    translate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
-    translate.add_argument(
-        "--src",
-        dest="src_lang",
-        choices=("en", "ja"),
-        help="without -m: the input's language (default: detected from the text)",
-    )
-    translate.add_argument("--device", default="auto")
-    translate.set_defaults(handler=_translate)
-
-    evaluate = commands.add_parser("evaluate", help="translate a test set and print BLEU and chrF with signatures")
-    evaluate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
-    evaluate.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
-    evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
-    evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
-    evaluate.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
-    evaluate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
-    evaluate.add_argument(
-        "--detok", action="store_true", help="score natural text: raw-text input, detokenized output and references"
-    )
-    evaluate.add_argument("--data-dir", metavar="DIR")
-    evaluate.add_argument("--int8", action="store_true", help="8-bit dynamic quantization (CPU)")
-    evaluate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
-    evaluate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
-    evaluate.add_argument("--device", default="auto")
-    evaluate.set_defaults(handler=_evaluate)
+def add_attention_command(commands: argparse._SubParsersAction) -> None:
     attention = commands.add_parser("attention", help="draw the attention of a sentence's translation as a heatmap")
     attention.add_argument("-m", "--model", required=True, metavar="RUN")
     attention.add_argument("text", help="the sentence to translate")
@@ -140,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     attention.add_argument("--device", default="auto")
     attention.set_defaults(handler=_attention)
 
+
+def _attention(args: argparse.Namespace) -> None:
+    from honyaku.heatmap import attention_map, plot_attention
+    from honyaku.prediction import Translator
+
+    translator = Translator.load(args.model, device=args.device)
+    found = attention_map(
+        translator, args.text, args.beam_size, layer=args.layer, head=args.head, pretokenized=args.pretokenized
+    )
+    plot_attention(found, args.out)
+    print(f"{' '.join(found.target[:-1])}\n{found.title}: {args.out}")
+
+
+def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs")
     serve.add_argument(
         "-m",
@@ -163,87 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--device", default="auto")
     serve.set_defaults(handler=_serve)
-
-    export = commands.add_parser(
-        "export", help="write a Transformer run as a transformers (M2M100) or CTranslate2 model directory"
-    )
-    export.add_argument("-m", "--model", required=True, metavar="RUN")
-    export.add_argument("--format", choices=("huggingface", "ctranslate2"), default="huggingface")
-    export.add_argument("-o", "--out", required=True, metavar="DIR")
-    export.add_argument(
-        "--quantization", choices=("int8", "int8_float32", "int16", "float16"), help="CTranslate2 weight type"
-    )
-    export.set_defaults(handler=_export)
-
-    average = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
-    average.add_argument("-m", "--model", required=True, metavar="RUN")
-    which = average.add_mutually_exclusive_group(required=True)
-    which.add_argument("--last", type=int, metavar="N", help="the N newest training checkpoints")
-    which.add_argument("--best", type=int, metavar="N", help="the N best-scoring evaluations' weights")
-    average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
-    average.set_defaults(handler=_average)
-
-    ensemble = commands.add_parser(
-        "ensemble", help="combine models of one vocabulary into an ensemble, a model directory that searches with all"
-    )
-    ensemble.add_argument(
-        "-m", "--model", required=True, action="append", metavar="DIR", help="a member (a run or model directory)"
-    )
-    ensemble.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
-    ensemble.set_defaults(handler=_ensemble)
-
-    distill = commands.add_parser(
-        "distill",
-        help="translate a split of the corpus with teacher models: training pairs for another model (data.distilled)",
-    )
-    distill.add_argument(
-        "-m",
-        "--model",
-        required=True,
-        action="append",
-        metavar="DIR",
-        help="a teacher (a run, model or ensemble directory); repeat for more, e.g. both directions",
-    )
-    distill.add_argument("--split", choices=("train", "dev", "test"), default="train")
-    distill.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
-    distill.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: each teacher's config)")
-    distill.add_argument("--limit", type=int, metavar="N", help="the first N pairs of the split only")
-    distill.add_argument("--data-dir", metavar="DIR")
-    distill.add_argument("--device", default="auto")
-    distill.set_defaults(handler=_distill)
-
-    tune = commands.add_parser(
-        "tune", help="choose the beam search's length penalty on dev and write it into the model's config"
-    )
-    tune.add_argument("-m", "--model", required=True, metavar="DIR", help="a run or model directory")
-    tune.add_argument(
-        "--length-penalty", type=float, nargs="+", required=True, metavar="ALPHA", help="candidates, e.g. 0.6 1 1.5 2"
-    )
-    tune.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
-    tune.add_argument("--data-dir", metavar="DIR")
-    tune.set_defaults(handler=_tune)
-
-    bundle = commands.add_parser(
-        "bundle", help="write a run as a pretrained model directory with a model card measured on its weights"
-    )
-    bundle.add_argument("-m", "--model", required=True, metavar="RUN")
-    bundle.add_argument("-o", "--out", required=True, metavar="DIR", help="e.g. src/honyaku/pretrained/en-ja")
-    bundle.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
-    bundle.add_argument("--data-dir", metavar="DIR", help="the corpus whose dev and test sets the card scores")
-    bundle.set_defaults(handler=_bundle)
-    return parser
-
-
-def _attention(args: argparse.Namespace) -> None:
-    from honyaku.heatmap import attention_map, plot_attention
-    from honyaku.prediction import Translator
-
-    translator = Translator.load(args.model, device=args.device)
-    found = attention_map(
-        translator, args.text, args.beam_size, layer=args.layer, head=args.head, pretokenized=args.pretokenized
-    )
-    plot_attention(found, args.out)
-    print(f"{' '.join(found.target[:-1])}\n{found.title}: {args.out}")
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -283,6 +150,19 @@ def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
     return Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend, direction=direction)
 
 
+def add_export_command(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export", help="write a Transformer run as a transformers (M2M100) or CTranslate2 model directory"
+    )
+    export.add_argument("-m", "--model", required=True, metavar="RUN")
+    export.add_argument("--format", choices=("huggingface", "ctranslate2"), default="huggingface")
+    export.add_argument("-o", "--out", required=True, metavar="DIR")
+    export.add_argument(
+        "--quantization", choices=("int8", "int8_float32", "int16", "float16"), help="CTranslate2 weight type"
+    )
+    export.set_defaults(handler=_export)
+
+
 def _export(args: argparse.Namespace) -> None:
     from honyaku.export import export_ctranslate2, export_huggingface
 
@@ -295,6 +175,16 @@ def _export(args: argparse.Namespace) -> None:
     print(f"{args.out}: {args.model} as a {args.format} model")
 
 
+def add_average_command(commands: argparse._SubParsersAction) -> None:
+    average = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
+    average.add_argument("-m", "--model", required=True, metavar="RUN")
+    which = average.add_mutually_exclusive_group(required=True)
+    which.add_argument("--last", type=int, metavar="N", help="the N newest training checkpoints")
+    which.add_argument("--best", type=int, metavar="N", help="the N best-scoring evaluations' weights")
+    average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
+    average.set_defaults(handler=_average)
+
+
 def _average(args: argparse.Namespace) -> None:
     from honyaku.averaging import average_run
 
@@ -303,11 +193,44 @@ def _average(args: argparse.Namespace) -> None:
     print(f"{args.out}: the average of {len(sources)} checkpoints ({names})")
 
 
+def add_ensemble_command(commands: argparse._SubParsersAction) -> None:
+    ensemble = commands.add_parser(
+        "ensemble", help="combine models of one vocabulary into an ensemble, a model directory that searches with all"
+    )
+    ensemble.add_argument(
+        "-m", "--model", required=True, action="append", metavar="DIR", help="a member (a run or model directory)"
+    )
+    ensemble.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
+    ensemble.set_defaults(handler=_ensemble)
+
+
 def _ensemble(args: argparse.Namespace) -> None:
     from honyaku.ensemble import ensemble
 
     ensemble(args.model, args.out)
     print(f"{args.out}: an ensemble of {', '.join(args.model)}; choose its length penalty: honyaku tune -m {args.out}")
+
+
+def add_distill_command(commands: argparse._SubParsersAction) -> None:
+    distill = commands.add_parser(
+        "distill",
+        help="translate a split of the corpus with teacher models: training pairs for another model (data.distilled)",
+    )
+    distill.add_argument(
+        "-m",
+        "--model",
+        required=True,
+        action="append",
+        metavar="DIR",
+        help="a teacher (a run, model or ensemble directory); repeat for more, e.g. both directions",
+    )
+    distill.add_argument("--split", choices=("train", "dev", "test"), default="train")
+    distill.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
+    distill.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: each teacher's config)")
+    distill.add_argument("--limit", type=int, metavar="N", help="the first N pairs of the split only")
+    distill.add_argument("--data-dir", metavar="DIR")
+    distill.add_argument("--device", default="auto")
+    distill.set_defaults(handler=_distill)
 
 
 def _distill(args: argparse.Namespace) -> None:
@@ -328,6 +251,19 @@ def _distill(args: argparse.Namespace) -> None:
     print(f"{args.out}: {info['pairs']:,} distilled pairs; train on them with data.distilled: [{args.out}]")
 
 
+def add_tune_command(commands: argparse._SubParsersAction) -> None:
+    tune = commands.add_parser(
+        "tune", help="choose the beam search's length penalty on dev and write it into the model's config"
+    )
+    tune.add_argument("-m", "--model", required=True, metavar="DIR", help="a run or model directory")
+    tune.add_argument(
+        "--length-penalty", type=float, nargs="+", required=True, metavar="ALPHA", help="candidates, e.g. 0.6 1 1.5 2"
+    )
+    tune.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
+    tune.add_argument("--data-dir", metavar="DIR")
+    tune.set_defaults(handler=_tune)
+
+
 def _tune(args: argparse.Namespace) -> None:
     from honyaku.prediction import tune_length_penalty
 
@@ -338,6 +274,17 @@ def _tune(args: argparse.Namespace) -> None:
     print(f"{args.model}: length penalty {best:g} (best dev BLEU) written into its config")
 
 
+def add_bundle_command(commands: argparse._SubParsersAction) -> None:
+    bundle = commands.add_parser(
+        "bundle", help="write a run as a pretrained model directory with a model card measured on its weights"
+    )
+    bundle.add_argument("-m", "--model", required=True, metavar="RUN")
+    bundle.add_argument("-o", "--out", required=True, metavar="DIR", help="e.g. src/honyaku/pretrained/en-ja")
+    bundle.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
+    bundle.add_argument("--data-dir", metavar="DIR", help="the corpus whose dev and test sets the card scores")
+    bundle.set_defaults(handler=_bundle)
+
+
 def _bundle(args: argparse.Namespace) -> None:
     from honyaku.modeldir import CARD_FILE
     from honyaku.pretrained import bundle
@@ -345,6 +292,21 @@ def _bundle(args: argparse.Namespace) -> None:
     out = bundle(args.model, args.out, half=args.half, data_dir=args.data_dir)
     size = sum(path.stat().st_size for path in out.iterdir()) / 2**20
     print(f"{out}: {args.model} bundled ({size:.1f} MiB); scores in {out / CARD_FILE}")
+
+
+def add_data_command(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser("data", help="get the built-in corpus")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_commands.add_parser(
+        "fetch", help="download (or copy --from a local directory) into the cache, checksummed"
+    )
+    fetch.add_argument("--corpus", default="small_parallel_enja")
+    fetch.add_argument("--from", dest="source_dir", metavar="DIR", help="copy from a local copy instead of downloading")
+    fetch.set_defaults(handler=_data_fetch)
+    path = data_commands.add_parser("path", help="print where the corpus is found (without downloading)")
+    path.add_argument("--corpus", default="small_parallel_enja")
+    path.add_argument("--data-dir", metavar="DIR")
+    path.set_defaults(handler=_data_path)
 
 
 def _data_fetch(args: argparse.Namespace) -> None:
@@ -358,6 +320,33 @@ def _data_path(args: argparse.Namespace) -> None:
     from honyaku.data.corpus import resolve_corpus_dir
 
     print(resolve_corpus_dir(args.corpus, args.data_dir, download=False))
+
+
+def add_train_command(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a model from a YAML config")
+    train.add_argument("config", help="experiment config (YAML)")
+    train.add_argument("--out", required=True, metavar="RUN", help="run directory for checkpoints, vocabularies, logs")
+    train.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a run")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. training.max_epochs=3",
+    )
+    train.add_argument(
+        "--data-dir", metavar="DIR", help="directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)"
+    )
+    train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    train.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="data-parallel training in N processes on this machine (torchrun; one GPU each on CUDA)",
+    )
+    train.set_defaults(handler=_train)
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -381,6 +370,35 @@ def _train(args: argparse.Namespace) -> None:
         return  # rank 0 alone reports
     best = "none yet" if progress.best_score is None else f"{progress.best_score:.4g}"
     print(f"{args.out}: {progress.finished}; {progress.epoch} epochs, {progress.step} steps; best dev score {best}")
+
+
+def add_translate_command(commands: argparse._SubParsersAction) -> None:
+    translate = commands.add_parser("translate", help="translate sentences given as arguments, in a file, or on stdin")
+    translate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
+    translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
+    translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
+    translate.add_argument(
+        "--interactive", "-i", action="store_true", help="translate each line as it is typed (end with Ctrl-D)"
+    )
+    translate.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
+    translate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
+    translate.add_argument(
+        "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
+    )
+    translate.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
+    translate.add_argument(
+        "--int8", action="store_true", help="8-bit dynamic quantization (CPU): faster, slightly less exact"
+    )
+    translate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
+    translate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
+    translate.add_argument(
+        "--src",
+        dest="src_lang",
+        choices=("en", "ja"),
+        help="without -m: the input's language (default: detected from the text)",
+    )
+    translate.add_argument("--device", default="auto")
+    translate.set_defaults(handler=_translate)
 
 
 def _translate(args: argparse.Namespace) -> None:
@@ -430,6 +448,25 @@ def _interactive(translator, args: argparse.Namespace) -> None:
             print(f"honyaku: error: {error}", file=sys.stderr, flush=True)
             continue
         print(translation, flush=True)
+
+
+def add_evaluate_command(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser("evaluate", help="translate a test set and print BLEU and chrF with signatures")
+    evaluate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
+    evaluate.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
+    evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
+    evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
+    evaluate.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
+    evaluate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
+    evaluate.add_argument(
+        "--detok", action="store_true", help="score natural text: raw-text input, detokenized output and references"
+    )
+    evaluate.add_argument("--data-dir", metavar="DIR")
+    evaluate.add_argument("--int8", action="store_true", help="8-bit dynamic quantization (CPU)")
+    evaluate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
+    evaluate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
+    evaluate.add_argument("--device", default="auto")
+    evaluate.set_defaults(handler=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
