@@ -68,3 +68,21 @@ def check_attention_follows_the_alignment(tmp_path, translator, sentences):
     assert aligned / total >= 0.8, f"attention peaks on the aligned source token {aligned / total:.0%} of the time"
     assert main(["attention", "-m", str(tmp_path / "run"), sentences[0], "-o", str(tmp_path / "map.png")]) == 0
     assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_weight_decay_leaves_biases_norms_and_embeddings_alone():
+    from honyaku.core.config import ModelConfig
+    from honyaku.models.factory import build_model
+    from honyaku.training import parameter_groups
+
+    model = build_model(ModelConfig(arch="transformer", embed_dim=8, num_heads=2, tie_embeddings=True), 12, 12, 0)
+    decayed, kept = parameter_groups(model, 0.1)
+    assert decayed["weight_decay"] == 0.1 and kept["weight_decay"] == 0.0
+    names = {id(p): name for name, p in model.named_parameters()}
+    assert {names[id(p)] for p in decayed["params"]} == {
+        name for name, p in model.named_parameters() if p.dim() == 2 and "embed" not in name
+    }
+    assert "tgt_embed.weight" in {names[id(p)] for p in kept["params"]}  # the tied output layer too
+    assert len(decayed["params"]) + len(kept["params"]) == len(list(model.parameters()))
+    (everything,) = parameter_groups(model, 0.0)  # no decay: one group, as older checkpoints hold
+    assert len(everything["params"]) == len(list(model.parameters()))

@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError
 from honyaku.core.runtime import configure_threads
 
@@ -98,7 +99,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--max-chars", type=int, default=1000, help="characters per text (more: 413)")
+    serve.add_argument("--max-chars", type=int, default=MAX_INPUT_CHARS, help="characters per text (more: 413)")
     serve.add_argument("--max-texts", type=int, default=64, help="texts per request (more: 413)")
     serve.add_argument(
         "--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with"

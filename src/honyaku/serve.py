@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 
+from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
@@ -84,7 +85,7 @@ class TranslateResponse(BaseModel):
 
 @dataclass
 class Limits:
-    max_chars: int = 1000  # per text; more → 413
+    max_chars: int = MAX_INPUT_CHARS  # per text; more → 413
     max_texts: int = 64  # per request; more → 413
     batch_wait_s: float = 0.005  # how long the first request of a batch waits for others
     max_batch_texts: int = 256

@@ -98,9 +98,7 @@ class Trainer:
         self.progress_bar = progress_bar and self.world.is_main
         self.device = resolve_device(device or config.training.device)
         self.checkpoints = CheckpointStore(run_dir, keep=config.training.keep_last_checkpoints)
-        self.best = BestCheckpoints(
-            run_dir, config.training.keep_best_checkpoints, config.training.validation_metric == "bleu"
-        )
+        self.best = BestCheckpoints(run_dir, config.training.keep_best_checkpoints, config.training.higher_is_better)
         self.progress = Progress()
         self.batches_in_epoch = 0
 
@@ -125,7 +123,7 @@ class Trainer:
             self.step_model = nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
         optimizer_class = torch.optim.AdamW if cfg.training.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = optimizer_class(
-            self.model.parameters(),
+            parameter_groups(self.model, cfg.training.weight_decay),
             lr=cfg.training.learning_rate,
             betas=cfg.training.adam_betas,
             weight_decay=cfg.training.weight_decay,
@@ -366,9 +364,9 @@ class Trainer:
         cfg, progress = self.config.training, self.progress
         # rank 0 evaluates; every rank takes its decisions from the same figures
         dev_loss, dev_bleu = self.world.from_main((self.dev_loss(), self.dev_bleu()) if self.world.is_main else None)
-        score = dev_bleu if cfg.validation_metric == "bleu" else dev_loss
+        score = dev_bleu if cfg.higher_is_better else dev_loss
         improved = progress.best_score is None or (
-            score > progress.best_score if cfg.validation_metric == "bleu" else score < progress.best_score
+            score > progress.best_score if cfg.higher_is_better else score < progress.best_score
         )
         if improved:
             progress.best_score = score
@@ -447,6 +445,22 @@ class Trainer:
             log_file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
 
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay for the weight matrices of linear and recurrent layers only: not for biases, layer norms or
+    embeddings (which decay would pull towards zero for rare tokens), as nanoGPT does. Without weight decay, one
+    group of every parameter, as runs started before this split have in their checkpoints."""
+    if not weight_decay:
+        return [{"params": list(model.parameters())}]
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+    decayed, kept = [], []
+    for parameter in dict.fromkeys(model.parameters()):  # tied parameters once
+        if parameter.dim() >= 2 and id(parameter) not in embeddings:
+            decayed.append(parameter)
+        else:
+            kept.append(parameter)
+    return [{"params": decayed, "weight_decay": weight_decay}, {"params": kept, "weight_decay": 0.0}]
+
+
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig) -> torch.optim.lr_scheduler.LRScheduler:
     if cfg.lr_schedule == "inverse_sqrt":
         warmup = cfg.warmup_steps
@@ -455,7 +469,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig) -> tor
         )
     return torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
-        mode="max" if cfg.validation_metric == "bleu" else "min",
+        mode="max" if cfg.higher_is_better else "min",
         factor=cfg.lr_decay_factor,
         patience=cfg.lr_decay_patience,
         min_lr=cfg.min_learning_rate,

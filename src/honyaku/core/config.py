@@ -26,6 +26,8 @@ BUILTIN_CORPUS_NAMES = ("small_parallel_enja",)
 PROCESSOR_NAMES = ("pretokenized", "english", "japanese")
 ARCHITECTURE_NAMES = ("seq2seq", "attention", "transformer")
 ATTENTION_KINDS = ("dot", "general", "bahdanau")
+# Longer input is refused before any work, by the translator (decoding.max_input_chars) and the server (--max-chars).
+MAX_INPUT_CHARS = 1000
 
 
 @dataclass
@@ -257,6 +259,11 @@ class TrainingConfig:
     # A step whose loss or gradient is NaN/infinite is skipped; this many in a row stop the run with an error.
     max_nonfinite_steps: int = 5
 
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether the dev metric that early stopping and plateau decay watch improves upwards (BLEU) or not."""
+        return self.validation_metric == "bleu"
+
     def validate(self, where: str) -> None:
         if self.batch_size < 1:
             raise HonyakuError(f"{where}.batch_size: must be ≥ 1, got {self.batch_size}")
@@ -308,7 +315,7 @@ class DecodingConfig:
     batch_size: int = 128
     # Longer input is refused with an error before any work: segmenting one very long "word" can take
     # seconds, and this corpus's sentences are under 150 characters.
-    max_input_chars: int = 1000
+    max_input_chars: int = MAX_INPUT_CHARS
 
     def validate(self, where: str) -> None:
         if self.beam_size < 1:
