@@ -61,7 +61,7 @@ def budget_stop(run: Path) -> str | None:
 
 def training_columns(run: Path) -> tuple[str, str, str]:
     """Epochs, training hours and the fastest epoch's seconds, from the run's metrics.csv; for an ensemble, each
-    member's epochs and hours from the training record in its ensemble.yaml (``honyaku.pretrained.training_facts``)."""
+    member's epochs and hours from the training record in its ensemble.yaml (``honyaku.bundle.training_facts``)."""
     members = read_members(run)
     if members:
         found = [re.search(TRAINED, "\n".join(member.get("training", []))) for member in members]

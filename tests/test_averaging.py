@@ -6,11 +6,11 @@ import torch
 
 from honyaku import HonyakuError, Translator
 from honyaku.averaging import average_run
+from honyaku.bundle import reproduction, training_facts
 from honyaku.core.config import load_config
 from honyaku.core.metrics import bleu
 from honyaku.data.corpus import read_parallel, split_files
 from honyaku.prediction import tune_length_penalty
-from honyaku.pretrained import reproduction, training_facts
 from honyaku.training import train
 
 from .conftest import toy_config

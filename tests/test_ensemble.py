@@ -4,12 +4,12 @@ import pytest
 import yaml
 
 from honyaku import HonyakuError, Translator
+from honyaku.bundle import bundle
 from honyaku.ensemble import ensemble
 from honyaku.export import export_huggingface
 from honyaku.heatmap import attention_map
 from honyaku.modeldir import CARD_FILE
 from honyaku.prediction import tune_length_penalty
-from honyaku.pretrained import bundle
 from honyaku.training import train
 
 from .conftest import random_sequences, toy_config

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 from honyaku import HonyakuError, Translator, pipeline
+from honyaku.bundle import bundle
 from honyaku.modeldir import CARD_FILE, WEIGHTS_FILE
-from honyaku.pretrained import bundle, detect_direction
+from honyaku.pretrained import detect_direction
 
 
 @pytest.fixture(scope="module")

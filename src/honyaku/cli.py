@@ -287,8 +287,8 @@ def add_bundle_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _bundle(args: argparse.Namespace) -> None:
+    from honyaku.bundle import bundle
     from honyaku.modeldir import CARD_FILE
-    from honyaku.pretrained import bundle
 
     out = bundle(args.model, args.out, half=args.half, data_dir=args.data_dir)
     size = sum(path.stat().st_size for path in out.iterdir()) / 2**20

@@ -22,16 +22,15 @@ from pathlib import Path
 
 import torch
 
+from honyaku.core.config import DecodingConfig
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.files import atomic_directory, atomic_write_bytes
 from honyaku.data.corpus import cache_dir
 from honyaku.data.subwords import SentencePieceModel
 from honyaku.data.text import processor_names
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, stored_hash
-from honyaku.models.ensemble import Ensemble
+from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, ModelDirectory, read_members, stored_hash
 from honyaku.models.transformer import Transformer
-from honyaku.prediction import Translator
 from honyaku.pretrained import pretrained_root
 from honyaku.search import Hypothesis, max_output_lengths
 
@@ -84,15 +83,15 @@ def m2m100_state_dict(model: Transformer, order: list[int]) -> dict[str, torch.T
     return {name: tensor.detach().contiguous().clone() for name, tensor in state.items()}
 
 
-def build_tokenizer(translator: Translator, tokens: list[str]):
+def build_tokenizer(files: ModelDirectory, tokens: list[str]):
     """A ``tokenizers.Tokenizer`` over the exported vocabulary ``tokens`` that processes text like honyaku."""
     tokenizers = optional_import("tokenizers", "hf", "exporting")
     from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors
 
-    source, target = processor_names(translator.config.data)
-    subwords = translator.src_subwords
+    source, target = processor_names(files.config.data)
+    subwords = files.subwords[0]
     if isinstance(subwords, SentencePieceModel):
-        if translator.config.data.subwords.model != "unigram":
+        if files.config.data.subwords.model != "unigram":
             raise HonyakuError("only unigram SentencePiece models export: data.subwords.model is 'bpe'")
         processor = subwords.processor
         scores = {processor.id_to_piece(i): processor.get_score(i) for i in range(processor.get_piece_size())}
@@ -136,9 +135,9 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Write a directory that transformers' AutoModelForSeq2SeqLM, AutoTokenizer and
     ``pipeline("translation", model=DIR)`` load offline."""
     transformers = optional_import("transformers", "hf", "exporting")
-    translator = Translator.load(run_dir, device="cpu")
-    cfg = translator.config
-    if isinstance(translator.model, Ensemble):
+    files = ModelDirectory.read(run_dir)
+    cfg = files.config
+    if read_members(files.path):
         raise HonyakuError(f"{run_dir}: an ensemble does not export to one transformers model; export a member")
     if cfg.model.arch != "transformer":
         raise HonyakuError(f"{run_dir}: only Transformer models export to transformers, not {cfg.model.arch!r}")
@@ -151,8 +150,8 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
             f"{run_dir}: only a model whose output layer is its embedding exports (train with model.tie_embeddings:"
             " true)"
         )
-    order = exported_order(len(translator.tgt_vocab))
-    tokens = [translator.tgt_vocab.tokens[i] for i in order]
+    order = exported_order(len(files.tgt_vocab))
+    tokens = [files.tgt_vocab.tokens[i] for i in order]
     decoding = cfg.decoding
     config = transformers.M2M100Config(
         vocab_size=len(tokens),
@@ -179,7 +178,7 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
         forced_bos_token_id=None,
     )
     model = transformers.M2M100ForConditionalGeneration(config).eval()
-    missing, unexpected = model.load_state_dict(m2m100_state_dict(translator.model, order), strict=False)
+    missing, unexpected = model.load_state_dict(m2m100_state_dict(files.model(), order), strict=False)
     missing = [name for name in missing if name != "lm_head.weight"]  # tied to model.shared
     missing = [name for name in missing if not name.endswith("embed_tokens.weight")]  # tied to model.shared
     if missing or unexpected:  # pragma: no cover - a mapping bug, not a user error
@@ -198,7 +197,7 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     model.save_pretrained(out)
     names = {name: tokens[SPECIAL_IDS[i]] for name, i in (("pad", 0), ("unk", 1), ("bos", 2), ("eos", 3))}
     tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(translator, tokens),
+        tokenizer_object=build_tokenizer(files, tokens),
         pad_token=names["pad"],
         unk_token=names["unk"],
         bos_token=names["bos"],
@@ -208,7 +207,7 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     )
     tokenizer.save_pretrained(out)
     (out / "honyaku.json").write_text(
-        json.dumps({"exported_from": str(run_dir), "name": cfg.name, "direction": "-".join(translator.direction)}),
+        json.dumps({"exported_from": str(run_dir), "name": cfg.name, "direction": "-".join(files.direction)}),
         encoding="utf-8",
     )
     return out
@@ -265,16 +264,20 @@ def load_ctranslate2(run_dir: Path, device: torch.device, int8: bool):
 
 
 def search_ctranslate2(
-    translator: Translator, token_lists: list[list[str]], beam_size: int, n_best: int
+    engine,
+    tgt_vocab: Vocabulary,
+    decoding: DecodingConfig,
+    token_lists: list[list[str]],
+    beam_size: int,
+    n_best: int,
 ) -> list[list[Hypothesis]]:
     """The search of ``Translator.search`` run by CTranslate2 on the exported model. It caps every output of a
     batch at the longest cap of the batch, and ranks beams with its own length penalty, len ** alpha."""
     if not token_lists:
         return []
-    decoding = translator.config.decoding
     lengths = torch.tensor([len(tokens) + 1 for tokens in token_lists])  # with </s>, as honyaku counts
-    eos = translator.tgt_vocab.tokens[Vocabulary.eos_id]
-    results = translator.ctranslate2.translate_batch(
+    eos = tgt_vocab.tokens[Vocabulary.eos_id]
+    results = engine.translate_batch(
         [tokens + [eos] for tokens in token_lists],
         beam_size=beam_size,
         num_hypotheses=n_best,
@@ -283,7 +286,7 @@ def search_ctranslate2(
         max_batch_size=decoding.batch_size,
         return_scores=True,
     )
-    index = translator.tgt_vocab.index
+    index = tgt_vocab.index
     return [
         [
             Hypothesis([index.get(token, Vocabulary.unk_id) for token in tokens], score, score)

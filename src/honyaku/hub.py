@@ -20,7 +20,7 @@ from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.runtime import resolve_device
 from honyaku.data.text import get_processor, processor_for
 from honyaku.modeldir import CONFIG_FILE
-from honyaku.prediction import Translation, TranslatorBase
+from honyaku.translation import Translation, TranslatorBase
 
 HUB_PREFIX = "hf:"
 # Language codes in model names that are not ISO 639-1 (OPUS-MT's "jap" is its Japanese).

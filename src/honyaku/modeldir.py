@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,39 @@ CARD_FILE = "MODEL_CARD.md"
 CTRANSLATE2_DIR = "ctranslate2"
 # What a model needs besides its weights, those it has of them.
 MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES, ENSEMBLE_FILE)
+
+
+@dataclass
+class ModelDirectory:
+    """What a model directory holds besides its weights, read once; ``model()`` builds and loads the network."""
+
+    path: Path
+    config: Config
+    src_vocab: Vocabulary
+    tgt_vocab: Vocabulary
+    subwords: tuple[Subwords, Subwords]
+    casing: dict[str, str] | None
+
+    @classmethod
+    def read(cls, path: str | Path) -> ModelDirectory:
+        path = Path(path)
+        config = read_config(path)
+        src_vocab, tgt_vocab = read_vocabularies(path)
+        if not (path / WEIGHTS_FILE).is_file():
+            raise HonyakuError(f"{path}: no {WEIGHTS_FILE} yet (training has not reached its first evaluation)")
+        return cls(path, config, src_vocab, tgt_vocab, read_subwords(path, config), read_casing(path))
+
+    @property
+    def direction(self) -> tuple[str, str]:
+        return self.config.data.src_lang, self.config.data.tgt_lang
+
+    def model(self) -> nn.Module:
+        """The network with the directory's weights: ``config.model``, or an ``Ensemble`` of its members."""
+        model = build_directory_model(
+            self.path, self.config, len(self.src_vocab), len(self.tgt_vocab), Vocabulary.pad_id
+        )
+        load_weights(model, self.path / WEIGHTS_FILE)
+        return model
 
 
 def read_config(model_dir: Path) -> Config:

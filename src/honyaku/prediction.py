@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -20,48 +17,16 @@ from honyaku.data.corpus import read_parallel, split_files
 from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
+from honyaku.export import load_ctranslate2, search_ctranslate2
+from honyaku.hub import TransformersTranslator, is_transformers_model
 from honyaku.modeldir import (
     CONFIG_FILE,
     TUNING_FILE,
-    WEIGHTS_FILE,
-    build_directory_model,
-    load_weights,
-    read_casing,
-    read_config,
-    read_subwords,
-    read_vocabularies,
+    ModelDirectory,
 )
+from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
 from honyaku.search import Hypothesis, translate_ids
-
-if TYPE_CHECKING:
-    from honyaku.hub import TransformersTranslator
-
-
-class TranslatorBase(ABC):
-    """What every translator offers: n-best translations, and from them the best one, in a direction."""
-
-    config: Config
-
-    @property
-    def direction(self) -> tuple[str, str]:
-        return self.config.data.src_lang, self.config.data.tgt_lang
-
-    def translate(
-        self, sentences: list[str] | str, beam_size: int | None = None, pretokenized: bool = False
-    ) -> list[str]:
-        """Translations in input order; an empty or blank sentence translates to an empty string.
-
-        Sentences are raw text, tokenized by the model's source processor, and translations come back as
-        natural text; with ``pretokenized`` both are the corpus's space-separated tokens.
-        """
-        found = self.translate_n_best(sentences, n_best=1, beam_size=beam_size, pretokenized=pretokenized)
-        return [best.text for (best,) in found]
-
-    @abstractmethod
-    def translate_n_best(
-        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
-    ) -> list[list[Translation]]:
-        """The ``n_best`` translations of each sentence, best first."""
+from honyaku.translation import Translation, TranslatorBase
 
 
 class Translator(TranslatorBase):
@@ -108,28 +73,19 @@ class Translator(TranslatorBase):
         A transformers seq2seq model — ``hf:OWNER/NAME`` from the HuggingFace hub, or a local directory — loads
         as a ``honyaku.hub.TransformersTranslator`` with the same methods; ``direction`` (e.g. ``("en", "ja")``)
         is needed where its name does not tell."""
-        from honyaku.hub import TransformersTranslator, is_transformers_model
-
         if is_transformers_model(run_dir):
             if int8 or backend != "torch":
                 raise HonyakuError(f"{run_dir}: int8 and other backends are for honyaku models")
             return TransformersTranslator.load(run_dir, device, direction)
         if backend not in ("torch", "ctranslate2"):
             raise HonyakuError(f"unknown backend {backend!r}: 'torch' or 'ctranslate2'")
-        run_dir = Path(run_dir)
-        config = read_config(run_dir)
-        src_vocab, tgt_vocab = read_vocabularies(run_dir)
-        if not (run_dir / WEIGHTS_FILE).is_file():
-            raise HonyakuError(f"{run_dir}: no {WEIGHTS_FILE} yet (training has not reached its first evaluation)")
-        subwords = read_subwords(run_dir, config)
+        files = ModelDirectory.read(run_dir)
+        config, src_vocab, tgt_vocab, subwords = files.config, files.src_vocab, files.tgt_vocab, files.subwords
         resolved = resolve_device(device)
         if backend == "ctranslate2":  # the PyTorch weights stay on disk
-            from honyaku.export import load_ctranslate2
-
-            ct2 = load_ctranslate2(run_dir, resolved, int8)
-            return cls(None, config, src_vocab, tgt_vocab, resolved, subwords, read_casing(run_dir), ct2)
-        model = build_directory_model(run_dir, config, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
-        load_weights(model, run_dir / WEIGHTS_FILE)
+            ct2 = load_ctranslate2(files.path, resolved, int8)
+            return cls(None, config, src_vocab, tgt_vocab, resolved, subwords, files.casing, ct2)
+        model = files.model()
         if int8:
             if resolved.type != "cpu":
                 raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
@@ -137,7 +93,7 @@ class Translator(TranslatorBase):
                 warnings.simplefilter("ignore", DeprecationWarning)
                 warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
                 model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
-        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, read_casing(run_dir))
+        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, files.casing)
 
     def translate_n_best(
         self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
@@ -175,9 +131,14 @@ class Translator(TranslatorBase):
         """Hypotheses for lists of the model's source tokens, in order; an empty list gets none."""
         present = [i for i, tokens in enumerate(token_lists) if tokens]
         if self.ctranslate2 is not None:
-            from honyaku.export import search_ctranslate2
-
-            outputs = search_ctranslate2(self, [token_lists[i] for i in present], beam_size, n_best)
+            outputs = search_ctranslate2(
+                self.ctranslate2,
+                self.tgt_vocab,
+                self.config.decoding,
+                [token_lists[i] for i in present],
+                beam_size,
+                n_best,
+            )
         else:
             outputs = self._search_torch([token_lists[i] for i in present], beam_size, n_best)
         found: list[list[Hypothesis]] = [[] for _ in token_lists]
@@ -197,12 +158,6 @@ class Translator(TranslatorBase):
             beam_size=beam_size,
             n_best=n_best,
         )
-
-
-@dataclass
-class Translation:
-    text: str
-    score: float  # log-probability divided by the length penalty (see honyaku.search)
 
 
 class TranslationPipeline:
@@ -236,8 +191,6 @@ def pipeline(task: str = "translation", model: str | Path | None = None, device:
             raise HonyakuError(f"unsupported task {task!r}: write the direction as translation_xx_to_yy")
         direction = (src, tgt)
     if model is None:
-        from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
-
         model = pretrained_model(direction or DEFAULT_DIRECTION)
     translator = Translator.load(model, device=device)
     if direction is not None and direction != translator.direction:

@@ -1,0 +1,201 @@
+"""``honyaku bundle``: a pretrained model made from a run, with its model card.
+
+A bundled model is a model directory like a run's without its checkpoints and logs: the config, vocabularies,
+subword and casing files, the weights (float16 with ``half``: half the size, computed with in float32), and a
+``MODEL_CARD.md`` with the figures measured on the bundled weights.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import yaml
+
+from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_directory
+from honyaku.data.corpus import read_parallel, split_files
+from honyaku.modeldir import (
+    AVERAGED_FROM_FILE,
+    CARD_FILE,
+    ENSEMBLE_FILE,
+    METRICS_FILE,
+    TUNING_FILE,
+    WEIGHTS_FILE,
+    copy_model_files,
+    read_members,
+    save_weights,
+)
+from honyaku.models.factory import count_parameters
+from honyaku.prediction import Translator, evaluate
+
+
+def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_dir: str | None = None) -> Path:
+    """Write ``out_dir``: the run's model in the bundled form, with a model card whose figures (dev and test
+    BLEU and chrF, corpus tokens and natural text) are measured on the written weights."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    translator = Translator.load(run_dir, device="cpu")
+    if out_dir.exists() and out_dir.resolve() == run_dir.resolve():
+        raise HonyakuError(f"{out_dir}: choose an output directory other than the run itself")
+    with atomic_directory(out_dir) as staged:
+        copy_model_files(run_dir, staged)
+        model = translator.model.half() if half else translator.model
+        save_weights(model, staged / WEIGHTS_FILE)
+        bundled = Translator.load(staged, device="cpu")
+        data = bundled.config.data
+        splits = [split for split in ("dev", "test") if data.corpus is not None or getattr(data, split) is not None]
+        scores = {split: score(bundled, split, data_dir) for split in splits}
+        reference = score(Translator.load(run_dir, device="cpu"), splits[-1], data_dir) if half and splits else None
+        card = model_card(run_dir, bundled, scores, reference)
+        (staged / CARD_FILE).write_text(card, encoding="utf-8")
+    return out_dir
+
+
+def score(translator: Translator, split: str, data_dir: str | None) -> dict[str, list[str]]:
+    """Metric lines (with signatures) of ``split`` on the corpus's tokens and on natural text."""
+    sources, references = read_parallel(split_files(translator.config.data, split, data_dir))
+    lines = {}
+    for detok in (False, True):
+        results, scored = evaluate(translator, sources, references, detok=detok)
+        lines[scored] = [result.line() for result in results]
+    return lines
+
+
+def model_card(
+    run_dir: Path,
+    translator: Translator,
+    scores: dict[str, dict[str, list[str]]],
+    float32_scores: dict[str, list[str]] | None,
+) -> str:
+    cfg, decoding = translator.config, translator.config.decoding
+    src, tgt = translator.direction
+    search = (
+        "greedy search"
+        if decoding.beam_size == 1
+        else f"beam {decoding.beam_size}, length penalty {decoding.length_penalty:g}"
+    )
+    members = read_members(run_dir)
+    kind = f"An ensemble of {len(members)} models" if members else f"A {cfg.model.arch} model"
+    lines = [
+        f"# honyaku {src}→{tgt}: {cfg.name}{' ensemble' if members else ''}",
+        "",
+        f"{kind} with {count_parameters(translator.model):,} parameters, trained by honyaku on "
+        f"{cfg.data.corpus or 'its own parallel text'} ({src}→{tgt}).",
+        "",
+        "## Training",
+        "",
+        *(ensemble_facts(run_dir, members) if members else training_facts(run_dir)),
+        f"- Reproduce: {reproduction(run_dir, cfg.name, half=float32_scores is not None)}.",
+        "",
+        f"## Scores of these weights ({search}; sacrebleu)",
+    ]
+    for split, by_text in scores.items():
+        for scored, metric_lines in by_text.items():
+            lines += ["", f"{split}, scored on {scored}:", "```", *metric_lines, "```"]
+    if float32_scores is not None:
+        split = list(scores)[-1]
+        lines += ["", f"The weights are stored in float16; the float32 weights they come from score, on {split}:"]
+        for scored, metric_lines in float32_scores.items():
+            lines += ["", f"scored on {scored}:", "```", *metric_lines, "```"]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        "- Domain: short everyday sentences like those it was trained on (small_parallel_enja: 4 to 16 words).",
+        "  Long, technical or literary text is outside what it has seen.",
+        "- Words that were rare or absent in training are paraphrased, dropped or written as `<unk>`.",
+        "",
+        "## Config",
+        "",
+        "```yaml",
+        yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True).rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def reproduction(run_dir: Path, name: str, half: bool) -> str:
+    """The commands that make this model directory from the config (or an ensemble from its members): train,
+    average if it was, tune if it was, bundle."""
+    members = read_members(run_dir)
+    if members:
+        run = str(run_dir)
+        given = " ".join(f"-m {member['source']}" for member in members)
+        commands = [f"honyaku ensemble {given} -o {run}"]
+    else:
+        run = f"runs/{name}"
+        commands = [f"honyaku train configs/{name}.yaml --out {run}"]
+    sources = averaged_from(run_dir)
+    if sources:
+        which = "--best" if all(Path(source).parent.name == "best" for source in sources) else "--last"
+        commands.append(f"honyaku average -m {run} {which} {len(sources)} -o {run}.average")
+        run = f"{run}.average"
+    candidates = [alpha for alpha, _ in tuning(run_dir)]
+    if candidates:
+        commands.append(f"honyaku tune -m {run} --length-penalty {' '.join(candidates)}")
+    commands.append(f"honyaku bundle -m {run} -o DIR{' --half' if half else ''}")
+    return ", then ".join(f"`{command}`" for command in commands)
+
+
+def averaged_from(run_dir: Path) -> list[str]:
+    """The checkpoints whose mean the directory's weights are (``honyaku average``), if they are one."""
+    path = run_dir / AVERAGED_FROM_FILE
+    return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+
+
+def tuning(run_dir: Path) -> list[tuple[str, str]]:
+    """(length penalty, dev BLEU) of each candidate that ``honyaku tune`` tried, if it ran."""
+    path = run_dir / TUNING_FILE
+    if not path.is_file():
+        return []
+    return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+
+
+def training_record(model_dir: Path, name: str) -> list[str]:
+    """How a model directory's weights were made: from its run's records, or for a bundled model, the training
+    section of its model card."""
+    card = model_dir / CARD_FILE
+    if not (model_dir / METRICS_FILE).is_file() and card.is_file():
+        section = card.read_text(encoding="utf-8").partition("\n## Training\n")[2].partition("\n## ")[0]
+        return [line for line in section.splitlines() if line.strip()]
+    return [*training_facts(model_dir), f"- Reproduce: {reproduction(model_dir, name, half=False)}."]
+
+
+def ensemble_facts(model_dir: Path, members: list[dict]) -> list[str]:
+    facts = [f"- At each output step the ensemble averages its members' probabilities (members in `{ENSEMBLE_FILE}`)."]
+    for number, member in enumerate(members, start=1):
+        facts.append(f"- Member {number}, from `{member['source']}`:")
+        facts += [f"  {line}" for line in member.get("training", [])]
+    return facts + tuning_facts(model_dir)
+
+
+def training_facts(run_dir: Path) -> list[str]:
+    metrics = run_dir / METRICS_FILE
+    rows = list(csv.DictReader(metrics.open(encoding="utf-8"))) if metrics.is_file() else []
+    if not rows:
+        return [f"- {run_dir.name} has no {METRICS_FILE}: the run it was made from holds its training record."]
+    last = rows[-1]
+    seconds = float(last["train_seconds"])
+    spent = f"{seconds / 3600:.1f} hours" if seconds >= 3600 else f"{seconds / 60:.0f} minutes"
+    facts = [
+        f"- {float(last['epoch']):.3g} epochs, {last['step']} steps, {spent} of training steps on the machine it was "
+        "trained on (evaluations not counted)."
+    ]
+    dev_bleu = [float(row["dev_bleu"]) for row in rows if row.get("dev_bleu")]
+    if dev_bleu:
+        facts.append(f"- Best dev BLEU during training (greedy, corpus tokens): {max(dev_bleu):.2f}.")
+    sources = averaged_from(run_dir)
+    if sources:
+        steps = [re.search(r"step-0*(\d+)", source).group(1) for source in sources]
+        facts.append(f"- The weights are the mean of {len(steps)} checkpoints of the run: steps {', '.join(steps)}.")
+    return facts + tuning_facts(run_dir)
+
+
+def tuning_facts(model_dir: Path) -> list[str]:
+    tried = tuning(model_dir)
+    if not tried:
+        return []
+    scores = ", ".join(f"{alpha} → {score}" for alpha, score in tried)
+    return [f"- The length penalty was chosen on dev by beam-search BLEU (corpus tokens): {scores}."]
