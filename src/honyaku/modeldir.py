@@ -176,10 +176,10 @@ def save_weights(model: nn.Module, path: Path) -> None:
 
 
 def load_weights(model: nn.Module, path: Path) -> None:
-    if not path.is_file():
-        raise HonyakuError(f"{path}: checkpoint not found")
     """Load ``path`` into ``model`` and check its content hash. Weights stored in float16 (a bundled model's
     smaller form) are checked as stored, then computed with in the model's own dtype."""
+    if not path.is_file():
+        raise HonyakuError(f"{path}: checkpoint not found")
     try:
         with safetensors.safe_open(str(path), framework="pt") as weights:
             expected = (weights.metadata() or {}).get(HASH_KEY)  # reading the header checks the data offsets
