@@ -75,7 +75,6 @@ class AttentionState:
     keys: torch.Tensor  # (N, S, H) the memory as the attention scores it
     mask: torch.Tensor  # (N, S) True at real source tokens
     feed: torch.Tensor | None  # (B, H) the previous attentional vector, with input feeding
-    attention: torch.Tensor | None = None  # (B, S) the last step's attention weights
     group: int = 1
 
 
@@ -134,20 +133,20 @@ class AttentionSeq2Seq(nn.Module):
     def _decode(self, y: torch.Tensor, state: AttentionState) -> tuple[torch.Tensor, AttentionState]:
         if not self.input_feeding:
             out, hidden = self.decoder(y, state.hidden)  # (B, T, H): all steps in one call
-            attentional, weights = self._attend(out, state)
-            return attentional, replace(state, hidden=hidden, attention=weights[:, -1])
+            return self._attend(out, state), replace(state, hidden=hidden)
         steps = []
         for t in range(y.size(1)):
             x = torch.cat([y[:, t], state.feed], dim=-1).unsqueeze(1)  # (B, 1, E + H)
             out, hidden = self.decoder(x, state.hidden)
-            attentional, weights = self._attend(out, state)  # (B, 1, H)
-            state = replace(state, hidden=hidden, feed=attentional.squeeze(1), attention=weights[:, -1])
+            attentional = self._attend(out, state)  # (B, 1, H)
+            state = replace(state, hidden=hidden, feed=attentional.squeeze(1))
             steps.append(attentional)
         return torch.cat(steps, dim=1), state
 
-    def _attend(self, out: torch.Tensor, state: AttentionState) -> tuple[torch.Tensor, torch.Tensor]:
-        context, weights = self.attention(out, state.keys, state.memory, state.mask)  # (B, T, H), (B, T, S)
-        return torch.tanh(self.combine(torch.cat([context, out], dim=-1))), weights
+    def _attend(self, out: torch.Tensor, state: AttentionState) -> torch.Tensor:
+        """The attentional vectors (B, T, H). (honyaku.heatmap reads the attention weights from a hook.)"""
+        context, _ = self.attention(out, state.keys, state.memory, state.mask)  # (B, T, H), weights (B, T, S)
+        return torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
 
     @staticmethod
     def select_state(state: AttentionState, index: torch.Tensor) -> AttentionState:
@@ -165,6 +164,5 @@ class AttentionSeq2Seq(nn.Module):
             keys=select(state.keys, sentences),
             mask=select(state.mask, sentences),
             feed=select(state.feed, rows),
-            attention=select(state.attention, rows),
             group=group,
         )
