@@ -23,7 +23,7 @@ from typing import Any
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.core.config import Config, load_config
+from honyaku.core.config import Config, changed_settings, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE
 from honyaku.models.factory import count_parameters
@@ -67,13 +67,14 @@ def flat(section: Any, prefix: str) -> dict[str, Any]:
 
 
 def changes(config: Config, base: Config) -> str:
-    """The settings of ``config`` that differ from ``base``'s, as ``key=value``, nested sections flattened."""
-    ours, theirs = (flat({s: c.to_dict()[s] for s in ("data", "model", "training")}, "") for c in (config, base))
-    changed = [
-        f"{key[1:]}={value}"
-        for key, value in ours.items()
-        if theirs.get(key) != value and key[1:] not in BUDGET_SETTINGS
-    ]
+    """The settings of ``config`` that differ from ``base``'s (config.changed_settings), as ``key=value``, the
+    values of nested settings (data.subwords) flattened to the keys that changed."""
+    changed = []
+    for setting, (before, now) in changed_settings(config, base).items():
+        ours, theirs = flat(now, setting), flat(before, setting)
+        changed += [
+            f"{key}={value}" for key, value in ours.items() if theirs.get(key) != value and key not in BUDGET_SETTINGS
+        ]
     return ", ".join(changed) or "none (the recipe itself)"
 
 

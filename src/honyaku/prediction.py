@@ -19,11 +19,7 @@ from honyaku.data.text import English, detokenize, get_processor, processor_name
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.export import load_ctranslate2, search_ctranslate2
 from honyaku.hub import TransformersTranslator, is_transformers_model
-from honyaku.modeldir import (
-    CONFIG_FILE,
-    TUNING_FILE,
-    ModelDirectory,
-)
+from honyaku.modeldir import CONFIG_FILE, TUNING_FILE, ModelDirectory
 from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
 from honyaku.search import Hypothesis, translate_ids
 from honyaku.translation import Translation, TranslatorBase

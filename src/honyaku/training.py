@@ -27,21 +27,11 @@ from honyaku.core.config import Config, TrainingConfig, changed_settings, load_c
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.core.runtime import resolve_device
-from honyaku.data.batching import (
-    Batch,
-    ParallelData,
-    collate,
-    make_batches,
-)
+from honyaku.data.batching import Batch, ParallelData, collate, make_batches
 from honyaku.data.text import detokenize
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
-from honyaku.modeldir import (
-    CONFIG_FILE,
-    METRICS_FILE,
-    WEIGHTS_FILE,
-    save_weights,
-)
+from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, save_weights
 from honyaku.models.factory import build_model, count_parameters
 from honyaku.preparation import prepare_data
 from honyaku.search import translate_ids
@@ -453,7 +443,7 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, An
         return [{"params": list(model.parameters())}]
     embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
     decayed, kept = [], []
-    for parameter in dict.fromkeys(model.parameters()):  # tied parameters once
+    for parameter in model.parameters():  # a tied parameter comes once
         if parameter.dim() >= 2 and id(parameter) not in embeddings:
             decayed.append(parameter)
         else:

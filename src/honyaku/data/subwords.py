@@ -6,6 +6,7 @@ joins the model's pieces back into words. Without subwords, words are the model'
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import random
@@ -49,7 +50,11 @@ class SentencePieceModel:
             self.processor.LoadFromSerializedProto(model)
         except RuntimeError as error:
             raise HonyakuError(f"{origin}: not a SentencePiece model ({error})") from None
-        self.piece_log_probs = [self.processor.get_score(i) for i in range(self.processor.get_piece_size())]
+
+    @functools.cached_property
+    def piece_log_probs(self) -> list[float]:
+        """Each piece's log-probability, by id: read once, by training with sampling only."""
+        return [self.processor.get_score(i) for i in range(self.processor.get_piece_size())]
 
     def split(self, words: list[str]) -> list[str]:
         return self.processor.encode(self.text_of(words), out_type=str) if words else []
