@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from honyaku.core.config import DecodingConfig, ModelConfig
+from honyaku.core.errors import HonyakuError
 from honyaku.data.batching import pad
 from honyaku.models.ensemble import Ensemble
-from honyaku.models.factory import build_model
+from honyaku.models.factory import AttentionModel, build_model
 from honyaku.models.layers import Dropout
 from honyaku.models.rnn import reverse_padded
 from honyaku.search import beam_search, greedy_search, length_penalty, translate_ids
@@ -179,3 +180,31 @@ def test_dropout_zeroes_a_share_p_and_scales_the_rest():
     assert torch.equal(x.grad, y.detach())  # the gradient goes through the kept elements, scaled alike
     dropout.eval()
     assert dropout(x) is x
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_outputs_stay_within_the_positions_a_transformer_has(beam_size):
+    torch.manual_seed(0)
+    model = small_model({"arch": "transformer", "num_heads": 2, "ffn_size": 32, "max_positions": 12})
+    never_ends = DecodingConfig(max_length_ratio=3.0, max_length_offset=10)  # caps of 19 and 31 tokens
+    with torch.no_grad():
+        model.output.weight[EOS] = -1e4  # no hypothesis ends before its cap
+    found = translate_ids(
+        model, [[5, 6, 7, EOS], [5] * 7 + [EOS]], never_ends, PAD, BOS, EOS, torch.device("cpu"), beam_size
+    )
+    assert [len(best.tokens) for best, *_ in found] == [11, 11]  # 12 positions, one of them the start token's
+    assert Ensemble([model, small_model({"arch": "attention"})]).max_positions == 12
+
+
+def test_attention_models_show_their_attention_and_others_say_they_have_none():
+    assert isinstance(small_model(VARIANTS["transformer"]), AttentionModel)
+    assert isinstance(small_model(VARIANTS["attention-dot"]), AttentionModel)
+    assert not isinstance(small_model(VARIANTS["seq2seq"]), AttentionModel)
+    src, lengths, tgt_in = torch.tensor([[5, 6, 7, EOS]]), torch.tensor([4]), torch.tensor([[BOS, 8, 9]])
+    for variant in ("transformer", "attention-bahdanau-feeding"):
+        weights, title = small_model(VARIANTS[variant]).attention_weights(src, lengths, tgt_in, None, None)
+        assert weights.shape == (3, 4) and torch.allclose(weights.sum(dim=1), torch.ones(3)) and title
+    with pytest.raises(HonyakuError, match="the head must be between 0 and 1, got 2"):
+        small_model(VARIANTS["transformer"]).attention_weights(src, lengths, tgt_in, None, 2)
+    with pytest.raises(HonyakuError, match="attend each in their own way"):
+        Ensemble([small_model(VARIANTS["transformer"])]).attention_weights(src, lengths, tgt_in, None, None)

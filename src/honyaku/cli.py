@@ -482,7 +482,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         sources, references = read_parallel(SplitFiles(src=args.src, tgt=args.ref))
         name = Path(args.src).name
     else:
-        sources, references = read_parallel(split_files(translator.config.data, args.split, args.data_dir))
+        sources, references = read_parallel(split_files(translator.data, args.split, args.data_dir))
         name = args.split
     suffix = ".detok.hyp" if args.detok else ".hyp"
     if args.hyp_out:
@@ -494,11 +494,11 @@ def _evaluate(args: argparse.Namespace) -> None:
     else:  # a hub model: ./eval/hf_OWNER_NAME/
         hypotheses_path = Path("eval") / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
     results, scored = evaluate(translator, sources, references, hypotheses_path, args.beam_size, args.detok)
-    beam_size = args.beam_size or translator.config.decoding.beam_size
+    beam_size = args.beam_size or translator.decoding.beam_size
     search = (
         "greedy search"
         if beam_size == 1
-        else (f"beam search (beam {beam_size}, length penalty {translator.config.decoding.length_penalty:g})")
+        else (f"beam search (beam {beam_size}, length penalty {translator.decoding.length_penalty:g})")
     )
     print(f"{len(sources)} sentences ({name}), {search}; hypotheses in {hypotheses_path}")
     print(f"scored on {scored}")

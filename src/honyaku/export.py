@@ -22,12 +22,12 @@ from pathlib import Path
 
 import torch
 
-from honyaku.core.config import DecodingConfig
+from honyaku.core.config import Config, DecodingConfig
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.files import atomic_directory, atomic_write_bytes
 from honyaku.data.corpus import cache_dir
 from honyaku.data.subwords import SentencePieceModel
-from honyaku.data.text import processor_names
+from honyaku.data.text import ENGLISH_PUNCTUATION, LATIN_OR_DIGIT, processor_names
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, ModelDirectory, read_members, stored_hash
 from honyaku.models.transformer import Transformer
@@ -36,7 +36,6 @@ from honyaku.search import Hypothesis, max_output_lengths
 
 # Exported id of each of honyaku's ids below 4 (the rest keep theirs): <pad> and <unk> change places.
 SPECIAL_IDS = {Vocabulary.pad_id: 1, Vocabulary.unk_id: 0, Vocabulary.bos_id: 2, Vocabulary.eos_id: 3}
-LATIN_OR_DIGIT = "0-9A-Za-z０-９Ａ-Ｚａ-ｚ"
 PUNCTUATION_BEFORE_SPACE = r"[.,!?;:%)\]}']"
 
 
@@ -106,8 +105,8 @@ def build_tokenizer(files: ModelDirectory, tokens: list[str]):
     tokenizer.normalizer = normalizers.Sequence(
         [normalizers.NFKC()]
         + (
-            [normalizers.Replace(Regex("[‘’‚]"), "'"), normalizers.Replace(Regex("[“”„]"), '"')]
-            + [normalizers.Replace(Regex("[–—]"), "-"), normalizers.Lowercase()]
+            [normalizers.Replace(typographic, plain) for typographic, plain in ENGLISH_PUNCTUATION.items()]
+            + [normalizers.Lowercase()]
             if english_source
             else []
         )
@@ -213,13 +212,11 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     return out
 
 
-def max_output_length(cfg) -> int:
-    """The longest output (counting the start token) that honyaku's search would allow for a source of
-    ``data.max_len`` tokens (without one, as long as the model's positions), within the positions the model has."""
-    decoding = cfg.decoding
-    longest_source = cfg.data.max_len or cfg.model.max_positions
-    longest = int(decoding.max_length_ratio * longest_source) + decoding.max_length_offset + 1
-    return min(longest, cfg.model.max_positions)
+def max_output_length(cfg: Config) -> int:
+    """The longest output, counting the start token, that honyaku's search would allow for a source of
+    ``data.max_len`` tokens (without one, as long as the model's positions)."""
+    longest_source = torch.tensor([cfg.data.max_len or cfg.model.max_positions])
+    return int(max_output_lengths(longest_source, cfg.decoding, cfg.model.max_positions)) + 1
 
 
 def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: str | None = None) -> Path:
@@ -244,9 +241,10 @@ def conversion_dir(run_dir: Path, weights_hash: str | None) -> Path:
     return run_dir / CTRANSLATE2_DIR
 
 
-def load_ctranslate2(run_dir: Path, device: torch.device, int8: bool):
-    """A ``ctranslate2.Translator`` of the model, converted the first time (see ``conversion_dir``) and again
+def load_ctranslate2(files: ModelDirectory, device: torch.device, int8: bool) -> CTranslate2Search:
+    """CTranslate2's search over the model, converted the first time (see ``conversion_dir``) and again
     whenever its weights have changed since (the conversion records their content hash)."""
+    run_dir = files.path
     weights_hash = stored_hash(run_dir / WEIGHTS_FILE)
     converted = conversion_dir(run_dir, weights_hash)
     marker = converted / "honyaku_sha256"
@@ -257,40 +255,47 @@ def load_ctranslate2(run_dir: Path, device: torch.device, int8: bool):
 
     compute_type = "int8" if int8 else "default"
     if device.type == "cuda":
-        return ctranslate2.Translator(str(converted), "cuda", device_index=device.index or 0, compute_type=compute_type)
-    return ctranslate2.Translator(
-        str(converted), "cpu", compute_type=compute_type, intra_threads=torch.get_num_threads()
-    )
+        translator = ctranslate2.Translator(
+            str(converted), "cuda", device_index=device.index or 0, compute_type=compute_type
+        )
+    else:
+        translator = ctranslate2.Translator(
+            str(converted), "cpu", compute_type=compute_type, intra_threads=torch.get_num_threads()
+        )
+    config = files.config
+    return CTranslate2Search(translator, files.tgt_vocab, config.decoding, config.model.max_positions)
 
 
-def search_ctranslate2(
-    engine,
-    tgt_vocab: Vocabulary,
-    decoding: DecodingConfig,
-    token_lists: list[list[str]],
-    beam_size: int,
-    n_best: int,
-) -> list[list[Hypothesis]]:
-    """The search of ``Translator.search`` run by CTranslate2 on the exported model. It caps every output of a
-    batch at the longest cap of the batch, and ranks beams with its own length penalty, len ** alpha."""
-    if not token_lists:
-        return []
-    lengths = torch.tensor([len(tokens) + 1 for tokens in token_lists])  # with </s>, as honyaku counts
-    eos = tgt_vocab.tokens[Vocabulary.eos_id]
-    results = engine.translate_batch(
-        [tokens + [eos] for tokens in token_lists],
-        beam_size=beam_size,
-        num_hypotheses=n_best,
-        length_penalty=decoding.length_penalty,
-        max_decoding_length=int(max_output_lengths(lengths, decoding).max()),
-        max_batch_size=decoding.batch_size,
-        return_scores=True,
-    )
-    index = tgt_vocab.index
-    return [
-        [
-            Hypothesis([index.get(token, Vocabulary.unk_id) for token in tokens], score, score)
-            for tokens, score in zip(result.hypotheses, result.scores, strict=True)
+class CTranslate2Search:
+    """The search engine (``honyaku.search.SearchEngine``) of a translator whose model CTranslate2 runs. It caps
+    every output of a batch at the longest cap of the batch, and ranks beams with its own length penalty,
+    len ** alpha."""
+
+    def __init__(self, translator, tgt_vocab: Vocabulary, decoding: DecodingConfig, max_positions: int):
+        self.translator = translator  # a ctranslate2.Translator
+        self.tgt_vocab = tgt_vocab
+        self.decoding = decoding
+        self.max_positions = max_positions
+
+    def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
+        if not token_lists:
+            return []
+        lengths = torch.tensor([len(tokens) + 1 for tokens in token_lists])  # with </s>, as honyaku counts
+        eos = self.tgt_vocab.tokens[Vocabulary.eos_id]
+        results = self.translator.translate_batch(
+            [tokens + [eos] for tokens in token_lists],
+            beam_size=beam_size,
+            num_hypotheses=n_best,
+            length_penalty=self.decoding.length_penalty,
+            max_decoding_length=int(max_output_lengths(lengths, self.decoding, self.max_positions).max()),
+            max_batch_size=self.decoding.batch_size,
+            return_scores=True,
+        )
+        index = self.tgt_vocab.index
+        return [
+            [
+                Hypothesis([index.get(token, Vocabulary.unk_id) for token in tokens], score, score)
+                for tokens, score in zip(result.hypotheses, result.scores, strict=True)
+            ]
+            for result in results
         ]
-        for result in results
-    ]

@@ -1,14 +1,11 @@
 """Attention heatmaps: which source tokens each output token attended to.
 
-The weights come from a teacher-forced pass over the translation that search found. The LSTM attention
-model returns them directly; for the Transformer they are recomputed from each decoder layer's
-cross-attention inputs (softmax(q·kᵀ/√d) over the source), because the fused attention kernel does not
-expose them.
+The weights come from a teacher-forced pass over the translation that search found, through the model's
+``attention_weights`` (``honyaku.models.factory.AttentionModel``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +13,7 @@ import torch
 
 from honyaku.core.errors import HonyakuError
 from honyaku.data.vocabulary import EOS, Vocabulary
-from honyaku.models.ensemble import Ensemble
-from honyaku.models.rnn import AttentionSeq2Seq
-from honyaku.models.transformer import Transformer
+from honyaku.models.factory import AttentionModel
 from honyaku.prediction import Translator
 
 
@@ -43,11 +38,9 @@ def attention_map(
     """Attention of ``sentence``'s translation: the best, or the ``rank``-th of the n-best list. For a
     Transformer: ``layer`` (default the last) and ``head`` (default the mean over heads)."""
     model = translator.model
-    if model is None:  # a CTranslate2 backend keeps no PyTorch model
+    if model is None:
         raise HonyakuError("attention maps need the PyTorch model: load it without backend='ctranslate2'")
-    if isinstance(model, Ensemble):
-        raise HonyakuError("an ensemble's members attend each in their own way: show one member's attention")
-    if not isinstance(model, (AttentionSeq2Seq, Transformer)):
+    if not isinstance(model, AttentionModel):
         raise HonyakuError(f"a {translator.config.model.arch} model has no attention to show")
     tokens = translator.source_tokens(sentence, pretokenized)
     if not tokens:
@@ -60,47 +53,10 @@ def attention_map(
     tgt_ids = [Vocabulary.bos_id, *candidates[rank].tokens]
     src = torch.tensor([src_ids], device=translator.device)
     tgt_in = torch.tensor([tgt_ids], device=translator.device)  # <s> y1 … yn: predicts y1 … yn </s>
-    lengths = torch.tensor([len(src_ids)])
-    if isinstance(model, AttentionSeq2Seq):
-        weights, title = _lstm_attention(model, src, lengths, tgt_in), f"{translator.config.model.attention} attention"
-    else:
-        weights, title = _cross_attention(model, src, lengths, tgt_in, layer, head)
+    weights, title = model.attention_weights(src, torch.tensor([len(src_ids)]), tgt_in, layer, head)
     source = [translator.src_vocab.tokens[i] for i in src_ids]
     target = [translator.tgt_vocab.tokens[i] for i in tgt_ids[1:]] + [EOS]
     return AttentionMap(source, target, weights.cpu(), title)
-
-
-def _lstm_attention(model: AttentionSeq2Seq, src, lengths, tgt_in) -> torch.Tensor:
-    captured = []
-    hook = model.attention.register_forward_hook(lambda module, inputs, output: captured.append(output[1]))
-    try:
-        model(src, lengths, tgt_in)
-    finally:
-        hook.remove()
-    return torch.cat(captured, dim=1)[0]  # (T, S): one call, or one per step with input feeding
-
-
-def _cross_attention(model: Transformer, src, lengths, tgt_in, layer: int | None, head: int | None):
-    layers = len(model.decoder_layers)
-    layer = layers - 1 if layer is None else layer
-    if not 0 <= layer < layers:
-        raise HonyakuError(f"--layer must be between 0 and {layers - 1}, got {layer}")
-    attention = model.decoder_layers[layer].cross_attention
-    captured = []
-    hook = attention.register_forward_hook(lambda module, inputs, output: captured.append(inputs))
-    try:
-        model(src, lengths, tgt_in)
-    finally:
-        hook.remove()
-    x, keys, _, mask = captured[0]
-    queries = attention.split_heads(attention.query(x))  # (1, h, T, d)
-    scores = queries @ keys.transpose(-1, -2) / math.sqrt(queries.size(-1))  # (1, h, T, S)
-    weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)[0]  # (h, T, S)
-    if head is None:
-        return weights.mean(dim=0), f"cross-attention, layer {layer}, mean of {weights.size(0)} heads"
-    if not 0 <= head < weights.size(0):
-        raise HonyakuError(f"--head must be between 0 and {weights.size(0) - 1}, got {head}")
-    return weights[head], f"cross-attention, layer {layer}, head {head}"
 
 
 def plot_attention(attention: AttentionMap, path: str | Path) -> None:

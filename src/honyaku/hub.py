@@ -15,11 +15,13 @@ from pathlib import Path
 
 import torch
 
-from honyaku.core.config import Config, DataConfig, DecodingConfig
+from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.runtime import resolve_device
+from honyaku.data.corpus import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
 from honyaku.modeldir import CONFIG_FILE
+from honyaku.search import beam_size_for
 from honyaku.translation import Translation, TranslatorBase
 
 HUB_PREFIX = "hf:"
@@ -56,15 +58,12 @@ class TransformersTranslator(TranslatorBase):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = device
+        self.name, self.direction = name, direction
         generation = model.generation_config
+        # transformers divides a beam's log-probability by length ** length_penalty
+        self.decoding = DecodingConfig(beam_size=generation.num_beams or 1, length_penalty=generation.length_penalty)
         src, tgt = direction
-        self.config = Config(
-            name=name,
-            data=DataConfig(
-                corpus="small_parallel_enja" if {src, tgt} == {"en", "ja"} else None, src_lang=src, tgt_lang=tgt
-            ),
-            decoding=DecodingConfig(beam_size=generation.num_beams or 1, length_penalty=0.0),
-        )
+        self.data = DataConfig(corpus=builtin_corpus_of(direction), src_lang=src, tgt_lang=tgt)
         # Only to detokenize the corpus's sources and references for natural-text scoring.
         self.src_processor, self.tgt_processor = get_processor(processor_for(src)), get_processor(processor_for(tgt))
 
@@ -91,14 +90,12 @@ class TransformersTranslator(TranslatorBase):
         self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
     ) -> list[list[Translation]]:
         if pretokenized:
-            raise HonyakuError(f"{self.config.name} reads and writes natural text: pretokenized is not available")
+            raise HonyakuError(f"{self.name} reads and writes natural text: pretokenized is not available")
         if isinstance(sentences, str):
             sentences = [sentences]
-        beam_size = beam_size or max(self.config.decoding.beam_size, n_best)
-        if n_best < 1 or beam_size < n_best:
-            raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
+        beam_size = beam_size_for(n_best, beam_size, self.decoding)
         found: list[list[Translation]] = []
-        batch_size = self.config.decoding.batch_size
+        batch_size = self.decoding.batch_size
         for start in range(0, len(sentences), batch_size):
             batch = sentences[start : start + batch_size]
             inputs = self.tokenizer(batch, return_tensors="pt", padding=True, truncation=True).to(self.device)

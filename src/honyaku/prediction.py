@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from honyaku.core.config import Config
+from honyaku.core.config import Config, DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
@@ -17,11 +17,11 @@ from honyaku.data.corpus import read_parallel, split_files
 from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.export import load_ctranslate2, search_ctranslate2
+from honyaku.export import load_ctranslate2
 from honyaku.hub import TransformersTranslator, is_transformers_model
 from honyaku.modeldir import CONFIG_FILE, TUNING_FILE, ModelDirectory
 from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
-from honyaku.search import Hypothesis, translate_ids
+from honyaku.search import Hypothesis, SearchEngine, TorchSearch, beam_size_for
 from honyaku.translation import Translation, TranslatorBase
 
 
@@ -32,16 +32,15 @@ class Translator(TranslatorBase):
 
     def __init__(
         self,
-        model: torch.nn.Module | None,
+        engine: SearchEngine,
         config: Config,
         src_vocab: Vocabulary,
         tgt_vocab: Vocabulary,
         device: torch.device,
         subwords: tuple[Subwords, Subwords] = (WordLevel(), WordLevel()),
         casing: dict[str, str] | None = None,
-        ctranslate2_translator=None,
     ):
-        self.model = model.eval() if model is not None else None  # None: CTranslate2 does the searching
+        self.engine = engine  # searches: PyTorch (TorchSearch) or CTranslate2 (CTranslate2Search)
         self.config = config
         self.src_vocab = src_vocab
         self.tgt_vocab = tgt_vocab
@@ -50,7 +49,27 @@ class Translator(TranslatorBase):
         source, target = processor_names(config.data)
         self.src_processor = get_processor(source)
         self.tgt_processor = English(casing) if target == "english" and casing else get_processor(target)
-        self.ctranslate2 = ctranslate2_translator  # when set, searches run in CTranslate2 instead of PyTorch
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def direction(self) -> tuple[str, str]:
+        return self.config.data.src_lang, self.config.data.tgt_lang
+
+    @property
+    def decoding(self) -> DecodingConfig:
+        return self.config.decoding
+
+    @property
+    def data(self) -> DataConfig:
+        return self.config.data
+
+    @property
+    def model(self) -> nn.Module | None:
+        """The PyTorch model, where PyTorch searches (None where CTranslate2 does: its weights stay on disk)."""
+        return self.engine.model if isinstance(self.engine, TorchSearch) else None
 
     @classmethod
     def load(
@@ -78,18 +97,11 @@ class Translator(TranslatorBase):
         files = ModelDirectory.read(run_dir)
         config, src_vocab, tgt_vocab, subwords = files.config, files.src_vocab, files.tgt_vocab, files.subwords
         resolved = resolve_device(device)
-        if backend == "ctranslate2":  # the PyTorch weights stay on disk
-            ct2 = load_ctranslate2(files.path, resolved, int8)
-            return cls(None, config, src_vocab, tgt_vocab, resolved, subwords, files.casing, ct2)
-        model = files.model()
-        if int8:
-            if resolved.type != "cpu":
-                raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
-            with warnings.catch_warnings():  # torch.ao.quantization works in 2.13 but points users to torchao
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
-                model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
-        return cls(model.to(resolved), config, src_vocab, tgt_vocab, resolved, subwords, files.casing)
+        if backend == "ctranslate2":
+            engine: SearchEngine = load_ctranslate2(files, resolved, int8)
+        else:
+            engine = TorchSearch(torch_model(files, resolved, int8), src_vocab, config.decoding, resolved)
+        return cls(engine, config, src_vocab, tgt_vocab, resolved, subwords, files.casing)
 
     def translate_n_best(
         self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
@@ -105,9 +117,7 @@ class Translator(TranslatorBase):
                     f"sentence {number} has {len(sentence):,} characters; "
                     f"the limit is {limit:,} (decoding.max_input_chars)"
                 )
-        beam_size = beam_size or max(self.config.decoding.beam_size, n_best)
-        if n_best < 1 or beam_size < n_best:
-            raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
+        beam_size = beam_size_for(n_best, beam_size, self.config.decoding)
         writer = get_processor("pretokenized") if pretokenized else self.tgt_processor
         found = self.search([self.source_tokens(sentence, pretokenized) for sentence in sentences], beam_size, n_best)
         return [
@@ -126,34 +136,24 @@ class Translator(TranslatorBase):
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int = 1) -> list[list[Hypothesis]]:
         """Hypotheses for lists of the model's source tokens, in order; an empty list gets none."""
         present = [i for i, tokens in enumerate(token_lists) if tokens]
-        if self.ctranslate2 is not None:
-            outputs = search_ctranslate2(
-                self.ctranslate2,
-                self.tgt_vocab,
-                self.config.decoding,
-                [token_lists[i] for i in present],
-                beam_size,
-                n_best,
-            )
-        else:
-            outputs = self._search_torch([token_lists[i] for i in present], beam_size, n_best)
+        outputs = self.engine.search([token_lists[i] for i in present], beam_size, n_best)
         found: list[list[Hypothesis]] = [[] for _ in token_lists]
         for i, hypotheses in zip(present, outputs):
             found[i] = hypotheses
         return found
 
-    def _search_torch(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
-        return translate_ids(
-            self.model,
-            [self.src_vocab.encode(tokens, add_eos=True) for tokens in token_lists],
-            self.config.decoding,
-            Vocabulary.pad_id,
-            Vocabulary.bos_id,
-            Vocabulary.eos_id,
-            self.device,
-            beam_size=beam_size,
-            n_best=n_best,
-        )
+
+def torch_model(files: ModelDirectory, device: torch.device, int8: bool) -> nn.Module:
+    """The directory's model on ``device``; with ``int8``, its Linear and LSTM weights quantized (CPU only)."""
+    model = files.model()
+    if int8:
+        if device.type != "cpu":
+            raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
+        with warnings.catch_warnings():  # torch.ao.quantization works in 2.13 but points users to torchao
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
+            model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
+    return model.to(device)
 
 
 class TranslationPipeline:
@@ -195,7 +195,7 @@ def pipeline(task: str = "translation", model: str | Path | None = None, device:
 
 
 def evaluate(
-    translator: Translator,
+    translator: TranslatorBase,
     sources: list[str],
     references: list[str],
     hypotheses_path: Path | None = None,
@@ -213,7 +213,7 @@ def evaluate(
         raw_sources = [translator.src_processor.detokenize(tokenize(s)) for s in sources]
         hypotheses = translator.translate(raw_sources, beam_size=beam_size)
         references = [translator.tgt_processor.detokenize(tokenize(r)) for r in references]
-        bleu_tokenizer = natural_text_tokenizer(translator.config.data.tgt_lang)
+        bleu_tokenizer = natural_text_tokenizer(translator.direction[1])
         scored = f"natural text: detokenized sources and references, sacrebleu tokenize={bleu_tokenizer}"
     else:
         hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)

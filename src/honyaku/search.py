@@ -1,19 +1,23 @@
-"""Search over any model's ``encode`` / ``decode_step`` / ``select_state`` interface (``honyaku.models.factory``)."""
+"""Search over any model's ``encode`` / ``decode_step`` / ``select_state`` interface
+(``honyaku.models.factory.TranslationModel``), and the search engine interface that translators call."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
-from torch import nn
 
 from honyaku.core.config import DecodingConfig
+from honyaku.core.errors import HonyakuError
 from honyaku.data.batching import pad
+from honyaku.data.vocabulary import Vocabulary
+from honyaku.models.factory import TranslationModel
 
 
 @torch.inference_mode()
 def greedy_search(
-    model: nn.Module,
+    model: TranslationModel,
     src: torch.Tensor,
     src_lengths: torch.Tensor,
     bos_id: int,
@@ -61,7 +65,7 @@ def length_penalty(length: int, alpha: float) -> float:
 
 @torch.inference_mode()
 def beam_search(
-    model: nn.Module,
+    model: TranslationModel,
     src: torch.Tensor,
     src_lengths: torch.Tensor,
     bos_id: int,
@@ -122,12 +126,23 @@ def beam_search(
     return [sorted(hypotheses, key=lambda h: -h.score)[:n_best] for hypotheses in finished]
 
 
-def max_output_lengths(src_lengths: torch.Tensor, decoding: DecodingConfig) -> torch.Tensor:
-    return (src_lengths.float() * decoding.max_length_ratio).floor().long() + decoding.max_length_offset
+def max_output_lengths(src_lengths: torch.Tensor, decoding: DecodingConfig, max_positions: int | None) -> torch.Tensor:
+    """Each source's longest output, without ``</s>``: ``max_length_ratio`` × its length + ``max_length_offset``,
+    within the model's ``max_positions`` (None: no limit), one of which the start token takes."""
+    caps = (src_lengths.float() * decoding.max_length_ratio).floor().long() + decoding.max_length_offset
+    return caps if max_positions is None else caps.clamp(max=max_positions - 1)
+
+
+def beam_size_for(n_best: int, beam_size: int | None, decoding: DecodingConfig) -> int:
+    """The beam that finds ``n_best`` translations: ``beam_size``, by default the config's (at least ``n_best``)."""
+    beam_size = beam_size or max(decoding.beam_size, n_best)
+    if not 1 <= n_best <= beam_size:
+        raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
+    return beam_size
 
 
 def translate_ids(
-    model: nn.Module,
+    model: TranslationModel,
     sources: list[list[int]],
     decoding: DecodingConfig,
     pad_id: int,
@@ -141,9 +156,7 @@ def translate_ids(
 
     ``beam_size`` defaults to the config's; a beam of 1 runs greedy search.
     """
-    beam_size = beam_size or decoding.beam_size
-    if not 1 <= n_best <= beam_size:
-        raise ValueError(f"n_best must be between 1 and the beam size ({beam_size}), got {n_best}")
+    beam_size = beam_size_for(n_best, beam_size, decoding)
     was_training = model.training
     model.eval()
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
@@ -152,7 +165,7 @@ def translate_ids(
         chunk = order[start : start + decoding.batch_size]
         src = pad([sources[i] for i in chunk], pad_id).to(device)
         src_lengths = torch.tensor([len(sources[i]) for i in chunk], dtype=torch.long)
-        max_lengths = max_output_lengths(src_lengths, decoding)
+        max_lengths = max_output_lengths(src_lengths, decoding, model.max_positions)
         if beam_size == 1:
             output, log_probs = greedy_search(model, src, src_lengths, bos_id, eos_id, max_lengths)
             for i, row, log_prob in zip(chunk, output.tolist(), log_probs.tolist()):
@@ -167,3 +180,36 @@ def translate_ids(
                 results[i] = found
     model.train(was_training)
     return results
+
+
+class SearchEngine(Protocol):
+    """What searches for a translator: PyTorch over a honyaku model (``TorchSearch``), or CTranslate2 over its
+    conversion (``honyaku.export.CTranslate2Search``). Both read the translator's ``DecodingConfig`` at every
+    call, so that a changed length penalty applies at once."""
+
+    def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
+        """The ``n_best`` hypotheses (target ids) of each non-empty list of source tokens, in order."""
+        ...
+
+
+class TorchSearch:
+    """honyaku's own search (above) over a PyTorch model."""
+
+    def __init__(self, model: TranslationModel, src_vocab: Vocabulary, decoding: DecodingConfig, device: torch.device):
+        self.model = model.eval()
+        self.src_vocab = src_vocab
+        self.decoding = decoding
+        self.device = device
+
+    def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
+        return translate_ids(
+            self.model,
+            [self.src_vocab.encode(tokens, add_eos=True) for tokens in token_lists],
+            self.decoding,
+            Vocabulary.pad_id,
+            Vocabulary.bos_id,
+            Vocabulary.eos_id,
+            self.device,
+            beam_size=beam_size,
+            n_best=n_best,
+        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from honyaku.core.config import Config
+from honyaku.core.config import DataConfig, DecodingConfig
 
 
 @dataclass
@@ -18,11 +18,10 @@ class Translation:
 class TranslatorBase(ABC):
     """What every translator offers: n-best translations, and from them the best one, in a direction."""
 
-    config: Config
-
-    @property
-    def direction(self) -> tuple[str, str]:
-        return self.config.data.src_lang, self.config.data.tgt_lang
+    name: str
+    direction: tuple[str, str]  # source and target language codes
+    decoding: DecodingConfig  # its search settings by default (beam size, batch size, length penalty)
+    data: DataConfig  # where its dev and test sets are (honyaku evaluate)
 
     def translate(
         self, sentences: list[str] | str, beam_size: int | None = None, pretokenized: bool = False

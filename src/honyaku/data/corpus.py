@@ -196,6 +196,11 @@ def read_parallel(split: SplitFiles) -> tuple[list[str], list[str]]:
     return sources, targets
 
 
+def builtin_corpus_of(direction: tuple[str, str]) -> str | None:
+    """The built-in corpus of a language pair (either direction), if honyaku has one."""
+    return next((name for name, corpus in BUILTIN_CORPORA.items() if set(corpus.languages) == set(direction)), None)
+
+
 def split_files(data: DataConfig, split: str, data_dir: str | Path | None = None) -> SplitFiles:
     """The files of ``split`` (train, dev or test): the config's own, else the built-in corpus's."""
     files = getattr(data, split)

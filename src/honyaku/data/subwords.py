@@ -15,7 +15,7 @@ from pathlib import Path
 
 from honyaku.core.config import DataConfig, SubwordConfig, SubwordSampling
 from honyaku.core.errors import HonyakuError
-from honyaku.data.text import get_processor, processor_names
+from honyaku.data.text import detokenize, get_processor, processor_names, tokenize
 
 
 class WordLevel:
@@ -34,12 +34,8 @@ class WordLevel:
         return pieces
 
 
-def _words_with_spaces(words: list[str]) -> str:
-    return " ".join(words)
-
-
 class SentencePieceModel:
-    def __init__(self, model: bytes, origin: str, text_of: Callable[[list[str]], str] = _words_with_spaces):
+    def __init__(self, model: bytes, origin: str, text_of: Callable[[list[str]], str] = detokenize):
         """``text_of`` turns words into the text that SentencePiece reads: by default the words with spaces
         between them, so that the pieces join back into the same words."""
         import sentencepiece
@@ -81,7 +77,7 @@ class SentencePieceModel:
         ]
 
     def join(self, pieces: list[str]) -> list[str]:
-        return self.processor.decode_pieces(pieces).split()
+        return tokenize(self.processor.decode_pieces(pieces))
 
 
 Subwords = WordLevel | SentencePieceModel
@@ -136,8 +132,8 @@ def prepare_subwords(
 def text_readers(data: DataConfig) -> tuple[Callable[[list[str]], str], Callable[[list[str]], str]]:
     """How the source and target subword models turn words into the text they read."""
     if data.subwords is not None and data.subwords.source_as_text:
-        return get_processor(processor_names(data)[0]).detokenize, _words_with_spaces
-    return _words_with_spaces, _words_with_spaces
+        return get_processor(processor_names(data)[0]).detokenize, detokenize
+    return detokenize, detokenize
 
 
 def load_subwords(data: DataConfig, paths: tuple[Path, Path]) -> tuple[Subwords, Subwords]:

@@ -32,20 +32,28 @@ def clean(text: str) -> str:
     )
 
 
+def tokenize(sentence: str) -> list[str]:
+    """Corpus tokens from pre-tokenized text (training data, references)."""
+    return sentence.split()
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Tokens as pre-tokenized text: separated by spaces."""
+    return " ".join(tokens)
+
+
 class Pretokenized:
     """Text already tokenized like the corpus: tokens separated by whitespace."""
 
     name = "pretokenized"
-
-    def tokenize(self, text: str) -> list[str]:
-        return text.split()
-
-    def detokenize(self, tokens: list[str]) -> str:
-        return " ".join(tokens)
+    tokenize = staticmethod(tokenize)
+    detokenize = staticmethod(detokenize)
 
 
-# Typographic variants that NFKC leaves alone, mapped to the ASCII forms the corpus uses.
-_ENGLISH_PUNCTUATION = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"})
+# Typographic variants that NFKC leaves alone, and the ASCII forms the corpus uses (the export's tokenizer
+# maps them too).
+ENGLISH_PUNCTUATION = {"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-"}
+_ENGLISH_PUNCTUATION = str.maketrans(ENGLISH_PUNCTUATION)
 _SENTENCE_START = re.compile(r"(^\W*|[.!?]\s+\W*)([a-z])")  # past an opening quote or bracket
 # Text already tokenized like the corpus ("don 't", "it 's") must tokenize to itself, so detached clitics
 # are re-attached before Moses, which would otherwise read " 's" as a quote.
@@ -80,7 +88,8 @@ class English:
         return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
 
-_LATIN_OR_DIGIT = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
+LATIN_OR_DIGIT = "0-9A-Za-z０-９Ａ-Ｚａ-ｚ"  # a regular expression class: Japanese keeps spaces between these
+_LATIN_OR_DIGIT = re.compile(f"[{LATIN_OR_DIGIT}]")
 # The corpus writes Latin letters, digits, ? and ! in their full-width forms (１０, ｃｄ, ？).
 _FULL_WIDTH = str.maketrans(
     {c: chr(ord(c) + 0xFEE0) for c in "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ?!"}
@@ -147,12 +156,3 @@ def get_processor(name: str) -> Pretokenized | English | Japanese:
         return PROCESSORS[name]()
     except KeyError:
         raise HonyakuError(f"unknown text processor {name!r}; known: {', '.join(PROCESSORS)}") from None
-
-
-def tokenize(sentence: str) -> list[str]:
-    """Corpus tokens from pre-tokenized text (training data, references)."""
-    return sentence.split()
-
-
-def detokenize(tokens: list[str]) -> str:
-    return " ".join(tokens)

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from honyaku.core.errors import HonyakuError
+
 
 class Ensemble(nn.Module):
     """The interface of ``honyaku.models.factory`` over several models. Its scores are the log of the mean of the
@@ -16,6 +18,8 @@ class Ensemble(nn.Module):
     def __init__(self, members: list[nn.Module]):
         super().__init__()
         self.members = nn.ModuleList(members)
+        limits = [member.max_positions for member in members if member.max_positions is not None]
+        self.max_positions = min(limits, default=None)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         return log_mean_probability([member(src, src_lengths, tgt_in) for member in self.members])  # (B, T, V)
@@ -29,6 +33,9 @@ class Ensemble(nn.Module):
 
     def select_state(self, state: list[Any], index: torch.Tensor) -> list[Any]:
         return [member.select_state(own, index) for member, own in zip(self.members, state)]
+
+    def attention_weights(self, *args: Any) -> tuple[torch.Tensor, str]:
+        raise HonyakuError("an ensemble's members attend each in their own way: show one member's attention")
 
 
 def log_mean_probability(logits: list[torch.Tensor]) -> torch.Tensor:

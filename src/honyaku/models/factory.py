@@ -1,22 +1,56 @@
-"""Models and the ``build_model`` factory.
-
-Every architecture offers the interface that search and training rely on:
-
-- ``forward(src, src_lengths, tgt_in) -> logits (B, T, V)``: teacher-forced scores of a whole target;
-- ``encode(src, src_lengths) -> state``: what the decoder starts from;
-- ``decode_step(state, prev_tokens) -> (logits (B, V), state)``: one output position, with cached state;
-- ``select_state(state, index) -> state``: keep/reorder batch rows (finished sentences, beams); an index of
-  shape (N, G) keeps G rows of one source sentence per line (a sentence's beams), which lets a model keep
-  what depends only on the source once per sentence (the Transformer's cross-attention keys and values).
-"""
+"""Models, the interface that search and training rely on, and the ``build_model`` factory."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol, runtime_checkable
+
+import torch
 from torch import nn
 
 from honyaku.core.config import ModelConfig
 from honyaku.models.rnn import AttentionSeq2Seq, Seq2Seq
 from honyaku.models.transformer import Transformer
+
+
+class TranslationModel(Protocol):
+    """What every architecture (and an ensemble) offers. ``state`` is the model's own decoder state."""
+
+    training: bool
+    max_positions: int | None  # the longest sequence the model can take (None: no limit)
+
+    def __call__(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced scores of whole targets: (B, S), (B,), (B, T) → logits (B, T, V)."""
+        ...
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Any:
+        """What the decoder starts from."""
+        ...
+
+    def decode_step(self, state: Any, prev_tokens: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        """One output position with cached state: (B,) previous tokens → logits (B, V) and the next state."""
+        ...
+
+    def select_state(self, state: Any, index: torch.Tensor) -> Any:
+        """Keep/reorder batch rows (finished sentences, beams). An index of shape (N, G) keeps G rows of one
+        source sentence per line (a sentence's beams), so that a model may keep what depends only on the
+        source once per sentence (the Transformer's cross-attention keys and values)."""
+        ...
+
+    def eval(self) -> nn.Module: ...
+
+    def train(self, mode: bool = True) -> nn.Module: ...
+
+
+@runtime_checkable
+class AttentionModel(Protocol):
+    """A model whose attention over the source can be shown (honyaku.heatmap)."""
+
+    def attention_weights(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, layer: int | None, head: int | None
+    ) -> tuple[torch.Tensor, str]:
+        """Weights (T, S) of one sentence's teacher-forced pass, (1, S), (1,), (1, T), and what they are."""
+        ...
+
 
 ARCHITECTURES = {"seq2seq": Seq2Seq, "attention": AttentionSeq2Seq, "transformer": Transformer}
 

@@ -19,6 +19,8 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]  # h, c: (L, B, H) each
 class Seq2Seq(nn.Module):
     """Sutskever et al. (2014): the encoder LSTM's final (h, c) per layer initialise the decoder LSTM."""
 
+    max_positions = None  # an LSTM takes sequences of any length
+
     def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int, pad_id: int):
         super().__init__()
         self.reverse_source = cfg.reverse_source
@@ -85,6 +87,8 @@ class AttentionSeq2Seq(nn.Module):
     target in one call; with input feeding each step's attentional vector is fed to the next.
     """
 
+    max_positions = None
+
     def __init__(self, cfg: ModelConfig, src_vocab_size: int, tgt_vocab_size: int, pad_id: int):
         super().__init__()
         size, layers = cfg.hidden_size, cfg.num_layers
@@ -129,6 +133,19 @@ class AttentionSeq2Seq(nn.Module):
     def decode_step(self, state: AttentionState, prev_tokens: torch.Tensor) -> tuple[torch.Tensor, AttentionState]:
         attentional, state = self._decode(self.tgt_embed(prev_tokens).unsqueeze(1), state)  # (B, 1, H)
         return self.output(attentional.squeeze(1)), state  # (B, V)
+
+    def attention_weights(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, layer: int | None, head: int | None
+    ) -> tuple[torch.Tensor, str]:
+        """The attention of one sentence's teacher-forced pass (one attention, so no layer or head)."""
+        captured = []
+        hook = self.attention.register_forward_hook(lambda module, inputs, output: captured.append(output[1]))
+        try:
+            self(src, src_lengths, tgt_in)
+        finally:
+            hook.remove()
+        # one call, or one per step with input feeding
+        return torch.cat(captured, dim=1)[0], f"{self.attention.kind} attention"  # (T, S)
 
     def _decode(self, y: torch.Tensor, state: AttentionState) -> tuple[torch.Tensor, AttentionState]:
         if not self.input_feeding:

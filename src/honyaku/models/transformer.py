@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from honyaku.core.config import ModelConfig
+from honyaku.core.errors import HonyakuError
 from honyaku.models.layers import Dropout, WordDropout, grouped_rows
 
 
@@ -125,6 +126,7 @@ class Transformer(nn.Module):
         super().__init__()
         size = cfg.embed_dim
         self.scale = math.sqrt(size)
+        self.max_positions = cfg.max_positions
         self.tgt_embed = nn.Embedding(tgt_vocab_size, size, padding_idx=pad_id)
         self.src_embed = self.tgt_embed if cfg.share_vocab else nn.Embedding(src_vocab_size, size, padding_idx=pad_id)
         self.register_buffer("positions", sinusoids(cfg.max_positions, size, FIRST_POSITION), persistent=False)
@@ -175,6 +177,32 @@ class Transformer(nn.Module):
             self_values.append(v)
         state = replace(state, self_keys=self_keys, self_values=self_values, position=state.position + 1)
         return self.output(self.decoder_norm(x.squeeze(1))), state  # (B, V)
+
+    def attention_weights(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, layer: int | None, head: int | None
+    ) -> tuple[torch.Tensor, str]:
+        """One decoder layer's cross-attention (default: the last) in one head (default: the mean of all),
+        recomputed from that layer's inputs, softmax(q·kᵀ/√d): the fused attention kernel does not expose it."""
+        layers = len(self.decoder_layers)
+        layer = layers - 1 if layer is None else layer
+        if not 0 <= layer < layers:
+            raise HonyakuError(f"the layer must be between 0 and {layers - 1}, got {layer}")
+        attention = self.decoder_layers[layer].cross_attention
+        captured = []
+        hook = attention.register_forward_hook(lambda module, inputs, output: captured.append(inputs))
+        try:
+            self(src, src_lengths, tgt_in)
+        finally:
+            hook.remove()
+        x, keys, _, mask = captured[0]
+        queries = attention.split_heads(attention.query(x))  # (1, h, T, d)
+        scores = queries @ keys.transpose(-1, -2) / math.sqrt(queries.size(-1))  # (1, h, T, S)
+        weights = scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)[0]  # (h, T, S)
+        if head is None:
+            return weights.mean(dim=0), f"cross-attention, layer {layer}, mean of {weights.size(0)} heads"
+        if not 0 <= head < weights.size(0):
+            raise HonyakuError(f"the head must be between 0 and {weights.size(0) - 1}, got {head}")
+        return weights[head], f"cross-attention, layer {layer}, head {head}"
 
     @staticmethod
     def select_state(state: TransformerState, index: torch.Tensor) -> TransformerState:
