@@ -252,3 +252,11 @@ def test_missing_or_corrupted_checkpoint_gives_one_line_errors(run, tmp_path, co
         honyaku("train", damaged / "config.yaml", "--out", damaged, "--resume", "--data-dir", corpus_dir),
         "training_state.pt: corrupted or unreadable training state",
     )
+
+
+def test_an_unknown_device_is_named_in_one_line(capsys):
+    from honyaku.cli import main
+    from honyaku.pretrained import pretrained_model
+
+    assert main(["translate", "--device", "gpu", "-m", str(pretrained_model(("en", "ja"))), "hello"]) == 1
+    assert capsys.readouterr().err == "honyaku: error: unknown device 'gpu': cpu, cuda, cuda:N or auto\n"

@@ -1,5 +1,6 @@
 """A NaN or infinite loss or gradient skips its update; several in a row stop the run, its files intact."""
 
+import logging
 import math
 
 import pytest
@@ -24,16 +25,16 @@ def trainer_for(config, run):
 
 def poison_loss(trainer, bad_steps):
     """Make the loss NaN at the given (1-based) steps."""
-    loss_function = trainer.loss_function
+    cross_entropy = trainer.criterion.cross_entropy
 
     def poisoned(logits, targets):
-        loss = loss_function(logits, targets)
+        loss = cross_entropy(logits, targets)
         return loss * math.nan if trainer.progress.step + 1 in bad_steps else loss
 
-    trainer.loss_function = poisoned
+    trainer.criterion.cross_entropy = poisoned
 
 
-def test_non_finite_losses_and_gradients_skip_their_updates(tmp_path):
+def test_non_finite_losses_and_gradients_skip_their_updates(tmp_path, capsys):
     trainer = trainer_for(toy_config(tmp_path, data=DATA, training=TRAINING), tmp_path / "run")
     poison_loss(trainer, {3, 4})
     parameter = next(trainer.model.parameters())
@@ -48,6 +49,9 @@ def test_non_finite_losses_and_gradients_skip_their_updates(tmp_path):
     assert "step 3: loss not finite, update skipped (1 in a row)" in log
     assert "step 4: loss not finite, update skipped (2 in a row)" in log
     assert "step 9: gradient norm not finite, update skipped (1 in a row)" in log
+    shown = capsys.readouterr().err  # each message once on stderr and once in the log, while training only
+    assert shown.count("step 3: loss not finite") == log.count("step 3: loss not finite") == 1
+    assert not logging.getLogger("honyaku.training").handlers
     assert "3 updates skipped (non-finite)" in log
 
 

@@ -50,7 +50,7 @@ def test_sampling_segments_training_pairs_afresh_each_epoch_and_nothing_else(tmp
 
     dev_words = [s.split() for s in (tmp_path / "dev" / "data.src").read_text().splitlines()]
     best = [trainer.src_subwords.split(w) for w in dev_words]
-    assert trainer.dev_data.src == encode_pairs(best, best, src_vocab, src_vocab).src  # dev: the best segmentation
+    assert trainer.dev.data.src == encode_pairs(best, best, src_vocab, src_vocab).src  # dev: the best segmentation
 
     train(config, tmp_path / "trained", progress_bar=False)
     translator = Translator.load(tmp_path / "trained", device="cpu")
@@ -82,12 +82,12 @@ def test_rdrop_adds_the_divergence_of_two_dropout_masks(tmp_path):
     trainer = prepared(config, tmp_path / "run", **{"training.rdrop_alpha": 5.0, "model.dropout": 0.0})
     trainer.model.train()
     batch = collate(trainer.train_data, list(range(16)), Vocabulary.pad_id)
-    loss, cross_entropy = trainer._loss(batch)
+    loss, cross_entropy = trainer.criterion(trainer.model, batch)
     assert torch.allclose(loss, cross_entropy)  # no dropout: both passes agree, no divergence
 
     trainer = prepared(config, tmp_path / "dropout", **{"training.rdrop_alpha": 5.0, "model.dropout": 0.3})
     trainer.model.train()
-    loss, cross_entropy = trainer._loss(batch)
+    loss, cross_entropy = trainer.criterion(trainer.model, batch)
     assert loss > cross_entropy > 0
     loss.backward()
     assert all(p.grad is not None for p in trainer.model.parameters() if p.requires_grad)

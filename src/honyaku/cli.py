@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError
@@ -40,6 +41,34 @@ MODEL_HELP = (
 )
 
 
+def _options(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.ArgumentParser:
+    """A parent parser: options that several commands share, declared once."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for names, settings in arguments:
+        parser.add_argument(*names, **settings)
+    return parser
+
+
+DEVICE = (("--device",), {"default": "auto", "help": "cpu, cuda, cuda:N or auto (CUDA where there is one)"})
+DEVICE_OPTION = _options(DEVICE)
+DATA_DIR_OPTION = _options(
+    (
+        ("--data-dir",),
+        {"metavar": "DIR", "help": "directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)"},
+    )
+)
+BEAM_OPTION = _options(
+    (("--beam-size", "-b"), {"type": int, "metavar": "K", "help": "beam size (default: the model's config)"})
+)
+TRANSLATOR_OPTIONS = _options(  # how translate and evaluate load a model
+    (("-m", "--model"), {"metavar": "MODEL", "help": MODEL_HELP}),
+    (("--int8",), {"action": "store_true", "help": "8-bit quantization (CPU): faster, slightly less exact"}),
+    (("--backend",), {"choices": ("torch", "ctranslate2"), "default": "torch", "help": BACKEND_HELP}),
+    (("--direction",), {"metavar": "SRC-TGT", "help": DIRECTION_HELP}),
+    DEVICE,
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from honyaku import __version__
 
@@ -64,15 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_attention_command(commands: argparse._SubParsersAction) -> None:
-    attention = commands.add_parser("attention", help="draw the attention of a sentence's translation as a heatmap")
+    attention = commands.add_parser(
+        "attention",
+        parents=[BEAM_OPTION, DEVICE_OPTION],
+        help="draw the attention of a sentence's translation as a heatmap",
+    )
     attention.add_argument("-m", "--model", required=True, metavar="RUN")
     attention.add_argument("text", help="the sentence to translate")
     attention.add_argument("-o", "--out", required=True, metavar="PNG")
-    attention.add_argument("--beam-size", "-b", type=int, metavar="K")
     attention.add_argument("--layer", type=int, help="Transformer decoder layer (default: the last)")
     attention.add_argument("--head", type=int, help="Transformer attention head (default: the mean of all heads)")
     attention.add_argument("--pretokenized", action="store_true", help="the sentence is corpus-style tokens")
-    attention.add_argument("--device", default="auto")
     attention.set_defaults(handler=_attention)
 
 
@@ -89,7 +120,9 @@ def _attention(args: argparse.Namespace) -> None:
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser("serve", help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs")
+    serve = commands.add_parser(
+        "serve", parents=[DEVICE_OPTION], help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs"
+    )
     serve.add_argument(
         "-m",
         "--model",
@@ -110,7 +143,6 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--max-waiting-texts", type=int, default=4096, metavar="N", help="texts queued at most (beyond: 503)"
     )
-    serve.add_argument("--device", default="auto")
     serve.set_defaults(handler=_serve)
 
 
@@ -215,6 +247,7 @@ def _ensemble(args: argparse.Namespace) -> None:
 def add_distill_command(commands: argparse._SubParsersAction) -> None:
     distill = commands.add_parser(
         "distill",
+        parents=[BEAM_OPTION, DATA_DIR_OPTION, DEVICE_OPTION],
         help="translate a split of the corpus with teacher models: training pairs for another model (data.distilled)",
     )
     distill.add_argument(
@@ -227,10 +260,7 @@ def add_distill_command(commands: argparse._SubParsersAction) -> None:
     )
     distill.add_argument("--split", choices=("train", "dev", "test"), default="train")
     distill.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
-    distill.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: each teacher's config)")
     distill.add_argument("--limit", type=int, metavar="N", help="the first N pairs of the split only")
-    distill.add_argument("--data-dir", metavar="DIR")
-    distill.add_argument("--device", default="auto")
     distill.set_defaults(handler=_distill)
 
 
@@ -254,14 +284,14 @@ def _distill(args: argparse.Namespace) -> None:
 
 def add_tune_command(commands: argparse._SubParsersAction) -> None:
     tune = commands.add_parser(
-        "tune", help="choose the beam search's length penalty on dev and write it into the model's config"
+        "tune",
+        parents=[BEAM_OPTION, DATA_DIR_OPTION],
+        help="choose the beam search's length penalty on dev and write it into the model's config",
     )
     tune.add_argument("-m", "--model", required=True, metavar="DIR", help="a run or model directory")
     tune.add_argument(
         "--length-penalty", type=float, nargs="+", required=True, metavar="ALPHA", help="candidates, e.g. 0.6 1 1.5 2"
     )
-    tune.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
-    tune.add_argument("--data-dir", metavar="DIR")
     tune.set_defaults(handler=_tune)
 
 
@@ -277,12 +307,13 @@ def _tune(args: argparse.Namespace) -> None:
 
 def add_bundle_command(commands: argparse._SubParsersAction) -> None:
     bundle = commands.add_parser(
-        "bundle", help="write a run as a pretrained model directory with a model card measured on its weights"
+        "bundle",
+        parents=[DATA_DIR_OPTION],
+        help="write a run as a pretrained model directory with a model card measured on its weights",
     )
     bundle.add_argument("-m", "--model", required=True, metavar="RUN")
     bundle.add_argument("-o", "--out", required=True, metavar="DIR", help="e.g. src/honyaku/pretrained/en-ja")
     bundle.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
-    bundle.add_argument("--data-dir", metavar="DIR", help="the corpus whose dev and test sets the card scores")
     bundle.set_defaults(handler=_bundle)
 
 
@@ -304,9 +335,10 @@ def add_data_command(commands: argparse._SubParsersAction) -> None:
     fetch.add_argument("--corpus", default="small_parallel_enja")
     fetch.add_argument("--from", dest="source_dir", metavar="DIR", help="copy from a local copy instead of downloading")
     fetch.set_defaults(handler=_data_fetch)
-    path = data_commands.add_parser("path", help="print where the corpus is found (without downloading)")
+    path = data_commands.add_parser(
+        "path", parents=[DATA_DIR_OPTION], help="print where the corpus is found (without downloading)"
+    )
     path.add_argument("--corpus", default="small_parallel_enja")
-    path.add_argument("--data-dir", metavar="DIR")
     path.set_defaults(handler=_data_path)
 
 
@@ -324,7 +356,7 @@ def _data_path(args: argparse.Namespace) -> None:
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train", help="train a model from a YAML config")
+    train = commands.add_parser("train", parents=[DATA_DIR_OPTION], help="train a model from a YAML config")
     train.add_argument("config", help="experiment config (YAML)")
     train.add_argument("--out", required=True, metavar="RUN", help="run directory for checkpoints, vocabularies, logs")
     train.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
@@ -335,9 +367,6 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a config value, e.g. training.max_epochs=3",
-    )
-    train.add_argument(
-        "--data-dir", metavar="DIR", help="directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)"
     )
     train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     train.add_argument(
@@ -374,31 +403,27 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def add_translate_command(commands: argparse._SubParsersAction) -> None:
-    translate = commands.add_parser("translate", help="translate sentences given as arguments, in a file, or on stdin")
-    translate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
+    translate = commands.add_parser(
+        "translate",
+        parents=[TRANSLATOR_OPTIONS, BEAM_OPTION],
+        help="translate sentences given as arguments, in a file, or on stdin",
+    )
     translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
     translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
     translate.add_argument(
         "--interactive", "-i", action="store_true", help="translate each line as it is typed (end with Ctrl-D)"
     )
     translate.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
-    translate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
     translate.add_argument(
         "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
     )
     translate.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
-    translate.add_argument(
-        "--int8", action="store_true", help="8-bit dynamic quantization (CPU): faster, slightly less exact"
-    )
-    translate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
-    translate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
     translate.add_argument(
         "--src",
         dest="src_lang",
         choices=("en", "ja"),
         help="without -m: the input's language (default: detected from the text)",
     )
-    translate.add_argument("--device", default="auto")
     translate.set_defaults(handler=_translate)
 
 
@@ -452,21 +477,18 @@ def _interactive(translator, args: argparse.Namespace) -> None:
 
 
 def add_evaluate_command(commands: argparse._SubParsersAction) -> None:
-    evaluate = commands.add_parser("evaluate", help="translate a test set and print BLEU and chrF with signatures")
-    evaluate.add_argument("-m", "--model", metavar="MODEL", help=MODEL_HELP)
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[TRANSLATOR_OPTIONS, BEAM_OPTION, DATA_DIR_OPTION],
+        help="translate a test set and print BLEU and chrF with signatures",
+    )
     evaluate.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
     evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
     evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
     evaluate.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
-    evaluate.add_argument("--beam-size", "-b", type=int, metavar="K", help="beam size (default: the model's config)")
     evaluate.add_argument(
         "--detok", action="store_true", help="score natural text: raw-text input, detokenized output and references"
     )
-    evaluate.add_argument("--data-dir", metavar="DIR")
-    evaluate.add_argument("--int8", action="store_true", help="8-bit dynamic quantization (CPU)")
-    evaluate.add_argument("--backend", choices=("torch", "ctranslate2"), default="torch", help=BACKEND_HELP)
-    evaluate.add_argument("--direction", metavar="SRC-TGT", help=DIRECTION_HELP)
-    evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(handler=_evaluate)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from honyaku.core.errors import HonyakuError
 
@@ -61,6 +62,15 @@ class World:
         box = [value]
         dist.broadcast_object_list(box, src=0)
         return box[0]
+
+    def wrap(self, model: nn.Module, device: torch.device, seed: int) -> nn.Module:
+        """What training steps call: in a distributed run, the model in DistributedDataParallel, each rank
+        drawing its own dropout masks; else the model itself."""
+        if not self.distributed:
+            return model
+        torch.manual_seed(seed + self.rank)
+        device_ids = [device.index] if device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
     def barrier(self) -> None:
         if self.distributed:

@@ -10,7 +10,8 @@ bundle and export copy or convert one, all through this module.
 | ``casing.tsv`` | English proper-noun casing, ja→en (honyaku.data.casing) |
 | ``model.safetensors`` | the weights, with the hash of their content |
 | ``ensemble.yaml`` | an ensemble's members, whose weights ``model.safetensors`` holds side by side |
-| ``metrics.csv``, ``averaged_from.txt`` | how it was trained and averaged |
+| ``metrics.csv``, ``curves.png``, ``train.log`` | how it was trained: each evaluation, their plot, the log |
+| ``averaged_from.txt`` | the checkpoints that averaged weights are the mean of |
 | ``length_penalty.tsv``, ``MODEL_CARD.md`` | how its length penalty was tuned, and its card when bundled |
 | ``ctranslate2/`` | its CTranslate2 conversion, made on first use |
 """
@@ -47,6 +48,8 @@ CASING_FILE = "casing.tsv"
 WEIGHTS_FILE = "model.safetensors"
 ENSEMBLE_FILE = "ensemble.yaml"
 METRICS_FILE = "metrics.csv"
+CURVES_FILE = "curves.png"
+LOG_FILE = "train.log"
 AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpoints they are the mean of
 TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate length penalty's dev BLEU
 CARD_FILE = "MODEL_CARD.md"

@@ -8,12 +8,16 @@ weights on dev), ``checkpoints/`` (the newest training checkpoints), ``metrics.c
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import functools
+import logging
 import math
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from honyaku.checkpoint import BestCheckpoints, CheckpointStore
 from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config
@@ -31,9 +36,9 @@ from honyaku.data.batching import Batch, ParallelData, collate, make_batches
 from honyaku.data.text import detokenize
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
-from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, save_weights
+from honyaku.modeldir import CONFIG_FILE, CURVES_FILE, LOG_FILE, METRICS_FILE, WEIGHTS_FILE, save_weights
 from honyaku.models.factory import build_model, count_parameters
-from honyaku.preparation import prepare_data
+from honyaku.preparation import PreparedData, prepare_data
 from honyaku.search import translate_ids
 
 METRICS_COLUMNS = (
@@ -70,6 +75,99 @@ class Progress:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def add_step(self, loss: float, tokens: int, seconds: float) -> None:
+        self.step += 1
+        self.batch_in_epoch += 1
+        self.window_loss += loss
+        self.window_tokens += tokens
+        self.window_seconds += seconds
+        self.train_seconds += seconds
+
+    def close_window(self, dev_loss: float, dev_bleu: float, learning_rate: float, batches_in_epoch: int) -> dict:
+        """An evaluation's row of metrics.csv; the next window of training figures starts."""
+        row = {
+            "step": self.step,
+            "epoch": self.epoch + self.batch_in_epoch / max(1, batches_in_epoch),
+            "train_loss": self.window_loss / max(self.window_tokens, 1),
+            "dev_loss": dev_loss,
+            "dev_bleu": dev_bleu,
+            "learning_rate": learning_rate,
+            "target_tokens_per_s": self.window_tokens / max(self.window_seconds, 1e-9),
+            "train_seconds": self.train_seconds,
+        }
+        self.metrics_rows += 1
+        self.window_loss, self.window_tokens, self.window_seconds = 0.0, 0, 0.0
+        return row
+
+    def skip_update(self, what: str) -> None:
+        """Count an update skipped because its loss or gradient norm (``what``) was not finite."""
+        self.nonfinite_in_a_row += 1
+        self.skipped_steps += 1
+        logger.info(f"step {self.step + 1}: {what} not finite, update skipped ({self.nonfinite_in_a_row} in a row)")
+
+    def add_score(self, score: float, higher_is_better: bool) -> bool:
+        """Count an evaluation's score; whether it is the best so far."""
+        improved = self.best_score is None or (score > self.best_score if higher_is_better else score < self.best_score)
+        if improved:
+            self.best_score = score
+            self.evals_without_improvement = 0
+        else:
+            self.evals_without_improvement += 1
+        return improved
+
+    def exhausted_budget(self, cfg: TrainingConfig) -> str | None:
+        """Why the budget of epochs, steps or minutes is used up, if it is."""
+        if self.epoch >= cfg.max_epochs:
+            return f"{BUDGET_REACHED} max_epochs={cfg.max_epochs}"
+        if cfg.max_steps is not None and self.step >= cfg.max_steps:
+            return f"{BUDGET_REACHED} max_steps={cfg.max_steps}"
+        if cfg.max_minutes is not None and self.train_seconds >= cfg.max_minutes * 60:
+            return f"{BUDGET_REACHED} max_minutes={cfg.max_minutes:g}"
+        return None
+
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def run_log(run_dir: Path, main_process: bool = True) -> Iterator[None]:
+    """While open, this module's messages are appended to ``RUN/train.log`` with their time, and shown on stderr
+    above the progress bar (tqdm's logging redirect). Only the main process of a distributed run writes them; a
+    second open for the same run (a ``Trainer`` method inside ``train``) adds nothing."""
+    path = str((run_dir / LOG_FILE).absolute())
+    if not main_process or any(getattr(handler, "baseFilename", None) == path for handler in logger.handlers):
+        yield
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handlers = [to_file, logging.StreamHandler(sys.stderr)]
+    level, propagate = logger.level, logger.propagate
+    for handler in handlers:
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # shown on stderr here already
+    try:
+        with logging_redirect_tqdm(loggers=[logger]):
+            yield
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def _logged(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``Trainer`` method whose messages go to its run's log (``run_log``)."""
+
+    @functools.wraps(method)
+    def logged(self: Trainer, *args: Any, **kwargs: Any) -> Any:
+        with run_log(self.run_dir, self.world.is_main):
+            return method(self, *args, **kwargs)
+
+    return logged
+
 
 class Trainer:
     def __init__(
@@ -81,9 +179,7 @@ class Trainer:
         world: World | None = None,
         device: str | None = None,
     ):
-        self.config = config
-        self.run_dir = run_dir
-        self.data_dir = data_dir
+        self.config, self.run_dir, self.data_dir = config, run_dir, data_dir
         self.world = world or World()
         self.progress_bar = progress_bar and self.world.is_main
         self.device = resolve_device(device or config.training.device)
@@ -94,6 +190,7 @@ class Trainer:
 
     # --- set-up ------------------------------------------------------------------------------------------
 
+    @_logged
     def prepare(self, resume: bool) -> None:
         """Prepare the data (honyaku.preparation), build model and optimizer; restore everything if resuming."""
         cfg = self.config
@@ -101,33 +198,24 @@ class Trainer:
         prepared = prepare_data(cfg, self.run_dir, self.data_dir, resume, self.world)
         self.src_vocab, self.tgt_vocab = prepared.src_vocab, prepared.tgt_vocab
         self.src_subwords, self.tgt_subwords = prepared.src_subwords, prepared.tgt_subwords
-        self.training_pairs, self.dev_data = prepared.training_pairs, prepared.dev_data
-        self.dev_references = prepared.dev_references
+        self.training_pairs = prepared.training_pairs
+        self.dev = DevEvaluation(prepared, cfg, self.device)
 
-        pad_id = Vocabulary.pad_id
-        self.model = build_model(cfg.model, len(self.src_vocab), len(self.tgt_vocab), pad_id).to(self.device)
-        self.step_model: nn.Module = self.model  # what training steps call: the model, or its DDP wrapper
-        if self.world.distributed:
-            torch.manual_seed(cfg.training.seed + self.world.rank)  # ranks draw different dropout masks
-            device_ids = [self.device.index] if self.device.type == "cuda" else None
-            self.step_model = nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
-        optimizer_class = torch.optim.AdamW if cfg.training.optimizer == "adamw" else torch.optim.Adam
-        self.optimizer = optimizer_class(
-            parameter_groups(self.model, cfg.training.weight_decay),
-            lr=cfg.training.learning_rate,
-            betas=cfg.training.adam_betas,
-            weight_decay=cfg.training.weight_decay,
-        )
+        vocab_sizes = len(self.src_vocab), len(self.tgt_vocab)
+        self.model = build_model(cfg.model, *vocab_sizes, Vocabulary.pad_id).to(self.device)
+        self.step_model = self.world.wrap(self.model, self.device, cfg.training.seed)  # the model or its DDP wrapper
+        self.optimizer = make_optimizer(self.model, cfg.training)
         self.scheduler = make_scheduler(self.optimizer, cfg.training)
-        self.loss_function = nn.CrossEntropyLoss(
-            ignore_index=pad_id, reduction="sum", label_smoothing=cfg.training.label_smoothing
-        )
+        self.criterion = Criterion(cfg.training)
         if resume:
             state, checkpoint, skipped = self.checkpoints.load_latest(self.model)
             for reason in skipped:
-                self.log(f"skipping a damaged checkpoint: {reason}")
-            self._restore(state)
-            self.log(f"resuming from {checkpoint.name}")
+                logger.info(f"skipping a damaged checkpoint: {reason}")
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.progress = Progress(**state["progress"])
+            restore_random_states(state, self.world, self.device, cfg.training.seed + self.progress.step)
+            logger.info(f"resuming from {checkpoint.name}")
             if self.world.is_main:
                 self.best.forget_after(self.progress.step)
         elif self.world.is_main:
@@ -140,73 +228,44 @@ class Trainer:
         """The current epoch's training pairs as ids."""
         return self.training_pairs.epoch(self.progress.epoch)
 
-    def _regularization(self) -> str:
-        """The small-data options this run trains with, in words, for its log."""
-        data, model, training = self.config.data, self.config.model, self.config.training
-        sampling = data.subwords.sampling if data.subwords is not None else None
-        options = [
-            f"subword sampling from the {sampling.nbest_size} best, alpha {sampling.alpha:g}" if sampling else "",
-            f"both directions for {training.bidirectional_epochs} epochs" if training.bidirectional_epochs else "",
-            f"R-Drop alpha {training.rdrop_alpha:g}" if training.rdrop_alpha else "",
-            f"word dropout {model.word_dropout:g}" if model.word_dropout else "",
-        ]
-        return "; ".join(option for option in options if option)
-
-    def _restore(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.progress = Progress(**state["progress"])
-        by_rank = state.get("rng_by_rank") or [(state["rng_cpu"], state.get("rng_cuda"))]
-        if len(by_rank) == self.world.size:
-            rng_cpu, rng_cuda = by_rank[self.world.rank]
-            torch.set_rng_state(rng_cpu)
-            if self.device.type == "cuda" and rng_cuda:
-                torch.cuda.set_rng_state_all(rng_cuda)
-        else:  # saved by a different number of processes: fresh, distinct random streams
-            self.log(
-                f"the checkpoint holds random states for {len(by_rank)} processes, not {self.world.size}; reseeding"
-            )
-            torch.manual_seed(self.config.training.seed + self.world.rank + self.progress.step)
-
     def _save_checkpoint(self) -> None:
-        rng_cuda = torch.cuda.get_rng_state_all() if self.device.type == "cuda" else []
-        by_rank = self.world.gather((torch.get_rng_state(), rng_cuda))  # a collective: every rank takes part
-        if not self.world.is_main:
-            return
-        state = {
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "progress": self.progress.to_dict(),
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": rng_cuda,
-            "rng_by_rank": by_rank if self.world.distributed else [],
-        }
-        self.checkpoints.save(self.model, state, self.progress.step)
+        randomness = random_states(self.world, self.device)  # a collective: every rank takes part
+        if self.world.is_main:
+            state = {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "progress": self.progress.to_dict(),
+                **randomness,
+            }
+            self.checkpoints.save(self.model, state, self.progress.step)
 
-    # --- the loop ----------------------------------------------------------------------------------------
-
+    @_logged
     def train(self) -> Progress:
         progress = self.progress
-        self.log(
+        logger.info(
             f"model {self.config.model.arch}: {count_parameters(self.model):,} parameters; vocab "
             f"{len(self.src_vocab)}/{len(self.tgt_vocab)}; {len(self.training_pairs):,} training pairs; "
             f"device {self.device}" + (f" × {self.world.size} processes" if self.world.distributed else "")
         )
-        if regularization := self._regularization():
-            self.log(f"regularization: {regularization}")
-        if progress.finished and progress.finished.startswith(BUDGET_REACHED) and not self._exhausted_budget():
-            self.log(f"continuing a run that had {progress.finished}: the budget is larger now")
+        if regularization := regularization_summary(self.config):
+            logger.info(f"regularization: {regularization}")
+        if (
+            progress.finished
+            and progress.finished.startswith(BUDGET_REACHED)
+            and not progress.exhausted_budget(self.config.training)
+        ):
+            logger.info(f"continuing a run that had {progress.finished}: the budget is larger now")
             progress.finished = None
         if progress.finished:
-            self.log(f"this run already finished ({progress.finished}); nothing to do")
+            logger.info(f"this run already finished ({progress.finished}); nothing to do")
             return progress
         while progress.finished is None:
-            if reason := self._exhausted_budget():
+            if reason := progress.exhausted_budget(self.config.training):
                 self._finish(reason)
                 break
             self._train_epoch()
         skipped = f"; {progress.skipped_steps} updates skipped (non-finite)" if progress.skipped_steps else ""
-        self.log(f"training finished: {progress.finished}{skipped}")
+        logger.info(f"training finished: {progress.finished}{skipped}")
         return progress
 
     def _train_epoch(self) -> None:
@@ -214,17 +273,8 @@ class Trainer:
         data = self.train_data
         batches = make_batches(data, cfg.batch_size, cfg.batch_tokens, cfg.seed, progress.epoch)
         self.batches_in_epoch = len(batches)
-        bar = tqdm(
-            total=len(batches),
-            initial=progress.batch_in_epoch,
-            desc=f"epoch {progress.epoch + 1}/{cfg.max_epochs}",
-            unit="batch",
-            disable=not self.progress_bar or None,  # None: off when stderr is not a terminal
-            file=sys.stderr,
-            dynamic_ncols=True,
-        )
+        display = EpochDisplay(progress, len(batches), cfg, bar=self.progress_bar)
         self.model.train()
-        epoch_tokens, epoch_seconds = 0, 0.0
         for indices in batches[progress.batch_in_epoch :]:
             share, counts = self.world.share(indices)
             batch = collate(data, share, Vocabulary.pad_id).to(self.device)
@@ -233,26 +283,8 @@ class Trainer:
             seconds = time.perf_counter() - started
             if self.world.distributed:  # the same clock on every rank, so that max_minutes stops them together
                 seconds = self.world.sum(seconds)[0] / self.world.size
-            progress.step += 1
-            progress.batch_in_epoch += 1
-            progress.window_loss += loss
-            progress.window_tokens += tokens
-            progress.window_seconds += seconds
-            progress.train_seconds += seconds
-            epoch_tokens += tokens
-            epoch_seconds += seconds
-            bar.update()
-            bar.set_postfix(
-                loss=f"{progress.window_loss / max(progress.window_tokens, 1):.3f}",
-                tok_s=f"{epoch_tokens / max(epoch_seconds, 1e-9):,.0f}",
-                refresh=False,
-            )
-            if bar.disable and progress.step % cfg.log_every_steps == 0:
-                self.log(
-                    f"step {progress.step} epoch {progress.epoch + progress.batch_in_epoch / len(batches):.2f}: "
-                    f"train loss {progress.window_loss / max(progress.window_tokens, 1):.3f}, "
-                    f"{epoch_tokens / max(epoch_seconds, 1e-9):,.0f} target tokens/s"
-                )
+            progress.add_step(loss, tokens, seconds)
+            display.step(tokens, seconds)
             if progress.batch_in_epoch == len(batches):
                 progress.epoch += 1
                 progress.batch_in_epoch = 0
@@ -262,16 +294,16 @@ class Trainer:
                 self._evaluate_and_checkpoint()
             elif cfg.checkpoint_every_steps is not None and progress.step % cfg.checkpoint_every_steps == 0:
                 self._save_checkpoint()
-            if progress.finished is None and (reason := self._exhausted_budget()):
+            if progress.finished is None and (reason := progress.exhausted_budget(cfg)):
                 self._finish(reason)
             if progress.finished is not None:
                 break
-        bar.close()
+        display.close()
 
     def _train_step(self, batch: Batch, counts: bool = True) -> tuple[float, int]:
         """One update; returns the summed loss and the number of target tokens over all ranks, or (0, 0) when
         a non-finite loss or gradient made it skip the update."""
-        loss, cross_entropy = self._loss(batch)
+        loss, cross_entropy = self.criterion(self.step_model, batch)
         if not counts:
             loss, cross_entropy = loss * 0.0, cross_entropy * 0.0
         loss_sum, cross_entropy_sum, tokens = self.world.sum(
@@ -291,54 +323,12 @@ class Trainer:
                 return cross_entropy_sum, int(tokens)
         return self._skip_step("loss" if not math.isfinite(loss_sum) else "gradient norm")
 
-    def _loss(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The batch's summed training loss, and its cross-entropy part (what the logs report)."""
-        alpha = self.config.training.rdrop_alpha
-        if not alpha:
-            logits = self.step_model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
-            loss = self.loss_function(logits.flatten(0, 1), batch.tgt_out.flatten())
-            return loss, loss
-        # R-Drop: the batch twice in one call, so that each copy draws its own dropout masks
-        logits = self.step_model(batch.src.repeat(2, 1), batch.src_lengths.repeat(2), batch.tgt_in.repeat(2, 1))
-        first, second = logits.float().chunk(2)  # (B, T, V) each
-        targets = batch.tgt_out.flatten()
-        cross_entropy = (
-            self.loss_function(first.flatten(0, 1), targets) + self.loss_function(second.flatten(0, 1), targets)
-        ) / 2
-        log_p, log_q = first.log_softmax(dim=-1), second.log_softmax(dim=-1)
-        symmetric_kl = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B, T): KL(p‖q) + KL(q‖p)
-        symmetric_kl = symmetric_kl.masked_fill(batch.tgt_out == Vocabulary.pad_id, 0.0).sum()
-        # half of Wu et al.'s CE₁ + CE₂ + α/2 (KL(p‖q) + KL(q‖p)): alpha means what it means there, on one pass's scale
-        return cross_entropy + alpha * symmetric_kl / 4, cross_entropy
-
     def _skip_step(self, what: str) -> tuple[float, int]:
         progress, limit = self.progress, self.config.training.max_nonfinite_steps
-        progress.nonfinite_in_a_row += 1
-        progress.skipped_steps += 1
-        self.log(
-            f"step {progress.step + 1}: {what} not finite, update skipped ({progress.nonfinite_in_a_row} in a row)"
-        )
+        progress.skip_update(what)
         if progress.nonfinite_in_a_row >= limit:
-            try:
-                resume_from = f"--resume continues from {self.checkpoints.latest().relative_to(self.run_dir)}"
-            except HonyakuError:
-                resume_from = "no checkpoint had been written yet"
-            raise HonyakuError(
-                f"training stopped at step {progress.step + 1}: {limit} updates in a row had a non-finite {what} "
-                f"(training.max_nonfinite_steps). The model diverged: lower training.learning_rate or set "
-                f"training.clip_grad_norm. Nothing written was lost: {resume_from}."
-            )
+            raise diverged(progress, what, limit, self.checkpoints)
         return 0.0, 0
-
-    def _exhausted_budget(self) -> str | None:
-        cfg, progress = self.config.training, self.progress
-        if progress.epoch >= cfg.max_epochs:
-            return f"{BUDGET_REACHED} max_epochs={cfg.max_epochs}"
-        if cfg.max_steps is not None and progress.step >= cfg.max_steps:
-            return f"{BUDGET_REACHED} max_steps={cfg.max_steps}"
-        if cfg.max_minutes is not None and progress.train_seconds >= cfg.max_minutes * 60:
-            return f"{BUDGET_REACHED} max_minutes={cfg.max_minutes:g}"
-        return None
 
     def _finish(self, reason: str) -> None:
         """End the run; evaluate first unless the current step was just evaluated."""
@@ -348,43 +338,24 @@ class Trainer:
             self.progress.finished = reason
             self._save_checkpoint()
 
-    # --- evaluation --------------------------------------------------------------------------------------
-
     def _evaluate_and_checkpoint(self) -> None:
         cfg, progress = self.config.training, self.progress
         # rank 0 evaluates; every rank takes its decisions from the same figures
-        dev_loss, dev_bleu = self.world.from_main((self.dev_loss(), self.dev_bleu()) if self.world.is_main else None)
-        score = dev_bleu if cfg.higher_is_better else dev_loss
-        improved = progress.best_score is None or (
-            score > progress.best_score if cfg.higher_is_better else score < progress.best_score
+        dev_loss, dev_bleu = self.world.from_main(
+            (self.dev.loss(self.model), self.dev.bleu(self.model)) if self.world.is_main else None
         )
-        if improved:
-            progress.best_score = score
-            progress.evals_without_improvement = 0
-        else:
-            progress.evals_without_improvement += 1
+        score = dev_bleu if cfg.higher_is_better else dev_loss
+        improved = progress.add_score(score, cfg.higher_is_better)
         if self.world.is_main:
             if improved:
                 save_weights(self.model, self.run_dir / WEIGHTS_FILE)
             self.best.offer(self.model, progress.step, score)
-        learning_rate = self.optimizer.param_groups[0]["lr"]
-        row = {
-            "step": progress.step,
-            "epoch": progress.epoch + progress.batch_in_epoch / max(1, self.batches_in_epoch),
-            "train_loss": progress.window_loss / max(progress.window_tokens, 1),
-            "dev_loss": dev_loss,
-            "dev_bleu": dev_bleu,
-            "learning_rate": learning_rate,
-            "target_tokens_per_s": progress.window_tokens / max(progress.window_seconds, 1e-9),
-            "train_seconds": progress.train_seconds,
-        }
+        row = progress.close_window(dev_loss, dev_bleu, self.optimizer.param_groups[0]["lr"], self.batches_in_epoch)
         if self.world.is_main:
             self.metrics.append(row)
-        progress.metrics_rows += 1
-        progress.window_loss, progress.window_tokens, progress.window_seconds = 0.0, 0, 0.0
-        self.log(
+        logger.info(
             f"step {row['step']} epoch {row['epoch']:.2f}: train loss {row['train_loss']:.3f}, dev loss "
-            f"{dev_loss:.3f}, dev BLEU {dev_bleu:.2f}{' (best)' if improved else ''}, lr {learning_rate:.2e}, "
+            f"{dev_loss:.3f}, dev BLEU {dev_bleu:.2f}{' (best)' if improved else ''}, lr {row['learning_rate']:.2e}, "
             f"{row['target_tokens_per_s']:,.0f} target tokens/s"
         )
         if cfg.lr_schedule == "plateau":
@@ -395,44 +366,164 @@ class Trainer:
             )
         self._save_checkpoint()
         if self.world.is_main:
-            self.metrics.plot(self.run_dir / "curves.png")
+            self.metrics.plot(self.run_dir / CURVES_FILE)
+
+
+class Criterion:
+    """The training loss of a batch: label-smoothed cross-entropy summed over target tokens; with R-Drop
+    (``training.rdrop_alpha``) the batch runs twice in one call, so that each copy draws its own dropout
+    masks, and the symmetric KL divergence of the two passes is added."""
+
+    def __init__(self, cfg: TrainingConfig):
+        self.cross_entropy = nn.CrossEntropyLoss(
+            ignore_index=Vocabulary.pad_id, reduction="sum", label_smoothing=cfg.label_smoothing
+        )
+        self.rdrop_alpha = cfg.rdrop_alpha
+
+    def __call__(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The summed loss, and its cross-entropy part (what the logs report)."""
+        targets = batch.tgt_out.flatten()
+        if not self.rdrop_alpha:
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+            loss = self.cross_entropy(logits.flatten(0, 1), targets)
+            return loss, loss
+        logits = model(batch.src.repeat(2, 1), batch.src_lengths.repeat(2), batch.tgt_in.repeat(2, 1))
+        first, second = logits.float().chunk(2)  # (B, T, V) each
+        cross_entropy = (
+            self.cross_entropy(first.flatten(0, 1), targets) + self.cross_entropy(second.flatten(0, 1), targets)
+        ) / 2
+        divergence = symmetric_kl(first, second, batch.tgt_out != Vocabulary.pad_id)
+        # half of Wu et al.'s CE₁ + CE₂ + α/2 (KL(p‖q) + KL(q‖p)): alpha means what it means there, on one pass's scale
+        return cross_entropy + self.rdrop_alpha * divergence / 4, cross_entropy
+
+
+class EpochDisplay:
+    """An epoch's progress: a tqdm bar on a terminal, else a log line every ``log_every_steps`` steps."""
+
+    def __init__(self, progress: Progress, batches: int, cfg: TrainingConfig, bar: bool):
+        self.progress, self.batches, self.log_every_steps = progress, batches, cfg.log_every_steps
+        self.tokens, self.seconds = 0, 0.0
+        self.bar = tqdm(
+            total=batches,
+            initial=progress.batch_in_epoch,
+            desc=f"epoch {progress.epoch + 1}/{cfg.max_epochs}",
+            unit="batch",
+            disable=not bar or None,  # None: off when stderr is not a terminal
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+
+    def step(self, tokens: int, seconds: float) -> None:
+        progress = self.progress
+        self.tokens += tokens
+        self.seconds += seconds
+        train_loss = progress.window_loss / max(progress.window_tokens, 1)
+        speed = self.tokens / max(self.seconds, 1e-9)
+        self.bar.update()
+        self.bar.set_postfix(loss=f"{train_loss:.3f}", tok_s=f"{speed:,.0f}", refresh=False)
+        if self.bar.disable and progress.step % self.log_every_steps == 0:
+            epoch = progress.epoch + progress.batch_in_epoch / self.batches
+            logger.info(
+                f"step {progress.step} epoch {epoch:.2f}: train loss {train_loss:.3f}, {speed:,.0f} target tokens/s"
+            )
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def diverged(progress: Progress, what: str, limit: int, checkpoints: CheckpointStore) -> HonyakuError:
+    """The error that stops a run whose last ``limit`` updates had a non-finite ``what``."""
+    try:
+        resume_from = f"--resume continues from {checkpoints.latest().relative_to(checkpoints.directory.parent)}"
+    except HonyakuError:
+        resume_from = "no checkpoint had been written yet"
+    return HonyakuError(
+        f"training stopped at step {progress.step + 1}: {limit} updates in a row had a non-finite {what} "
+        f"(training.max_nonfinite_steps). The model diverged: lower training.learning_rate or set "
+        f"training.clip_grad_norm. Nothing written was lost: {resume_from}."
+    )
+
+
+def regularization_summary(config: Config) -> str:
+    """The small-data options a run trains with, in words, for its log."""
+    data, model, training = config.data, config.model, config.training
+    sampling = data.subwords.sampling if data.subwords is not None else None
+    options = [
+        f"subword sampling from the {sampling.nbest_size} best, alpha {sampling.alpha:g}" if sampling else "",
+        f"both directions for {training.bidirectional_epochs} epochs" if training.bidirectional_epochs else "",
+        f"R-Drop alpha {training.rdrop_alpha:g}" if training.rdrop_alpha else "",
+        f"word dropout {model.word_dropout:g}" if model.word_dropout else "",
+    ]
+    return "; ".join(option for option in options if option)
+
+
+def symmetric_kl(first: torch.Tensor, second: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """KL(p‖q) + KL(q‖p) of two passes' logits (B, T, V), summed over the positions where ``mask`` (B, T) holds."""
+    log_p, log_q = first.log_softmax(dim=-1), second.log_softmax(dim=-1)
+    divergence = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B, T)
+    return divergence.masked_fill(~mask, 0.0).sum()
+
+
+def random_states(world: World, device: torch.device) -> dict[str, Any]:
+    """The random states of every process, as a checkpoint holds them (a collective: every rank calls it)."""
+    rng_cuda = torch.cuda.get_rng_state_all() if device.type == "cuda" else []
+    by_rank = world.gather((torch.get_rng_state(), rng_cuda))
+    return {"rng_cpu": torch.get_rng_state(), "rng_cuda": rng_cuda, "rng_by_rank": by_rank if world.distributed else []}
+
+
+def restore_random_states(state: dict[str, Any], world: World, device: torch.device, reseed: int) -> None:
+    """Each process's random states from a checkpoint; fresh, distinct ones (from ``reseed``) where it was saved
+    by another number of processes."""
+    by_rank = state.get("rng_by_rank") or [(state["rng_cpu"], state.get("rng_cuda"))]
+    if len(by_rank) == world.size:
+        rng_cpu, rng_cuda = by_rank[world.rank]
+        torch.set_rng_state(rng_cpu)
+        if device.type == "cuda" and rng_cuda:
+            torch.cuda.set_rng_state_all(rng_cuda)
+    else:
+        logger.info(f"the checkpoint holds random states for {len(by_rank)} processes, not {world.size}; reseeding")
+        torch.manual_seed(reseed + world.rank)
+
+
+class DevEvaluation:
+    """The dev set's measures: per-token loss (no label smoothing) and greedy BLEU, the same search at every
+    evaluation whatever the config decodes with."""
+
+    def __init__(self, prepared: PreparedData, config: Config, device: torch.device):
+        self.data, self.references = prepared.dev_data, prepared.dev_references
+        self.tgt_vocab, self.tgt_subwords = prepared.tgt_vocab, prepared.tgt_subwords
+        self.decoding, self.batch_size = config.decoding, config.training.eval_batch_size
+        self.device = device
 
     @torch.inference_mode()
-    def dev_loss(self) -> float:
-        """Per-token negative log-likelihood on dev (no label smoothing)."""
-        self.model.eval()
+    def loss(self, model: nn.Module) -> float:
+        model.eval()
         total, tokens = 0.0, 0
-        for indices in make_batches(self.dev_data, self.config.training.eval_batch_size, None, 0, 0):
-            batch = collate(self.dev_data, indices, Vocabulary.pad_id).to(self.device)
-            logits = self.model(batch.src, batch.src_lengths, batch.tgt_in)
+        for indices in make_batches(self.data, self.batch_size, None, 0, 0):
+            batch = collate(self.data, indices, Vocabulary.pad_id).to(self.device)
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
             total += nn.functional.cross_entropy(
                 logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=Vocabulary.pad_id, reduction="sum"
             ).item()
             tokens += batch.num_target_tokens
-        self.model.train()
+        model.train()
         return total / tokens
 
-    def dev_bleu(self) -> float:
-        """Greedy BLEU on dev: the same search at every evaluation, whatever the config decodes with."""
-        outputs = translate_ids(
-            self.model,
-            self.dev_data.src,
-            self.config.decoding,
-            Vocabulary.pad_id,
-            Vocabulary.bos_id,
-            Vocabulary.eos_id,
-            self.device,
-            beam_size=1,
-        )
+    def bleu(self, model: nn.Module) -> float:
+        ids = Vocabulary.pad_id, Vocabulary.bos_id, Vocabulary.eos_id
+        outputs = translate_ids(model, self.data.src, self.decoding, *ids, self.device, beam_size=1)
         hypotheses = [detokenize(self.tgt_subwords.join(self.tgt_vocab.decode(best.tokens))) for (best,) in outputs]
-        return bleu(hypotheses, self.dev_references).score
+        return bleu(hypotheses, self.references).score
 
-    def log(self, message: str) -> None:
-        if not self.world.is_main:
-            return
-        tqdm.write(message, file=sys.stderr)
-        with (self.run_dir / "train.log").open("a", encoding="utf-8") as log_file:
-            log_file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+def make_optimizer(model: nn.Module, cfg: TrainingConfig) -> torch.optim.Optimizer:
+    optimizer_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return optimizer_class(
+        parameter_groups(model, cfg.weight_decay),
+        lr=cfg.learning_rate,
+        betas=cfg.adam_betas,
+        weight_decay=cfg.weight_decay,
+    )
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -526,10 +617,11 @@ def train(
         changed = _check_run_dir(config, config_path, run_dir, resume, overwrite) if world.is_main else {}
         world.barrier()
         trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar, world=world, device=device)
-        trainer.prepare(resume=resume)
-        for key, (before, now) in changed.items():
-            trainer.log(f"resumed with {key}={now} (it was {before})")
-        progress = trainer.train()
+        with run_log(run_dir, world.is_main):
+            trainer.prepare(resume=resume)
+            for key, (before, now) in changed.items():
+                logger.info(f"resumed with {key}={now} (it was {before})")
+            progress = trainer.train()
         world.barrier()  # rank 0 may still be writing: leave together (gloo aborts a rank that leaves early)
         return progress
     finally:
@@ -559,7 +651,7 @@ def _check_run_dir(
     if saved_config.exists() and not overwrite:
         raise HonyakuError(f"{run_dir}: already holds a run; use --resume to continue it or --overwrite to restart")
     if overwrite and run_dir.exists():
-        for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, "curves.png", "train.log"):
+        for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CURVES_FILE, LOG_FILE):
             (run_dir / name).unlink(missing_ok=True)
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     return {}

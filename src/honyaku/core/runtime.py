@@ -49,6 +49,10 @@ def configure_threads() -> int:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise HonyakuError(f"unknown device {name!r}: cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise HonyakuError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
+    return device
