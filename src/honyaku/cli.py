@@ -9,9 +9,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from honyaku.core.config import MAX_INPUT_CHARS
+from honyaku import __version__
+from honyaku.averaging import average_run
+from honyaku.bundle import bundle
+from honyaku.core.config import MAX_INPUT_CHARS, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.runtime import configure_threads
+from honyaku.data.corpus import fetch_corpus, read_lines, read_parallel, resolve_corpus_dir, split_files
+from honyaku.distillation import distill
+from honyaku.distributed import launched_rank, relaunch_with_torchrun
+from honyaku.ensemble import ensemble
+from honyaku.export import export_ctranslate2, export_huggingface
+from honyaku.heatmap import attention_map, plot_attention
+from honyaku.modeldir import CARD_FILE
+from honyaku.prediction import Translator, evaluate, tune_length_penalty
+from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
+from honyaku.training import train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +83,6 @@ TRANSLATOR_OPTIONS = _options(  # how translate and evaluate load a model
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from honyaku import __version__
 
     parser = argparse.ArgumentParser(
         prog="honyaku", description="Train, evaluate and use neural machine translation models."
@@ -93,23 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_attention_command(commands: argparse._SubParsersAction) -> None:
-    attention = commands.add_parser(
+    parser = commands.add_parser(
         "attention",
         parents=[BEAM_OPTION, DEVICE_OPTION],
         help="draw the attention of a sentence's translation as a heatmap",
     )
-    attention.add_argument("-m", "--model", required=True, metavar="RUN")
-    attention.add_argument("text", help="the sentence to translate")
-    attention.add_argument("-o", "--out", required=True, metavar="PNG")
-    attention.add_argument("--layer", type=int, help="Transformer decoder layer (default: the last)")
-    attention.add_argument("--head", type=int, help="Transformer attention head (default: the mean of all heads)")
-    attention.add_argument("--pretokenized", action="store_true", help="the sentence is corpus-style tokens")
-    attention.set_defaults(handler=_attention)
+    parser.add_argument("-m", "--model", required=True, metavar="RUN")
+    parser.add_argument("text", help="the sentence to translate")
+    parser.add_argument("-o", "--out", required=True, metavar="PNG")
+    parser.add_argument("--layer", type=int, help="Transformer decoder layer (default: the last)")
+    parser.add_argument("--head", type=int, help="Transformer attention head (default: the mean of all heads)")
+    parser.add_argument("--pretokenized", action="store_true", help="the sentence is corpus-style tokens")
+    parser.set_defaults(handler=_attention)
 
 
 def _attention(args: argparse.Namespace) -> None:
-    from honyaku.heatmap import attention_map, plot_attention
-    from honyaku.prediction import Translator
 
     translator = Translator.load(args.model, device=args.device)
     found = attention_map(
@@ -120,34 +130,34 @@ def _attention(args: argparse.Namespace) -> None:
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser(
+    parser = commands.add_parser(
         "serve", parents=[DEVICE_OPTION], help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs"
     )
-    serve.add_argument(
+    parser.add_argument(
         "-m",
         "--model",
         action="append",
         metavar="RUN",
         help="repeat for more directions (default: every pretrained model)",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--max-chars", type=int, default=MAX_INPUT_CHARS, help="characters per text (more: 413)")
-    serve.add_argument("--max-texts", type=int, default=64, help="texts per request (more: 413)")
-    serve.add_argument(
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--max-chars", type=int, default=MAX_INPUT_CHARS, help="characters per text (more: 413)")
+    parser.add_argument("--max-texts", type=int, default=64, help="texts per request (more: 413)")
+    parser.add_argument(
         "--batch-wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with"
     )
-    serve.add_argument(
+    parser.add_argument(
         "--timeout", type=float, default=30.0, metavar="S", help="seconds a request may take (beyond: 504)"
     )
-    serve.add_argument(
+    parser.add_argument(
         "--max-waiting-texts", type=int, default=4096, metavar="N", help="texts queued at most (beyond: 503)"
     )
-    serve.set_defaults(handler=_serve)
+    parser.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from honyaku.serve import Limits, serve
+    from honyaku.serve import Limits, serve  # needs the 'serve' extra (FastAPI), which may be missing
 
     limits = Limits(
         max_chars=args.max_chars,
@@ -157,15 +167,12 @@ def _serve(args: argparse.Namespace) -> None:
         max_waiting_texts=args.max_waiting_texts,
     )
     if not args.model:
-        from honyaku.pretrained import pretrained_models
-
         args.model = [str(path) for path in pretrained_models()]
     serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device)
 
 
 def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
     """The model of -m, else the pretrained one of --direction, --src, or the language of ``texts``."""
-    from honyaku.prediction import Translator
 
     direction = None
     if args.direction:
@@ -174,8 +181,6 @@ def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
             raise HonyakuError(f"--direction: expected SRC-TGT such as en-ja, got {args.direction!r}")
         direction = (src, tgt)
     if not args.model:
-        from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model
-
         if getattr(args, "src_lang", None) and not direction:  # translate's; evaluate's --src is a file
             direction = (args.src_lang, "ja" if args.src_lang == "en" else "en")
         args.model = str(pretrained_model(direction or (detect_direction(texts) if texts else DEFAULT_DIRECTION)))
@@ -184,20 +189,19 @@ def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
 
 
 def add_export_command(commands: argparse._SubParsersAction) -> None:
-    export = commands.add_parser(
+    parser = commands.add_parser(
         "export", help="write a Transformer run as a transformers (M2M100) or CTranslate2 model directory"
     )
-    export.add_argument("-m", "--model", required=True, metavar="RUN")
-    export.add_argument("--format", choices=("huggingface", "ctranslate2"), default="huggingface")
-    export.add_argument("-o", "--out", required=True, metavar="DIR")
-    export.add_argument(
+    parser.add_argument("-m", "--model", required=True, metavar="RUN")
+    parser.add_argument("--format", choices=("huggingface", "ctranslate2"), default="huggingface")
+    parser.add_argument("-o", "--out", required=True, metavar="DIR")
+    parser.add_argument(
         "--quantization", choices=("int8", "int8_float32", "int16", "float16"), help="CTranslate2 weight type"
     )
-    export.set_defaults(handler=_export)
+    parser.set_defaults(handler=_export)
 
 
 def _export(args: argparse.Namespace) -> None:
-    from honyaku.export import export_ctranslate2, export_huggingface
 
     if args.format == "huggingface":
         if args.quantization:
@@ -209,17 +213,16 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def add_average_command(commands: argparse._SubParsersAction) -> None:
-    average = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
-    average.add_argument("-m", "--model", required=True, metavar="RUN")
-    which = average.add_mutually_exclusive_group(required=True)
+    parser = commands.add_parser("average", help="average the last or best N checkpoints into a new model directory")
+    parser.add_argument("-m", "--model", required=True, metavar="RUN")
+    which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--last", type=int, metavar="N", help="the N newest training checkpoints")
     which.add_argument("--best", type=int, metavar="N", help="the N best-scoring evaluations' weights")
-    average.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
-    average.set_defaults(handler=_average)
+    parser.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
+    parser.set_defaults(handler=_average)
 
 
 def _average(args: argparse.Namespace) -> None:
-    from honyaku.averaging import average_run
 
     sources = average_run(args.model, args.out, last=args.last, best=args.best)
     names = ", ".join(path.parent.name if path.name == "model.safetensors" else path.stem for path in sources)
@@ -227,30 +230,29 @@ def _average(args: argparse.Namespace) -> None:
 
 
 def add_ensemble_command(commands: argparse._SubParsersAction) -> None:
-    ensemble = commands.add_parser(
+    parser = commands.add_parser(
         "ensemble", help="combine models of one vocabulary into an ensemble, a model directory that searches with all"
     )
-    ensemble.add_argument(
+    parser.add_argument(
         "-m", "--model", required=True, action="append", metavar="DIR", help="a member (a run or model directory)"
     )
-    ensemble.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
-    ensemble.set_defaults(handler=_ensemble)
+    parser.add_argument("-o", "--out", required=True, metavar="DIR", help="model directory to write")
+    parser.set_defaults(handler=_ensemble)
 
 
 def _ensemble(args: argparse.Namespace) -> None:
-    from honyaku.ensemble import ensemble
 
     ensemble(args.model, args.out)
     print(f"{args.out}: an ensemble of {', '.join(args.model)}; choose its length penalty: honyaku tune -m {args.out}")
 
 
 def add_distill_command(commands: argparse._SubParsersAction) -> None:
-    distill = commands.add_parser(
+    parser = commands.add_parser(
         "distill",
         parents=[BEAM_OPTION, DATA_DIR_OPTION, DEVICE_OPTION],
         help="translate a split of the corpus with teacher models: training pairs for another model (data.distilled)",
     )
-    distill.add_argument(
+    parser.add_argument(
         "-m",
         "--model",
         required=True,
@@ -258,14 +260,13 @@ def add_distill_command(commands: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="a teacher (a run, model or ensemble directory); repeat for more, e.g. both directions",
     )
-    distill.add_argument("--split", choices=("train", "dev", "test"), default="train")
-    distill.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
-    distill.add_argument("--limit", type=int, metavar="N", help="the first N pairs of the split only")
-    distill.set_defaults(handler=_distill)
+    parser.add_argument("--split", choices=("train", "dev", "test"), default="train")
+    parser.add_argument("-o", "--out", required=True, metavar="DIR", help="directory to write")
+    parser.add_argument("--limit", type=int, metavar="N", help="the first N pairs of the split only")
+    parser.set_defaults(handler=_distill)
 
 
 def _distill(args: argparse.Namespace) -> None:
-    from honyaku.distillation import distill
 
     if args.limit is not None and args.limit < 1:
         raise HonyakuError(f"--limit: must be ≥ 1, got {args.limit}")
@@ -283,20 +284,19 @@ def _distill(args: argparse.Namespace) -> None:
 
 
 def add_tune_command(commands: argparse._SubParsersAction) -> None:
-    tune = commands.add_parser(
+    parser = commands.add_parser(
         "tune",
         parents=[BEAM_OPTION, DATA_DIR_OPTION],
         help="choose the beam search's length penalty on dev and write it into the model's config",
     )
-    tune.add_argument("-m", "--model", required=True, metavar="DIR", help="a run or model directory")
-    tune.add_argument(
+    parser.add_argument("-m", "--model", required=True, metavar="DIR", help="a run or model directory")
+    parser.add_argument(
         "--length-penalty", type=float, nargs="+", required=True, metavar="ALPHA", help="candidates, e.g. 0.6 1 1.5 2"
     )
-    tune.set_defaults(handler=_tune)
+    parser.set_defaults(handler=_tune)
 
 
 def _tune(args: argparse.Namespace) -> None:
-    from honyaku.prediction import tune_length_penalty
 
     best, results = tune_length_penalty(args.model, args.length_penalty, args.beam_size, args.data_dir)
     for alpha, result in results.items():
@@ -306,20 +306,18 @@ def _tune(args: argparse.Namespace) -> None:
 
 
 def add_bundle_command(commands: argparse._SubParsersAction) -> None:
-    bundle = commands.add_parser(
+    parser = commands.add_parser(
         "bundle",
         parents=[DATA_DIR_OPTION],
         help="write a run as a pretrained model directory with a model card measured on its weights",
     )
-    bundle.add_argument("-m", "--model", required=True, metavar="RUN")
-    bundle.add_argument("-o", "--out", required=True, metavar="DIR", help="e.g. src/honyaku/pretrained/en-ja")
-    bundle.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
-    bundle.set_defaults(handler=_bundle)
+    parser.add_argument("-m", "--model", required=True, metavar="RUN")
+    parser.add_argument("-o", "--out", required=True, metavar="DIR", help="e.g. src/honyaku/pretrained/en-ja")
+    parser.add_argument("--half", action="store_true", help="store the weights in float16 (half the size)")
+    parser.set_defaults(handler=_bundle)
 
 
 def _bundle(args: argparse.Namespace) -> None:
-    from honyaku.bundle import bundle
-    from honyaku.modeldir import CARD_FILE
 
     out = bundle(args.model, args.out, half=args.half, data_dir=args.data_dir)
     size = sum(path.stat().st_size for path in out.iterdir()) / 2**20
@@ -343,45 +341,41 @@ def add_data_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _data_fetch(args: argparse.Namespace) -> None:
-    from honyaku.data.corpus import fetch_corpus
 
     directory = fetch_corpus(args.corpus, source_dir=args.source_dir)
     print(f"{args.corpus}: {directory}")
 
 
 def _data_path(args: argparse.Namespace) -> None:
-    from honyaku.data.corpus import resolve_corpus_dir
 
     print(resolve_corpus_dir(args.corpus, args.data_dir, download=False))
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train", parents=[DATA_DIR_OPTION], help="train a model from a YAML config")
-    train.add_argument("config", help="experiment config (YAML)")
-    train.add_argument("--out", required=True, metavar="RUN", help="run directory for checkpoints, vocabularies, logs")
-    train.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
-    train.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a run")
-    train.add_argument(
+    parser = commands.add_parser("train", parents=[DATA_DIR_OPTION], help="train a model from a YAML config")
+    parser.add_argument("config", help="experiment config (YAML)")
+    parser.add_argument("--out", required=True, metavar="RUN", help="run directory for checkpoints, vocabularies, logs")
+    parser.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a run")
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="override a config value, e.g. training.max_epochs=3",
     )
-    train.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
-    train.add_argument(
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    parser.add_argument(
         "--nproc",
         type=int,
         default=1,
         metavar="N",
         help="data-parallel training in N processes on this machine (torchrun; one GPU each on CUDA)",
     )
-    train.set_defaults(handler=_train)
+    parser.set_defaults(handler=_train)
 
 
 def _train(args: argparse.Namespace) -> None:
-    from honyaku.distributed import launched_rank, relaunch_with_torchrun
-    from honyaku.training import train
 
     if args.nproc < 1:
         raise HonyakuError(f"--nproc must be ≥ 1, got {args.nproc}")
@@ -403,32 +397,31 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def add_translate_command(commands: argparse._SubParsersAction) -> None:
-    translate = commands.add_parser(
+    parser = commands.add_parser(
         "translate",
         parents=[TRANSLATOR_OPTIONS, BEAM_OPTION],
         help="translate sentences given as arguments, in a file, or on stdin",
     )
-    translate.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
-    translate.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
-    translate.add_argument(
+    parser.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
+    parser.add_argument("--input", "-f", metavar="FILE", help="file with one sentence per line")
+    parser.add_argument(
         "--interactive", "-i", action="store_true", help="translate each line as it is typed (end with Ctrl-D)"
     )
-    translate.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
-    translate.add_argument(
+    parser.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
+    parser.add_argument(
         "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
     )
-    translate.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
-    translate.add_argument(
+    parser.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
+    parser.add_argument(
         "--src",
         dest="src_lang",
         choices=("en", "ja"),
         help="without -m: the input's language (default: detected from the text)",
     )
-    translate.set_defaults(handler=_translate)
+    parser.set_defaults(handler=_translate)
 
 
 def _translate(args: argparse.Namespace) -> None:
-    from honyaku.data.corpus import read_lines
 
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
@@ -477,25 +470,22 @@ def _interactive(translator, args: argparse.Namespace) -> None:
 
 
 def add_evaluate_command(commands: argparse._SubParsersAction) -> None:
-    evaluate = commands.add_parser(
+    parser = commands.add_parser(
         "evaluate",
         parents=[TRANSLATOR_OPTIONS, BEAM_OPTION, DATA_DIR_OPTION],
         help="translate a test set and print BLEU and chrF with signatures",
     )
-    evaluate.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
-    evaluate.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
-    evaluate.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
-    evaluate.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
-    evaluate.add_argument(
+    parser.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
+    parser.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
+    parser.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
+    parser.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
+    parser.add_argument(
         "--detok", action="store_true", help="score natural text: raw-text input, detokenized output and references"
     )
-    evaluate.set_defaults(handler=_evaluate)
+    parser.set_defaults(handler=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from honyaku.core.config import SplitFiles
-    from honyaku.data.corpus import read_parallel, split_files
-    from honyaku.prediction import evaluate
 
     translator = _load_translator(args)
     if (args.src is None) != (args.ref is None):

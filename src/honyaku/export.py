@@ -85,7 +85,7 @@ def m2m100_state_dict(model: Transformer, order: list[int]) -> dict[str, torch.T
 def build_tokenizer(files: ModelDirectory, tokens: list[str]):
     """A ``tokenizers.Tokenizer`` over the exported vocabulary ``tokens`` that processes text like honyaku."""
     tokenizers = optional_import("tokenizers", "hf", "exporting")
-    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors  # the 'hf' extra
 
     source, target = processor_names(files.config.data)
     subwords = files.subwords[0]
@@ -251,7 +251,7 @@ def load_ctranslate2(files: ModelDirectory, device: torch.device, int8: bool) ->
     if not marker.is_file() or marker.read_text().strip() != weights_hash:
         export_ctranslate2(run_dir, converted)
         atomic_write_bytes(marker, (weights_hash or "").encode())
-    import ctranslate2
+    import ctranslate2  # the 'ct2' extra, present: export_ctranslate2 above has checked
 
     compute_type = "int8" if int8 else "default"
     if device.type == "cuda":

@@ -60,7 +60,7 @@ def attention_map(
 
 
 def plot_attention(attention: AttentionMap, path: str | Path) -> None:
-    import matplotlib
+    import matplotlib  # slow to import (0.3 s), and only needed here
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

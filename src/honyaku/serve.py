@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 
+from honyaku import __version__
 from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.heatmap import attention_map
@@ -188,7 +189,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     """The API over one model per translation direction."""
     limits = limits or Limits()
     batchers = {"-".join(t.direction): BatchingTranslator(t, limits) for t in translators}
-    app = FastAPI(title="honyaku", summary="Neural machine translation", version=_version())
+    app = FastAPI(title="honyaku", summary="Neural machine translation", version=__version__)
     app.state.batchers = batchers
 
     @app.get("/health")
@@ -257,12 +258,6 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
         )
 
     return app
-
-
-def _version() -> str:
-    from honyaku import __version__
-
-    return __version__
 
 
 def serve(

@@ -579,7 +579,7 @@ class MetricsLog:
             csv.DictWriter(out, METRICS_COLUMNS).writerow({k: f"{v:.6g}" for k, v in row.items()})
 
     def plot(self, path: Path) -> None:
-        import matplotlib
+        import matplotlib  # slow to import (0.3 s), and only needed here
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt

@@ -1,5 +1,7 @@
 """The one exception type that reaches users as a one-line message instead of a traceback."""
 
+import importlib
+
 
 class HonyakuError(Exception):
     """A problem with the user's input, files or environment, explained in the message.
@@ -10,8 +12,6 @@ class HonyakuError(Exception):
 
 def optional_import(module: str, extra: str, purpose: str):
     """``module`` from one of honyaku's optional extras, or a HonyakuError saying which extra installs it."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError:

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from honyaku.core.errors import HonyakuError
+from honyaku.data.text import get_processor
 
 TITLES = ("mr", "mrs", "ms", "dr")
 
@@ -24,8 +25,6 @@ def learn_casing(
     english: list[list[str]], japanese: list[list[str]], min_count: int = 2, min_dice: float = 0.5
 ) -> dict[str, str]:
     """{lowercased English name: its capitalised form} from aligned sentence pairs (corpus tokens)."""
-    from honyaku.data.text import get_processor
-
     analyser = get_processor("japanese")
     names, candidates, together = Counter(), Counter(), Counter()
     for english_words, japanese_words in zip(english, japanese):

@@ -13,6 +13,8 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import sentencepiece
+
 from honyaku.core.config import DataConfig, SubwordConfig, SubwordSampling
 from honyaku.core.errors import HonyakuError
 from honyaku.data.text import detokenize, get_processor, processor_names, tokenize
@@ -38,8 +40,6 @@ class SentencePieceModel:
     def __init__(self, model: bytes, origin: str, text_of: Callable[[list[str]], str] = detokenize):
         """``text_of`` turns words into the text that SentencePiece reads: by default the words with spaces
         between them, so that the pieces join back into the same words."""
-        import sentencepiece
-
         self.text_of = text_of
         self.processor = sentencepiece.SentencePieceProcessor()
         try:
@@ -85,8 +85,6 @@ Subwords = WordLevel | SentencePieceModel
 
 def train_subwords(sentences: list[str], cfg: SubwordConfig) -> bytes:
     """A serialized SentencePiece model of ``sentences`` (as SentencePieceModel.split reads them)."""
-    import sentencepiece
-
     model = io.BytesIO()
     try:
         sentencepiece.SentencePieceTrainer.train(

@@ -68,7 +68,7 @@ class English:
 
     def __init__(self, casing: dict[str, str] | None = None) -> None:
         """``casing`` maps lowercased names to their written form (honyaku.data.casing)."""
-        from sacremoses import MosesDetokenizer, MosesTokenizer
+        from sacremoses import MosesDetokenizer, MosesTokenizer  # slow to import (0.5 s): Japanese never needs it
 
         self.casing = casing or {}
         self._tokenizer = MosesTokenizer(lang="en")
@@ -107,7 +107,7 @@ class Japanese:
 
     def __init__(self) -> None:
         try:
-            import fugashi
+            import fugashi  # the 'ja' extra: may be missing
             import unidic_lite  # noqa: F401  (fugashi finds the dictionary through it)
         except ImportError:
             self._tagger = None
