@@ -8,7 +8,9 @@ import torch
 from honyaku.checkpoint import CheckpointStore, load_state, save_state
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
+from honyaku.distributed import World
 from honyaku.modeldir import load_weights, save_weights
+from honyaku.training import Progress, random_states, restore_random_states
 
 
 def test_store_keeps_the_newest_checkpoints_and_points_at_the_last(tmp_path):
@@ -95,3 +97,26 @@ def test_float16_weights_load_into_a_float32_model_and_are_hash_checked(tmp_path
     flip_a_byte(tmp_path / "half.safetensors", offset_from_end=100)
     with pytest.raises(HonyakuError, match="content does not match the hash it was saved with"):
         load_weights(torch.nn.Linear(30, 20), tmp_path / "half.safetensors")
+
+
+def test_a_checkpoint_holds_the_random_states_once_and_older_checkpoints_still_restore():
+    world, cpu = World(), torch.device("cpu")
+    torch.manual_seed(5)
+    saved = random_states(world, cpu)
+    expected = torch.rand(3)
+    assert list(saved) == ["rng_by_rank"]  # not also as rng_cpu / rng_cuda
+    restore_random_states(saved, world, cpu, reseed=0)
+    assert torch.equal(torch.rand(3), expected)
+    ((rng_cpu, rng_cuda),) = saved["rng_by_rank"]
+    restore_random_states({"rng_cpu": rng_cpu, "rng_cuda": rng_cuda, "rng_by_rank": []}, world, cpu, reseed=0)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_run_that_ran_out_of_budget_says_so_in_a_field_and_older_checkpoints_in_their_reason():
+    assert Progress.restored(Progress(finished="reached max_epochs=3", budget_reached=True).to_dict()).budget_reached
+    older = Progress(finished="reached max_minutes=60").to_dict()
+    del older["budget_reached"]
+    assert Progress.restored(older).budget_reached
+    stopped = Progress(finished="early stopping: dev bleu did not improve in 3 evaluations").to_dict()
+    del stopped["budget_reached"]
+    assert not Progress.restored(stopped).budget_reached

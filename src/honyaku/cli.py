@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from tqdm import tqdm
 
 from honyaku import __version__
 from honyaku.averaging import average_run
 from honyaku.bundle import bundle
 from honyaku.core.config import MAX_INPUT_CHARS, SplitFiles
 from honyaku.core.errors import HonyakuError
+from honyaku.core.files import atomic_path
 from honyaku.core.runtime import configure_threads
-from honyaku.data.corpus import fetch_corpus, read_lines, read_parallel, resolve_corpus_dir, split_files
+from honyaku.data.corpus import count_lines, fetch_corpus, iter_lines, read_parallel, resolve_corpus_dir, split_files
 from honyaku.distillation import distill
 from honyaku.distributed import launched_rank, relaunch_with_torchrun
 from honyaku.ensemble import ensemble
@@ -25,6 +31,7 @@ from honyaku.modeldir import CARD_FILE
 from honyaku.prediction import Translator, evaluate, tune_length_penalty
 from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
 from honyaku.training import train
+from honyaku.translation import STREAM_CHUNK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +79,9 @@ DATA_DIR_OPTION = _options(
 )
 BEAM_OPTION = _options(
     (("--beam-size", "-b"), {"type": int, "metavar": "K", "help": "beam size (default: the model's config)"})
+)
+QUIET_OPTION = _options(
+    (("--quiet", "-q"), {"action": "store_true", "help": "no progress bar (shown on a terminal only anyway)"})
 )
 TRANSLATOR_OPTIONS = _options(  # how translate and evaluate load a model
     (("-m", "--model"), {"metavar": "MODEL", "help": MODEL_HELP}),
@@ -399,7 +409,7 @@ def _train(args: argparse.Namespace) -> None:
 def add_translate_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "translate",
-        parents=[TRANSLATOR_OPTIONS, BEAM_OPTION],
+        parents=[TRANSLATOR_OPTIONS, BEAM_OPTION, QUIET_OPTION],
         help="translate sentences given as arguments, in a file, or on stdin",
     )
     parser.add_argument("text", nargs="*", help="sentences to translate (else --input or stdin, one per line)")
@@ -422,30 +432,43 @@ def add_translate_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _translate(args: argparse.Namespace) -> None:
-
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
     if args.interactive:
         return _interactive(_load_translator(args), args)
     if args.text:
-        sentences = args.text
+        sentences, total = iter(args.text), len(args.text)
     elif args.input:
-        sentences = read_lines(args.input)
+        sentences, total = iter_lines(args.input), count_lines(args.input)
+        if not total:
+            raise HonyakuError(f"{args.input}: file is empty")
     else:
-        sentences = sys.stdin.read().splitlines()
-    translator = _load_translator(args, sentences)
-    if args.n_best == 1:
-        translations = translator.translate(sentences, beam_size=args.beam_size, pretokenized=args.pretokenized)
-        text = "".join(f"{t}\n" for t in translations)
-    else:
-        found = translator.translate_n_best(
-            sentences, args.n_best, beam_size=args.beam_size, pretokenized=args.pretokenized
-        )
-        text = "".join(f"{i} ||| {t.text} ||| {t.score:.4f}\n" for i, ts in enumerate(found) for t in ts)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+        sentences, total = (line.rstrip("\r\n") for line in sys.stdin), None
+    first = list(itertools.islice(sentences, STREAM_CHUNK))  # without -m, its language chooses the model
+    translator = _load_translator(args, first)
+    found = translator.translate_stream(
+        itertools.chain(first, sentences), args.n_best, beam_size=args.beam_size, pretokenized=args.pretokenized
+    )
+    bar = tqdm(total=total, unit=" sentences", disable=args.quiet or None, file=sys.stderr, dynamic_ncols=True)
+    with _output(args.output) as out, bar:
+        for number, translations in enumerate(found):
+            if args.n_best == 1:
+                out.write(f"{translations[0].text}\n")
+            else:
+                out.writelines(f"{number} ||| {t.text} ||| {t.score:.4f}\n" for t in translations)
+            bar.update()
+            if bar.n % STREAM_CHUNK == 0:
+                out.flush()  # each chunk as soon as it is translated
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """Standard output, or a file written in full or not at all (a crash leaves no half file under its name)."""
+    if path is None:
+        yield sys.stdout
+        return
+    with atomic_path(Path(path)) as temp, temp.open("w", encoding="utf-8") as out:
+        yield out
 
 
 def _interactive(translator, args: argparse.Namespace) -> None:
@@ -472,7 +495,7 @@ def _interactive(translator, args: argparse.Namespace) -> None:
 def add_evaluate_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "evaluate",
-        parents=[TRANSLATOR_OPTIONS, BEAM_OPTION, DATA_DIR_OPTION],
+        parents=[TRANSLATOR_OPTIONS, BEAM_OPTION, DATA_DIR_OPTION, QUIET_OPTION],
         help="translate a test set and print BLEU and chrF with signatures",
     )
     parser.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
@@ -505,7 +528,9 @@ def _evaluate(args: argparse.Namespace) -> None:
         hypotheses_path = Path(args.model) / "eval" / f"{name}{suffix}"
     else:  # a hub model: ./eval/hf_OWNER_NAME/
         hypotheses_path = Path("eval") / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
-    results, scored = evaluate(translator, sources, references, hypotheses_path, args.beam_size, args.detok)
+    results, scored = evaluate(
+        translator, sources, references, hypotheses_path, args.beam_size, args.detok, progress=not args.quiet
+    )
     beam_size = args.beam_size or translator.decoding.beam_size
     search = (
         "greedy search"

@@ -22,7 +22,7 @@ from honyaku.data.corpus import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
 from honyaku.modeldir import CONFIG_FILE
 from honyaku.search import beam_size_for
-from honyaku.translation import Translation, TranslatorBase
+from honyaku.translation import Translation, TranslatorBase, check_input_lengths
 
 HUB_PREFIX = "hf:"
 # Language codes in model names that are not ISO 639-1 (OPUS-MT's "jap" is its Japanese).
@@ -93,6 +93,7 @@ class TransformersTranslator(TranslatorBase):
             raise HonyakuError(f"{self.name} reads and writes natural text: pretokenized is not available")
         if isinstance(sentences, str):
             sentences = [sentences]
+        check_input_lengths(sentences, self.decoding.max_input_chars)
         beam_size = beam_size_for(n_best, beam_size, self.decoding)
         found: list[list[Translation]] = []
         batch_size = self.decoding.batch_size

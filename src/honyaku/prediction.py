@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from honyaku.core.config import Config, DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
-from honyaku.core.files import atomic_path
+from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
 from honyaku.core.runtime import resolve_device
 from honyaku.data.corpus import read_parallel, split_files
@@ -22,7 +24,7 @@ from honyaku.hub import TransformersTranslator, is_transformers_model
 from honyaku.modeldir import CONFIG_FILE, TUNING_FILE, ModelDirectory
 from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
 from honyaku.search import Hypothesis, SearchEngine, TorchSearch, beam_size_for
-from honyaku.translation import Translation, TranslatorBase
+from honyaku.translation import Translation, TranslatorBase, check_input_lengths
 
 
 class Translator(TranslatorBase):
@@ -110,13 +112,7 @@ class Translator(TranslatorBase):
         config (``decoding.beam_size``) and must be at least ``n_best``."""
         if isinstance(sentences, str):
             sentences = [sentences]
-        limit = self.config.decoding.max_input_chars
-        for number, sentence in enumerate(sentences, start=1):
-            if len(sentence) > limit:
-                raise HonyakuError(
-                    f"sentence {number} has {len(sentence):,} characters; "
-                    f"the limit is {limit:,} (decoding.max_input_chars)"
-                )
+        check_input_lengths(sentences, self.decoding.max_input_chars)
         beam_size = beam_size_for(n_best, beam_size, self.config.decoding)
         writer = get_processor("pretokenized") if pretokenized else self.tgt_processor
         found = self.search([self.source_tokens(sentence, pretokenized) for sentence in sentences], beam_size, n_best)
@@ -201,28 +197,35 @@ def evaluate(
     hypotheses_path: Path | None = None,
     beam_size: int | None = None,
     detok: bool = False,
+    progress: bool = False,
 ) -> tuple[list[MetricResult], str]:
     """Translate corpus-tokenized ``sources``, optionally write the hypotheses, and score them.
 
     By default on the corpus's tokens (BLEU ``tokenize=none``). With ``detok``, as a user meets the
     translator: the sources are detokenized into natural text, translated from raw text, and the natural
     output is scored against detokenized references with sacrebleu's tokenizer for the target language.
-    Returns the results and a line saying which text was scored.
+    Returns the results and a line saying which text was scored. ``progress`` shows a progress bar on stderr
+    (on a terminal only).
     """
-    if detok or not translator.pretokenized_io:
-        raw_sources = [translator.src_processor.detokenize(tokenize(s)) for s in sources]
-        hypotheses = translator.translate(raw_sources, beam_size=beam_size)
+    pretokenized = translator.pretokenized_io and not detok
+    if not pretokenized:
+        sources = [translator.src_processor.detokenize(tokenize(s)) for s in sources]
         references = [translator.tgt_processor.detokenize(tokenize(r)) for r in references]
         bleu_tokenizer = natural_text_tokenizer(translator.direction[1])
         scored = f"natural text: detokenized sources and references, sacrebleu tokenize={bleu_tokenizer}"
     else:
-        hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)
         references = [detokenize(tokenize(r)) for r in references]
         bleu_tokenizer = "none"
         scored = "the corpus's own tokens (sacrebleu tokenize=none)"
+    bar = tqdm(total=len(sources), unit=" sentences", disable=not progress or None, file=sys.stderr, dynamic_ncols=True)
+    hypotheses = []
+    with bar:
+        for (best,) in translator.translate_stream(sources, beam_size=beam_size, pretokenized=pretokenized):
+            hypotheses.append(best.text)
+            bar.update()
     if hypotheses_path is not None:
         hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
-        hypotheses_path.write_text("".join(f"{h}\n" for h in hypotheses), encoding="utf-8")
+        atomic_write_bytes(hypotheses_path, "".join(f"{h}\n" for h in hypotheses).encode())
     return score_all(hypotheses, references, bleu_tokenizer), scored
 
 

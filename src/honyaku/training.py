@@ -51,7 +51,6 @@ METRICS_COLUMNS = (
     "target_tokens_per_s",
     "train_seconds",
 )
-BUDGET_REACHED = "reached"  # how a run that ran out of epochs, steps or minutes says so: resumable with a larger one
 
 
 @dataclass
@@ -71,6 +70,14 @@ class Progress:
     window_seconds: float = 0.0
     train_seconds: float = 0.0
     finished: str | None = None  # why training ended, once it has
+    budget_reached: bool = False  # it ended for lack of epochs, steps or minutes: a larger budget continues it
+
+    @classmethod
+    def restored(cls, saved: dict[str, Any]) -> Progress:
+        progress = cls(**saved)
+        if "budget_reached" not in saved:  # a checkpoint written before 2026-12 says so in the reason alone
+            progress.budget_reached = (progress.finished or "").startswith("reached ")
+        return progress
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -118,11 +125,11 @@ class Progress:
     def exhausted_budget(self, cfg: TrainingConfig) -> str | None:
         """Why the budget of epochs, steps or minutes is used up, if it is."""
         if self.epoch >= cfg.max_epochs:
-            return f"{BUDGET_REACHED} max_epochs={cfg.max_epochs}"
+            return f"reached max_epochs={cfg.max_epochs}"
         if cfg.max_steps is not None and self.step >= cfg.max_steps:
-            return f"{BUDGET_REACHED} max_steps={cfg.max_steps}"
+            return f"reached max_steps={cfg.max_steps}"
         if cfg.max_minutes is not None and self.train_seconds >= cfg.max_minutes * 60:
-            return f"{BUDGET_REACHED} max_minutes={cfg.max_minutes:g}"
+            return f"reached max_minutes={cfg.max_minutes:g}"
         return None
 
 
@@ -213,7 +220,7 @@ class Trainer:
                 logger.info(f"skipping a damaged checkpoint: {reason}")
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
-            self.progress = Progress(**state["progress"])
+            self.progress = Progress.restored(state["progress"])
             restore_random_states(state, self.world, self.device, cfg.training.seed + self.progress.step)
             logger.info(f"resuming from {checkpoint.name}")
             if self.world.is_main:
@@ -249,13 +256,9 @@ class Trainer:
         )
         if regularization := regularization_summary(self.config):
             logger.info(f"regularization: {regularization}")
-        if (
-            progress.finished
-            and progress.finished.startswith(BUDGET_REACHED)
-            and not progress.exhausted_budget(self.config.training)
-        ):
+        if progress.budget_reached and not progress.exhausted_budget(self.config.training):
             logger.info(f"continuing a run that had {progress.finished}: the budget is larger now")
-            progress.finished = None
+            progress.finished, progress.budget_reached = None, False
         if progress.finished:
             logger.info(f"this run already finished ({progress.finished}); nothing to do")
             return progress
@@ -331,11 +334,11 @@ class Trainer:
         return 0.0, 0
 
     def _finish(self, reason: str) -> None:
-        """End the run; evaluate first unless the current step was just evaluated."""
+        """End a run whose budget is used up; evaluate first unless the current step was just evaluated."""
         if self.progress.window_tokens:
             self._evaluate_and_checkpoint()
         if self.progress.finished is None:
-            self.progress.finished = reason
+            self.progress.finished, self.progress.budget_reached = reason, True
             self._save_checkpoint()
 
     def _evaluate_and_checkpoint(self) -> None:
@@ -465,15 +468,15 @@ def symmetric_kl(first: torch.Tensor, second: torch.Tensor, mask: torch.Tensor) 
 
 
 def random_states(world: World, device: torch.device) -> dict[str, Any]:
-    """The random states of every process, as a checkpoint holds them (a collective: every rank calls it)."""
+    """Every process's random states, as a checkpoint holds them (a collective: every rank calls it)."""
     rng_cuda = torch.cuda.get_rng_state_all() if device.type == "cuda" else []
-    by_rank = world.gather((torch.get_rng_state(), rng_cuda))
-    return {"rng_cpu": torch.get_rng_state(), "rng_cuda": rng_cuda, "rng_by_rank": by_rank if world.distributed else []}
+    return {"rng_by_rank": world.gather((torch.get_rng_state(), rng_cuda))}
 
 
 def restore_random_states(state: dict[str, Any], world: World, device: torch.device, reseed: int) -> None:
     """Each process's random states from a checkpoint; fresh, distinct ones (from ``reseed``) where it was saved
     by another number of processes."""
+    # a checkpoint of a single process written before 2026-12 holds its states as rng_cpu and rng_cuda
     by_rank = state.get("rng_by_rank") or [(state["rng_cpu"], state.get("rng_cuda"))]
     if len(by_rank) == world.size:
         rng_cpu, rng_cuda = by_rank[world.rank]

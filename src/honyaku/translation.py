@@ -3,10 +3,17 @@ translations of raw text in a direction, and from them the best one."""
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from honyaku.core.config import DataConfig, DecodingConfig
+from honyaku.core.errors import HonyakuError
+
+# Sentences translated together when streaming: enough to sort into batches of similar length, few enough that
+# memory stays flat and output comes soon.
+STREAM_CHUNK = 2000
 
 
 @dataclass
@@ -39,3 +46,30 @@ class TranslatorBase(ABC):
         self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
     ) -> list[list[Translation]]:
         """The ``n_best`` translations of each sentence, best first."""
+
+    def translate_stream(
+        self,
+        sentences: Iterable[str],
+        n_best: int = 1,
+        beam_size: int | None = None,
+        pretokenized: bool = False,
+        chunk_size: int = STREAM_CHUNK,
+    ) -> Iterator[list[Translation]]:
+        """The ``n_best`` translations of each sentence of a stream (a file's lines, stdin), in order, read and
+        translated ``chunk_size`` sentences at a time: memory stays flat however long the stream is."""
+        sentences = iter(sentences)
+        first = 1
+        while chunk := list(itertools.islice(sentences, chunk_size)):
+            check_input_lengths(chunk, self.decoding.max_input_chars, first)
+            yield from self.translate_n_best(chunk, n_best, beam_size, pretokenized)
+            first += len(chunk)
+
+
+def check_input_lengths(sentences: list[str], limit: int, first: int = 1) -> None:
+    """Refuse a sentence longer than ``limit`` characters, naming it by its number (the first is ``first``)."""
+    for number, sentence in enumerate(sentences, start=first):
+        if len(sentence) > limit:
+            raise HonyakuError(
+                f"sentence {number:,} has {len(sentence):,} characters; "
+                f"the limit is {limit:,} (decoding.max_input_chars)"
+            )
