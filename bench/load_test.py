@@ -28,7 +28,7 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.corpus import read_split
 
 MAX_CHARS, MAX_TEXTS = 1000, 64  # honyaku serve's defaults
 
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     data = load_config(Path(args.model) / "config.yaml").data
-    sources = read_parallel(split_files(data, "dev", args.data_dir))[0]
+    sources = read_split(data, "dev", args.data_dir)[0]
     port = free_port()
     server = start_server(args.model, port, [])
     try:

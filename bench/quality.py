@@ -28,7 +28,7 @@ from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
 from honyaku.core.config import Config, changed_settings, load_config
 from honyaku.core.metrics import bleu, chrf
-from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.corpus import read_split
 from honyaku.data.text import tokenize
 from honyaku.ensemble import ensemble
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, read_members
@@ -86,7 +86,7 @@ def score_run(run: Path, name: str, data_dir: str | None, made: list[str]) -> st
     epochs, hours, fastest_epoch = training_columns(run)
     scores, signature = {}, ""
     for split in ("dev", "test"):
-        sources, references = read_parallel(split_files(config.data, split, data_dir))
+        sources, references = read_split(config.data, split, data_dir)
         for beam_size in (1, 5):
             hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)
             result = bleu(hypotheses, references)

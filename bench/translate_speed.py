@@ -32,7 +32,7 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.corpus import read_split
 
 SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: all at once, see HEADER)
 ENGINES = {  # name: (backend, int8)
@@ -47,7 +47,7 @@ COUNTERPART = {"torch": "ctranslate2", "torch-int8": "ctranslate2-int8"}  # comp
 def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int | None) -> dict[str, object]:
     """In this process: load the run, then time every setting."""
     backend, int8 = ENGINES[engine]
-    sources = read_parallel(split_files(load_config(Path(run) / "config.yaml").data, split, data_dir))[0][:limit]
+    sources = read_split(load_config(Path(run) / "config.yaml").data, split, data_dir)[0][:limit]
     started = time.perf_counter()
     from honyaku.prediction import Translator
 

@@ -7,9 +7,12 @@ import threading
 
 import pytest
 
-from honyaku.core.config import SplitFiles
+from honyaku.core.config import SplitFiles, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import BUILTIN_CORPORA, fetch_corpus, read_parallel, resolve_corpus_dir
+from honyaku.training import Trainer
+
+from .conftest import toy_config
 
 FILES = sorted(BUILTIN_CORPORA["small_parallel_enja"].sha256)
 
@@ -119,3 +122,36 @@ def test_resolution_order(corpus_dir, tmp_path, monkeypatch):
         resolve_corpus_dir("small_parallel_enja", download=False)
     fetched = fetch_corpus("small_parallel_enja", source_dir=corpus_dir)  # `honyaku data fetch --from DIR`
     assert resolve_corpus_dir("small_parallel_enja", download=False) == fetched == resolve_cache()
+
+
+RAW_PAIRS = [
+    ("I'm hungry.", "おなかがすいた。"),
+    ("Tom likes cats very much.", "トムは猫がとても好きです。"),
+    ("Where is the station?", "駅はどこですか。"),
+    ("Please help me.", "私を手伝ってください。"),
+]
+
+
+def raw_tsv_config(tmp_path, format_: str | None):
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("".join(f"{en}\t{ja}\n" for en, ja in RAW_PAIRS * 5), encoding="utf-8")
+    split = {"tsv": str(tsv)} | ({"format": format_} if format_ else {})
+    data = {"src_lang": "en", "tgt_lang": "ja", "train": split, "dev": split}
+    return load_config(toy_config(tmp_path, data=data))
+
+
+def test_a_raw_text_corpus_trains_on_the_processors_tokens_and_undeclared_raw_text_is_refused(tmp_path):
+    trainer = Trainer(raw_tsv_config(tmp_path, "raw"), tmp_path / "run", progress_bar=False)
+    trainer.prepare(resume=False)
+    assert {"i", "'m", "hungry", ".", "me", "?"} <= set(trainer.src_vocab.tokens)
+    assert "me." not in trainer.src_vocab.tokens and "I'm" not in trainer.src_vocab.tokens
+    assert {"猫", "駅", "。"} <= set(trainer.tgt_vocab.tokens) and "駅はどこですか。" not in trainer.tgt_vocab.tokens
+    assert trainer.dev.references[2] == "駅 は どこ です か 。"
+
+    for format_ in (None, "tokenized"):
+        with pytest.raises(
+            HonyakuError, match=r"pairs\.tsv \(source column\): looks like raw text.*data\.train\.format: raw"
+        ):
+            Trainer(raw_tsv_config(tmp_path, format_), tmp_path / "refused", progress_bar=False).prepare(resume=False)
+    with pytest.raises(HonyakuError, match=r"toy\.yaml: data\.(train|dev)\.format: must be one of tokenized, raw, got 'text'"):
+        raw_tsv_config(tmp_path, "text")

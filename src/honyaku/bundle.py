@@ -15,7 +15,7 @@ import yaml
 
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.corpus import read_split
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     CARD_FILE,
@@ -54,7 +54,7 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
 
 def score(translator: Translator, split: str, data_dir: str | None) -> dict[str, list[str]]:
     """Metric lines (with signatures) of ``split`` on the corpus's tokens and on natural text."""
-    sources, references = read_parallel(split_files(translator.config.data, split, data_dir))
+    sources, references = read_split(translator.config.data, split, data_dir)
     lines = {}
     for detok in (False, True):
         results, scored = evaluate(translator, sources, references, detok=detok)

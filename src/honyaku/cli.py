@@ -21,7 +21,14 @@ from honyaku.core.config import MAX_INPUT_CHARS, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.runtime import configure_threads
-from honyaku.data.corpus import count_lines, fetch_corpus, iter_lines, read_parallel, resolve_corpus_dir, split_files
+from honyaku.data.corpus import (
+    count_lines,
+    fetch_corpus,
+    iter_lines,
+    read_parallel,
+    read_split,
+    resolve_corpus_dir,
+)
 from honyaku.distillation import distill
 from honyaku.distributed import launched_rank, relaunch_with_torchrun
 from honyaku.ensemble import ensemble
@@ -517,7 +524,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         sources, references = read_parallel(SplitFiles(src=args.src, tgt=args.ref))
         name = Path(args.src).name
     else:
-        sources, references = read_parallel(split_files(translator.data, args.split, args.data_dir))
+        sources, references = read_split(translator.data, args.split, args.data_dir)
         name = args.split
     suffix = ".detok.hyp" if args.detok else ".hyp"
     if args.hyp_out:

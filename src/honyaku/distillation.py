@@ -19,7 +19,7 @@ from tqdm import tqdm
 from honyaku import __version__
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import DISTILLED_INFO, read_parallel, split_files
+from honyaku.data.corpus import DISTILLED_INFO, read_split
 from honyaku.prediction import Translator
 
 CHUNK = 1000  # sentences translated between progress updates
@@ -54,7 +54,7 @@ def distill(
     with atomic_directory(out) as staging:
         for path, translator in loaded:
             src_lang, tgt_lang = translator.direction
-            sources, _ = read_parallel(split_files(translator.config.data, split, data_dir))
+            sources, _ = read_split(translator.config.data, split, data_dir)
             sources = sources[:limit]
             beam = beam_size or translator.config.decoding.beam_size
             translations = _translate(translator, sources, beam, f"{path} {src_lang}→{tgt_lang}", progress_bar)

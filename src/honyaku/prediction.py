@@ -15,7 +15,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
 from honyaku.core.runtime import resolve_device
-from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.corpus import read_split
 from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
@@ -251,7 +251,7 @@ def tune_length_penalty(
         raise HonyakuError(f"{model_dir}: greedy decoding, where the length penalty changes nothing; give a beam size")
     if not candidates or any(alpha < 0 for alpha in candidates):
         raise HonyakuError(f"length penalties must be ≥ 0, got {candidates}")
-    sources, references = read_parallel(split_files(translator.config.data, split, data_dir))
+    sources, references = read_split(translator.config.data, split, data_dir)
     results = {}
     for alpha in candidates:
         decoding.length_penalty = alpha

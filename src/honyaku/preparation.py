@@ -10,9 +10,9 @@ from pathlib import Path
 
 from honyaku.core.config import Config
 from honyaku.core.errors import HonyakuError
-from honyaku.data.batching import ParallelData, TrainingPairs, encode_pairs, pairs_within, read_tokenized
+from honyaku.data.batching import ParallelData, TrainingPairs, encode_pairs, pairs_within, tokenized
 from honyaku.data.casing import learn_casing, save_casing
-from honyaku.data.corpus import distilled_split, split_files
+from honyaku.data.corpus import distilled_split, read_parallel, read_split
 from honyaku.data.subwords import Subwords, prepare_subwords
 from honyaku.data.text import detokenize, processor_names
 from honyaku.data.vocabulary import Vocabulary
@@ -37,7 +37,7 @@ def prepare_data(config: Config, run_dir: Path, data_dir: str | None, resume: bo
     """Prepare the run's data; with several processes, rank 0 writes the run's files and the others read them."""
     data = config.data
     train_src, train_tgt = training_words(config, data_dir)
-    dev_src, dev_tgt = read_tokenized(split_files(data, "dev", data_dir))
+    dev_src, dev_tgt = tokenized(read_split(data, "dev", data_dir))
     learns = world.is_main and not resume
     with world.main_first():  # the other ranks read what rank 0 writes
         if world.is_main:
@@ -87,10 +87,10 @@ def training_words(config: Config, data_dir: str | None) -> tuple[Sentences, Sen
     sources: Sentences = []
     targets: Sentences = []
     if not data.distilled_only:
-        sources, targets = read_tokenized(split_files(data, "train", data_dir))
+        sources, targets = tokenized(read_split(data, "train", data_dir))
         sources, targets = sources[: data.train_limit], targets[: data.train_limit]
     for directory in data.distilled:
-        more_sources, more_targets = read_tokenized(distilled_split(directory, data.src_lang, data.tgt_lang))
+        more_sources, more_targets = tokenized(read_parallel(distilled_split(directory, data.src_lang, data.tgt_lang)))
         sources, targets = sources + more_sources, targets + more_targets
     return sources, targets
 

@@ -13,7 +13,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import yaml
 
@@ -37,6 +37,9 @@ class SplitFiles:
     src: str | None = None
     tgt: str | None = None
     tsv: str | None = None
+    # tokenized: tokens separated by spaces, as small_parallel_enja; raw: text as people write it, which each
+    # language's text processor tokenizes when the split is read, exactly as it tokenizes translation input.
+    format: Literal["tokenized", "raw"] = "tokenized"
 
     def validate(self, where: str) -> None:
         if self.tsv is not None and (self.src is not None or self.tgt is not None):
@@ -481,6 +484,11 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             raise HonyakuError(f"{where}: must not be null")
         (inner,) = [option for option in options if option is not type(None)]
         return _coerce(inner, value, where)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            raise HonyakuError(f"{where}: must be one of {', '.join(map(str, allowed))}, got {value!r}")
+        return value
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     if origin is list:

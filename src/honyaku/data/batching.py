@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from honyaku.core.config import SplitFiles, SubwordSampling
-from honyaku.data.corpus import read_parallel
+from honyaku.core.config import SubwordSampling
 from honyaku.data.subwords import Subwords
 from honyaku.data.text import tokenize
 from honyaku.data.vocabulary import Vocabulary
@@ -45,8 +44,9 @@ class Batch:
         )
 
 
-def read_tokenized(split: SplitFiles) -> tuple[list[list[str]], list[list[str]]]:
-    sources, targets = read_parallel(split)
+def tokenized(pairs: tuple[list[str], list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    """Pairs of the corpus's tokens separated by spaces, as token lists."""
+    sources, targets = pairs
     return [tokenize(s) for s in sources], [tokenize(t) for t in targets]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ from typing import BinaryIO
 from honyaku.core.config import DataConfig, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
+from honyaku.data.text import detokenize, get_processor, processor_names
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,47 @@ def split_files(data: DataConfig, split: str, data_dir: str | Path | None = None
         src=str(directory / corpus.split_file(split, data.src_lang)),
         tgt=str(directory / corpus.split_file(split, data.tgt_lang)),
     )
+
+
+def read_split(data: DataConfig, split: str, data_dir: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """The pairs of ``split`` as the corpus's tokens, separated by spaces. A raw split (``format: raw``) is
+    tokenized by each language's text processor, as translation input is; a tokenized one that looks like raw
+    text is refused, since splitting it at spaces would make whole sentences into tokens."""
+    files = split_files(data, split, data_dir)
+    sources, targets = read_parallel(files)
+    if files.format == "raw":
+        source, target = (get_processor(name) for name in processor_names(data))
+        return [detokenize(source.tokenize(s)) for s in sources], [detokenize(target.tokenize(t)) for t in targets]
+    for side, language, sentences in (("source", data.src_lang, sources), ("target", data.tgt_lang, targets)):
+        if reason := looks_raw(sentences, language):
+            path = files.tsv or (files.src if side == "source" else files.tgt)
+            column = f" ({side} column)" if files.tsv else ""
+            raise HonyakuError(
+                f"{path}{column}: looks like raw text, not tokens separated by spaces ({reason}); "
+                f"set data.{split}.format: raw so that honyaku tokenizes it"
+            )
+    return sources, targets
+
+
+SPACELESS_SCRIPTS = {"ja", "zh", "th"}  # languages written without spaces between words
+_GLUED_PUNCTUATION = re.compile(r"\w[.,!?;:]$|\w'\w")  # "me." "tokens," "I'm": punctuation not split off
+
+
+def looks_raw(sentences: list[str], language: str, sample: int = 1000) -> str | None:
+    """Why the first ``sample`` sentences look like raw text rather than tokens, or None."""
+    sentences = [s for s in sentences[:sample] if s.strip()]
+    if not sentences:
+        return None
+    if language in SPACELESS_SCRIPTS:
+        long = [s for s in sentences if len(s) >= 10]
+        spaceless = sum(" " not in s for s in long)
+        if long and spaceless > len(long) / 2:
+            return f"{spaceless} of {len(long)} sentences of 10 characters or more have no space"
+        return None
+    glued = sum(any(_GLUED_PUNCTUATION.search(token) for token in s.split()) for s in sentences)
+    if glued > len(sentences) / 2:
+        return f'{glued} of {len(sentences)} sentences have punctuation joined to a word, as in "me." or "I\'m"'
+    return None
 
 
 # --- distilled corpora -----------------------------------------------------------------------------------
