@@ -34,7 +34,7 @@ from honyaku.ensemble import ensemble
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, read_members
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, tune_length_penalty
-from honyaku.training import BUDGET_REACHED, train
+from honyaku.training import Progress, train
 
 
 def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
@@ -55,8 +55,7 @@ def overrides(run: Path, configured: Config) -> list[str]:
 
 def budget_stop(run: Path) -> str | None:
     """``max_minutes=120`` when the run ended at a budget (epochs, steps, minutes) rather than by early stopping."""
-    finished = load_state(CheckpointStore(run).latest() / STATE_FILE)["progress"]["finished"]
-    return finished.removeprefix(f"{BUDGET_REACHED} ") if finished and finished.startswith(BUDGET_REACHED) else None
+    return Progress.restored(load_state(CheckpointStore(run).latest() / STATE_FILE)["progress"]).budget_reached
 
 
 def training_columns(run: Path) -> tuple[str, str, str]:

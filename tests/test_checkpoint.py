@@ -113,10 +113,11 @@ def test_a_checkpoint_holds_the_random_states_once_and_older_checkpoints_still_r
 
 
 def test_a_run_that_ran_out_of_budget_says_so_in_a_field_and_older_checkpoints_in_their_reason():
-    assert Progress.restored(Progress(finished="reached max_epochs=3", budget_reached=True).to_dict()).budget_reached
+    saved = Progress(finished="reached max_epochs=3", budget_reached="max_epochs=3").to_dict()
+    assert Progress.restored(saved).budget_reached == "max_epochs=3"
     older = Progress(finished="reached max_minutes=60").to_dict()
     del older["budget_reached"]
-    assert Progress.restored(older).budget_reached
+    assert Progress.restored(older).budget_reached == "max_minutes=60"
     stopped = Progress(finished="early stopping: dev bleu did not improve in 3 evaluations").to_dict()
     del stopped["budget_reached"]
-    assert not Progress.restored(stopped).budget_reached
+    assert Progress.restored(stopped).budget_reached is None

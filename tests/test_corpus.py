@@ -153,5 +153,7 @@ def test_a_raw_text_corpus_trains_on_the_processors_tokens_and_undeclared_raw_te
             HonyakuError, match=r"pairs\.tsv \(source column\): looks like raw text.*data\.train\.format: raw"
         ):
             Trainer(raw_tsv_config(tmp_path, format_), tmp_path / "refused", progress_bar=False).prepare(resume=False)
-    with pytest.raises(HonyakuError, match=r"toy\.yaml: data\.(train|dev)\.format: must be one of tokenized, raw, got 'text'"):
+    with pytest.raises(
+        HonyakuError, match=r"toy\.yaml: data\.(train|dev)\.format: must be one of tokenized, raw, got 'text'"
+    ):
         raw_tsv_config(tmp_path, "text")

@@ -70,13 +70,13 @@ class Progress:
     window_seconds: float = 0.0
     train_seconds: float = 0.0
     finished: str | None = None  # why training ended, once it has
-    budget_reached: bool = False  # it ended for lack of epochs, steps or minutes: a larger budget continues it
+    budget_reached: str | None = None  # the budget that ended it ("max_epochs=40"): a larger one continues it
 
     @classmethod
     def restored(cls, saved: dict[str, Any]) -> Progress:
         progress = cls(**saved)
-        if "budget_reached" not in saved:  # a checkpoint written before 2026-12 says so in the reason alone
-            progress.budget_reached = (progress.finished or "").startswith("reached ")
+        if "budget_reached" not in saved and (progress.finished or "").startswith("reached "):
+            progress.budget_reached = progress.finished.removeprefix("reached ")  # written before 2026-12
         return progress
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,13 +123,13 @@ class Progress:
         return improved
 
     def exhausted_budget(self, cfg: TrainingConfig) -> str | None:
-        """Why the budget of epochs, steps or minutes is used up, if it is."""
+        """The budget of epochs, steps or minutes that is used up ("max_steps=5000"), if one is."""
         if self.epoch >= cfg.max_epochs:
-            return f"reached max_epochs={cfg.max_epochs}"
+            return f"max_epochs={cfg.max_epochs}"
         if cfg.max_steps is not None and self.step >= cfg.max_steps:
-            return f"reached max_steps={cfg.max_steps}"
+            return f"max_steps={cfg.max_steps}"
         if cfg.max_minutes is not None and self.train_seconds >= cfg.max_minutes * 60:
-            return f"reached max_minutes={cfg.max_minutes:g}"
+            return f"max_minutes={cfg.max_minutes:g}"
         return None
 
 
@@ -258,13 +258,13 @@ class Trainer:
             logger.info(f"regularization: {regularization}")
         if progress.budget_reached and not progress.exhausted_budget(self.config.training):
             logger.info(f"continuing a run that had {progress.finished}: the budget is larger now")
-            progress.finished, progress.budget_reached = None, False
+            progress.finished, progress.budget_reached = None, None
         if progress.finished:
             logger.info(f"this run already finished ({progress.finished}); nothing to do")
             return progress
         while progress.finished is None:
-            if reason := progress.exhausted_budget(self.config.training):
-                self._finish(reason)
+            if budget := progress.exhausted_budget(self.config.training):
+                self._finish(budget)
                 break
             self._train_epoch()
         skipped = f"; {progress.skipped_steps} updates skipped (non-finite)" if progress.skipped_steps else ""
@@ -297,8 +297,8 @@ class Trainer:
                 self._evaluate_and_checkpoint()
             elif cfg.checkpoint_every_steps is not None and progress.step % cfg.checkpoint_every_steps == 0:
                 self._save_checkpoint()
-            if progress.finished is None and (reason := progress.exhausted_budget(cfg)):
-                self._finish(reason)
+            if progress.finished is None and (budget := progress.exhausted_budget(cfg)):
+                self._finish(budget)
             if progress.finished is not None:
                 break
         display.close()
@@ -333,12 +333,12 @@ class Trainer:
             raise diverged(progress, what, limit, self.checkpoints)
         return 0.0, 0
 
-    def _finish(self, reason: str) -> None:
+    def _finish(self, budget: str) -> None:
         """End a run whose budget is used up; evaluate first unless the current step was just evaluated."""
         if self.progress.window_tokens:
             self._evaluate_and_checkpoint()
         if self.progress.finished is None:
-            self.progress.finished, self.progress.budget_reached = reason, True
+            self.progress.finished, self.progress.budget_reached = f"reached {budget}", budget
             self._save_checkpoint()
 
     def _evaluate_and_checkpoint(self) -> None:
