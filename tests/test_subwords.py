@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from honyaku.core.config import DataConfig, SubwordConfig
@@ -63,3 +65,12 @@ def test_a_source_read_as_text_ignores_how_its_words_were_segmented(corpus_dir, 
     ]
     english = corpus_words(corpus_dir, "dev.en")
     assert [target.join(target.split(words)) for words in english] == english  # the target side keeps its words
+
+
+def test_sentencepiece_learns_from_a_fixed_sample_of_a_large_corpus(corpus_dir):
+    sentences = (corpus_dir / "train.en").read_text(encoding="utf-8").splitlines()[:3000]
+    sampled = SubwordConfig(vocab_size=300, max_sentences=500)
+    model = train_subwords(sentences, sampled)
+    assert model == train_subwords(sentences, sampled)  # the same sample each time
+    assert model != train_subwords(sentences, SubwordConfig(vocab_size=300, max_sentences=None))
+    assert model == train_subwords(random.Random(0).sample(sentences, 500), SubwordConfig(vocab_size=300))

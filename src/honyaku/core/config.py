@@ -90,8 +90,13 @@ class SubwordConfig:
     # raw input segmented by another analyser than the corpus's reads exactly like the training data.
     source_as_text: bool = False
     sampling: SubwordSampling | None = None  # null: one deterministic segmentation in training too
+    # SentencePiece learns from at most this many sentences (per model; a joint model's count both sides): a
+    # random sample of a larger corpus, the same for the same corpus on every machine. null: every sentence.
+    max_sentences: int | None = 1_000_000
 
     def validate(self, where: str) -> None:
+        if self.max_sentences is not None and self.max_sentences < 1:
+            raise HonyakuError(f"{where}.max_sentences: must be ≥ 1 or null, got {self.max_sentences}")
         if self.sampling is not None:
             self.sampling.validate(f"{where}.sampling")
             if self.model != "unigram":

@@ -84,7 +84,10 @@ Subwords = WordLevel | SentencePieceModel
 
 
 def train_subwords(sentences: list[str], cfg: SubwordConfig) -> bytes:
-    """A serialized SentencePiece model of ``sentences`` (as SentencePieceModel.split reads them)."""
+    """A serialized SentencePiece model of ``sentences`` (as SentencePieceModel.split reads them), or of a sample
+    of ``cfg.max_sentences`` of them."""
+    if cfg.max_sentences is not None and len(sentences) > cfg.max_sentences:
+        sentences = random.Random(0).sample(sentences, cfg.max_sentences)  # fixed: one sample per corpus
     model = io.BytesIO()
     try:
         sentencepiece.SentencePieceTrainer.train(
