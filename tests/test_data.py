@@ -52,3 +52,22 @@ def test_collate_shifts_targets_and_pads():
     assert batch.tgt_in.tolist() == [[2, 10, 11], [2, 12, 3]]
     assert batch.tgt_out.tolist() == [[10, 11, 3], [12, 3, 0]]
     assert batch.num_target_tokens == 5 and batch.src.dtype == torch.long
+
+
+def test_batches_are_those_of_sorting_the_shuffled_pairs_by_length():
+    """The order the batches had when they were cut from Python lists, which resumed runs depend on."""
+    data = random_data(3000, seed=5)
+    generator = torch.Generator().manual_seed(7 * 1_000_003 + 2)
+    shuffled = torch.randperm(len(data), generator=generator).tolist()
+    order = sorted(shuffled, key=lambda i: (len(data.src[i]), len(data.tgt[i])))
+    batches, current, longest = [], [], 0
+    for i in order:
+        length = max(len(data.src[i]), len(data.tgt[i]))
+        if current and (len(current) == 48 or (len(current) + 1) * max(longest, length) > 700):
+            batches.append(current)
+            current, longest = [], 0
+        current.append(i)
+        longest = max(longest, length)
+    batches.append(current)
+    expected = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+    assert make_batches(data, batch_size=48, batch_tokens=700, seed=7, epoch=2) == expected

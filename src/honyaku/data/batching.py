@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from honyaku.core.config import SubwordSampling
@@ -24,6 +25,10 @@ class ParallelData:
 
     def __len__(self) -> int:
         return len(self.src)
+
+    def lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's source and target length, as arrays (N,)."""
+        return tuple(np.fromiter(map(len, side), dtype=np.int64, count=len(self)) for side in (self.src, self.tgt))
 
 
 @dataclass
@@ -118,13 +123,13 @@ def make_batches(
     and ``batch_tokens`` padded tokens on the longer side, and the batches are shuffled.
     """
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    shuffled = torch.randperm(len(data), generator=generator).tolist()
-    order = sorted(shuffled, key=lambda i: (len(data.src[i]), len(data.tgt[i])))
+    shuffled = torch.randperm(len(data), generator=generator).numpy()
+    src_lengths, tgt_lengths = data.lengths()
+    order = shuffled[np.lexsort((tgt_lengths[shuffled], src_lengths[shuffled]))]  # stable: ties stay shuffled
     batches: list[list[int]] = []
     current: list[int] = []
     longest = 0
-    for i in order:
-        length = max(len(data.src[i]), len(data.tgt[i]))
+    for i, length in zip(order.tolist(), np.maximum(src_lengths, tgt_lengths)[order].tolist()):
         over_tokens = batch_tokens is not None and (len(current) + 1) * max(longest, length) > batch_tokens
         if current and (len(current) == batch_size or over_tokens):
             batches.append(current)
