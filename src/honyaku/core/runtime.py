@@ -4,7 +4,10 @@ default, because hyper-threads share a core's arithmetic units and only add cont
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
 
@@ -28,6 +31,31 @@ def physical_cores() -> int:
     except (OSError, ValueError):
         return len(allowed)
     return len(cores) or len(allowed)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+Item, Result = TypeVar("Item"), TypeVar("Result")
+
+# Below this many items per worker, starting worker processes (each imports honyaku anew) costs more than it saves.
+WORKER_CHUNK = 20_000
+
+
+def map_chunks(
+    function: Callable[[list[Item]], list[Result]], items: list[Item], workers: int | None = None
+) -> list[Result]:
+    """``function`` (a module-level function of a list, giving one result per item) over ``items``, in order: in
+    chunks on ``workers`` processes (default: every usable CPU) when there are enough items to be worth it."""
+    workers = min(workers or usable_cpus(), len(items) // WORKER_CHUNK)
+    if workers <= 1:
+        return function(items)
+    chunks = [items[start : start + WORKER_CHUNK] for start in range(0, len(items), WORKER_CHUNK)]
+    # spawn, not fork: a forked copy of a process whose PyTorch threads have run can deadlock
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return [result for chunk in pool.imap(function, chunks) for result in chunk]
 
 
 def configure_threads() -> int:

@@ -3,6 +3,7 @@ a user's own aligned files or TSV, read strictly so that a bad line is reported 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -17,6 +18,7 @@ from typing import BinaryIO
 from honyaku.core.config import DataConfig, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
+from honyaku.core.runtime import map_chunks
 from honyaku.data.text import detokenize, get_processor, processor_names
 
 
@@ -245,8 +247,8 @@ def read_split(data: DataConfig, split: str, data_dir: str | Path | None = None)
     files = split_files(data, split, data_dir)
     sources, targets = read_parallel(files)
     if files.format == "raw":
-        source, target = (get_processor(name) for name in processor_names(data))
-        return [detokenize(source.tokenize(s)) for s in sources], [detokenize(target.tokenize(t)) for t in targets]
+        source, target = (functools.partial(tokenized_text, name) for name in processor_names(data))
+        return map_chunks(source, sources), map_chunks(target, targets)
     for side, language, sentences in (("source", data.src_lang, sources), ("target", data.tgt_lang, targets)):
         if reason := looks_raw(sentences, language):
             path = files.tsv or (files.src if side == "source" else files.tgt)
@@ -256,6 +258,12 @@ def read_split(data: DataConfig, split: str, data_dir: str | Path | None = None)
                 f"set data.{split}.format: raw so that honyaku tokenizes it"
             )
     return sources, targets
+
+
+def tokenized_text(processor: str, sentences: list[str]) -> list[str]:
+    """Raw sentences as the tokens of a text processor, separated by spaces."""
+    tokenize = get_processor(processor).tokenize
+    return [detokenize(tokenize(sentence)) for sentence in sentences]
 
 
 SPACELESS_SCRIPTS = {"ja", "zh", "th"}  # languages written without spaces between words
