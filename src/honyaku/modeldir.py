@@ -14,6 +14,7 @@ bundle and export copy or convert one, all through this module.
 | ``averaged_from.txt`` | the checkpoints that averaged weights are the mean of |
 | ``length_penalty.tsv``, ``MODEL_CARD.md`` | how its length penalty was tuned, and its card when bundled |
 | ``ctranslate2/`` | its CTranslate2 conversion, made on first use |
+| ``train.store/`` | a run's encoded training pairs (honyaku.data.store), which it trains on and resumes from |
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpo
 TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate length penalty's dev BLEU
 CARD_FILE = "MODEL_CARD.md"
 CTRANSLATE2_DIR = "ctranslate2"
+TRAINING_STORE = "train.store"  # a run's encoded training pairs (honyaku.data.store); not part of a model
 # What a model needs besides its weights, those it has of them.
 MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES, ENSEMBLE_FILE)
 

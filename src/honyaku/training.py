@@ -32,11 +32,19 @@ from honyaku.core.config import Config, TrainingConfig, changed_settings, load_c
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.core.runtime import resolve_device
-from honyaku.data.batching import Batch, ParallelData, collate, make_batches
+from honyaku.data.batching import Batch, Pairs, collate, make_batches
 from honyaku.data.text import detokenize
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
-from honyaku.modeldir import CONFIG_FILE, CURVES_FILE, LOG_FILE, METRICS_FILE, WEIGHTS_FILE, save_weights
+from honyaku.modeldir import (
+    CONFIG_FILE,
+    CURVES_FILE,
+    LOG_FILE,
+    METRICS_FILE,
+    TRAINING_STORE,
+    WEIGHTS_FILE,
+    save_weights,
+)
 from honyaku.models.factory import build_model, count_parameters
 from honyaku.preparation import PreparedData, prepare_data
 from honyaku.search import translate_ids
@@ -231,7 +239,7 @@ class Trainer:
             self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
 
     @property
-    def train_data(self) -> ParallelData:
+    def train_data(self) -> Pairs:
         """The current epoch's training pairs as ids."""
         return self.training_pairs.epoch(self.progress.epoch)
 
@@ -656,5 +664,6 @@ def _check_run_dir(
     if overwrite and run_dir.exists():
         for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CURVES_FILE, LOG_FILE):
             (run_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        for directory in ("checkpoints", TRAINING_STORE):
+            shutil.rmtree(run_dir / directory, ignore_errors=True)
     return {}

@@ -5,7 +5,9 @@ pairs of an epoch (subword samples, both directions) are likewise a function of 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -14,6 +16,19 @@ from honyaku.core.config import SubwordSampling
 from honyaku.data.subwords import Subwords
 from honyaku.data.text import tokenize
 from honyaku.data.vocabulary import Vocabulary
+
+
+class Pairs(Protocol):
+    """Encoded sentence pairs, in memory (``ParallelData``) or memory-mapped (``honyaku.data.store.StoredPairs``)."""
+
+    src: Sequence[list[int]]
+    tgt: Sequence[list[int]]
+
+    def __len__(self) -> int: ...
+
+    def lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's source and target length, as arrays (N,)."""
+        ...
 
 
 @dataclass
@@ -27,7 +42,6 @@ class ParallelData:
         return len(self.src)
 
     def lengths(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each pair's source and target length, as arrays (N,)."""
         return tuple(np.fromiter(map(len, side), dtype=np.int64, count=len(self)) for side in (self.src, self.tgt))
 
 
@@ -69,10 +83,10 @@ def pairs_within(sources: list[list[str]], targets: list[list[str]], max_len: in
     return [i for i in range(len(sources)) if max_len is None or max(len(sources[i]), len(targets[i])) + 2 <= max_len]
 
 
-def both_directions(data: ParallelData) -> ParallelData:
+def both_directions(data: Pairs) -> ParallelData:
     """The pairs, then each pair reversed. A reversed pair's source is its target as encoded, ``<s> … </s>``:
     the leading ``<s>``, which no forward source has, tells the model to translate the other way."""
-    return ParallelData(src=data.src + data.tgt, tgt=data.tgt + [[Vocabulary.bos_id, *s] for s in data.src])
+    return ParallelData(src=[*data.src, *data.tgt], tgt=[*data.tgt, *([Vocabulary.bos_id, *s] for s in data.src)])
 
 
 class TrainingPairs:
@@ -82,8 +96,8 @@ class TrainingPairs:
 
     def __init__(
         self,
-        words: tuple[list[list[str]], list[list[str]]],
-        fixed: ParallelData,
+        words: tuple[list[list[str]], list[list[str]]] | None,
+        fixed: Pairs,
         subwords: tuple[Subwords, Subwords],
         vocabularies: tuple[Vocabulary, Vocabulary],
         sampling: SubwordSampling | None,
@@ -92,12 +106,12 @@ class TrainingPairs:
     ):
         self.words, self.fixed, self.subwords, self.vocabularies = words, fixed, subwords, vocabularies
         self.sampling, self.seed, self.bidirectional_epochs = sampling, seed, bidirectional_epochs
-        self._cached: tuple[int, ParallelData] | None = None
+        self._cached: tuple[int, Pairs] | None = None
 
     def __len__(self) -> int:
         return len(self.fixed)
 
-    def epoch(self, epoch: int) -> ParallelData:
+    def epoch(self, epoch: int) -> Pairs:
         if self._cached is None or self._cached[0] != epoch:
             data = self.fixed if self.sampling is None else self._sampled(epoch)
             self._cached = (epoch, both_directions(data) if epoch < self.bidirectional_epochs else data)
@@ -114,9 +128,7 @@ class TrainingPairs:
         return encode_pairs(*drawn, *self.vocabularies)
 
 
-def make_batches(
-    data: ParallelData, batch_size: int, batch_tokens: int | None, seed: int, epoch: int
-) -> list[list[int]]:
+def make_batches(data: Pairs, batch_size: int, batch_tokens: int | None, seed: int, epoch: int) -> list[list[int]]:
     """Index lists of one epoch's batches, in training order.
 
     Pairs are sorted by length (ties in a random order), cut into batches of at most ``batch_size`` pairs
@@ -147,7 +159,7 @@ def pad(sequences: list[list[int]], pad_id: int) -> torch.Tensor:
     return torch.tensor([s + [pad_id] * (longest - len(s)) for s in sequences], dtype=torch.long)
 
 
-def collate(data: ParallelData, indices: list[int], pad_id: int) -> Batch:
+def collate(data: Pairs, indices: list[int], pad_id: int) -> Batch:
     src = [data.src[i] for i in indices]
     tgt = [data.tgt[i] for i in indices]
     targets = pad(tgt, pad_id)
