@@ -22,8 +22,6 @@ from honyaku.core.files import atomic_directory
 from honyaku.data.corpus import DISTILLED_INFO, read_split
 from honyaku.prediction import Translator
 
-CHUNK = 1000  # sentences translated between progress updates
-
 
 def distill(
     teachers: list[str | Path],
@@ -57,11 +55,21 @@ def distill(
             sources, _ = read_split(translator.config.data, split, data_dir)
             sources = sources[:limit]
             beam = beam_size or translator.config.decoding.beam_size
-            translations = _translate(translator, sources, beam, f"{path} {src_lang}→{tgt_lang}", progress_bar)
-            kept = [(s, t) for s, t in zip(sources, translations) if t.strip()]
-            for lang, lines in ((src_lang, [s for s, _ in kept]), (tgt_lang, [t for _, t in kept])):
-                with (staging / f"train.{lang}").open("a", encoding="utf-8") as stream:
-                    stream.writelines(f"{line}\n" for line in lines)
+            found = translator.translate_stream(sources, beam_size=beam, pretokenized=True)
+            description, off = f"{path} {src_lang}→{tgt_lang}", not progress_bar or None  # None: off unless a terminal
+            bar = tqdm(total=len(sources), desc=description, unit=" sentences", disable=off)
+            kept = 0
+            with (
+                bar,
+                (staging / f"train.{src_lang}").open("a", encoding="utf-8") as source_file,
+                (staging / f"train.{tgt_lang}").open("a", encoding="utf-8") as target_file,
+            ):
+                for source, (best,) in zip(sources, found):
+                    if best.text.strip():  # an empty translation makes no training pair
+                        source_file.write(f"{source}\n")
+                        target_file.write(f"{best.text}\n")
+                        kept += 1
+                    bar.update()
             records.append(
                 {
                     "model": path,
@@ -70,8 +78,8 @@ def distill(
                     "translated": f"{_corpus_name(translator)} {split}.{src_lang}",
                     "beam_size": beam,
                     "length_penalty": translator.config.decoding.length_penalty,
-                    "pairs": len(kept),
-                    "empty_translations_left_out": len(sources) - len(kept),
+                    "pairs": kept,
+                    "empty_translations_left_out": len(sources) - kept,
                 }
             )
         info = {
@@ -82,16 +90,6 @@ def distill(
         }
         (staging / DISTILLED_INFO).write_text(yaml.safe_dump(info, sort_keys=False, allow_unicode=True), "utf-8")
     return info
-
-
-def _translate(translator: Translator, sources: list[str], beam_size: int, what: str, progress_bar: bool) -> list[str]:
-    translations: list[str] = []
-    with tqdm(total=len(sources), desc=what, unit="sentence", disable=not progress_bar or None) as bar:
-        for start in range(0, len(sources), CHUNK):
-            chunk = sources[start : start + CHUNK]
-            translations += translator.translate(chunk, beam_size=beam_size, pretokenized=True)
-            bar.update(len(chunk))
-    return translations
 
 
 def _corpus_name(translator: Translator) -> str:
