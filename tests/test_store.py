@@ -9,7 +9,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.data.batching import ParallelData, make_batches
 from honyaku.data.store import StoredPairs, store_info, write_store
 from honyaku.modeldir import TRAINING_STORE
-from honyaku.training import train
+from honyaku.training import prepare, train
 
 from .conftest import toy_config
 
@@ -54,4 +54,20 @@ def test_a_resumed_run_trains_from_its_store_without_the_corpus_and_equals_an_un
     resumed = train(config, tmp_path / "resumed", resume=True, overrides=["training.max_epochs=2"])
     assert resumed.step == straight.step
     weights = [safetensors.torch.load_file(tmp_path / run / "model.safetensors") for run in ("straight", "resumed")]
+    assert all(weights[0][name].equal(weights[1][name]) for name in weights[0])
+
+
+def test_a_prepared_run_trains_as_one_that_prepared_its_own_data(tmp_path):
+    training = {"max_epochs": 1, "patience": None}
+    straight = train(toy_config(tmp_path, training=training), tmp_path / "straight")
+    config = toy_config(tmp_path, training=training)
+    prepared = prepare(config, tmp_path / "prepared")
+    assert len(prepared.training_pairs) == 3000 and not (tmp_path / "prepared" / "checkpoints").exists()
+    with pytest.raises(HonyakuError, match="already holds a run; use --overwrite"):
+        prepare(config, tmp_path / "prepared")
+    with pytest.raises(HonyakuError, match="data.train_limit is 100 here, None in the run; a prepared run trains on"):
+        train(config, tmp_path / "prepared", overrides=["data.train_limit=100"])
+    (tmp_path / "train" / "data.src").unlink()  # training reads the prepared pairs, not the corpus
+    assert train(config, tmp_path / "prepared").step == straight.step
+    weights = [safetensors.torch.load_file(tmp_path / run / "model.safetensors") for run in ("straight", "prepared")]
     assert all(weights[0][name].equal(weights[1][name]) for name in weights[0])

@@ -37,7 +37,7 @@ from honyaku.heatmap import attention_map, plot_attention
 from honyaku.modeldir import CARD_FILE
 from honyaku.prediction import Translator, evaluate, tune_length_penalty
 from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
-from honyaku.training import train
+from honyaku.training import prepare, train
 from honyaku.translation import STREAM_CHUNK
 
 
@@ -78,14 +78,28 @@ def _options(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.Arg
 
 DEVICE = (("--device",), {"default": "auto", "help": "cpu, cuda, cuda:N or auto (CUDA where there is one)"})
 DEVICE_OPTION = _options(DEVICE)
-DATA_DIR_OPTION = _options(
-    (
-        ("--data-dir",),
-        {"metavar": "DIR", "help": "directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)"},
-    )
-)
+DATA_DIR_SETTINGS = {
+    "metavar": "DIR",
+    "help": "directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)",
+}
+DATA_DIR_OPTION = _options((("--data-dir",), DATA_DIR_SETTINGS))
 BEAM_OPTION = _options(
     (("--beam-size", "-b"), {"type": int, "metavar": "K", "help": "beam size (default: the model's config)"})
+)
+RUN_OPTIONS = _options(  # train and prepare: a config and a run directory
+    (("config",), {"help": "experiment config (YAML)"}),
+    (("--out",), {"required": True, "metavar": "RUN", "help": "run directory for checkpoints, vocabularies, logs"}),
+    (("--overwrite",), {"action": "store_true", "help": "start afresh even if RUN holds a run"}),
+    (
+        ("--set",),
+        {
+            "action": "append",
+            "default": [],
+            "metavar": "KEY=VALUE",
+            "help": "override a config value, e.g. training.max_epochs=3",
+        },
+    ),
+    (("--data-dir",), DATA_DIR_SETTINGS),
 )
 QUIET_OPTION = _options(
     (("--quiet", "-q"), {"action": "store_true", "help": "no progress bar (shown on a terminal only anyway)"})
@@ -107,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"honyaku {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_data_command(commands)
+    add_prepare_command(commands)
     add_train_command(commands)
     add_translate_command(commands)
     add_evaluate_command(commands)
@@ -369,18 +384,8 @@ def _data_path(args: argparse.Namespace) -> None:
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("train", parents=[DATA_DIR_OPTION], help="train a model from a YAML config")
-    parser.add_argument("config", help="experiment config (YAML)")
-    parser.add_argument("--out", required=True, metavar="RUN", help="run directory for checkpoints, vocabularies, logs")
+    parser = commands.add_parser("train", parents=[RUN_OPTIONS], help="train a model from a YAML config")
     parser.add_argument("--resume", action="store_true", help="continue the run in RUN from its latest checkpoint")
-    parser.add_argument("--overwrite", action="store_true", help="start afresh even if RUN holds a run")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. training.max_epochs=3",
-    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     parser.add_argument(
         "--nproc",
@@ -390,6 +395,24 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:
         help="data-parallel training in N processes on this machine (torchrun; one GPU each on CUDA)",
     )
     parser.set_defaults(handler=_train)
+
+
+def add_prepare_command(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "prepare",
+        parents=[RUN_OPTIONS],
+        help="prepare a run's data (subwords, vocabularies, encoded pairs) for a later 'honyaku train'",
+    )
+    parser.set_defaults(handler=_prepare)
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    prepared = prepare(args.config, args.out, args.overwrite, args.set, args.data_dir)
+    pairs, vocabularies = len(prepared.training_pairs), f"{len(prepared.src_vocab)}/{len(prepared.tgt_vocab)}"
+    print(
+        f"{args.out}: {pairs:,} training pairs prepared (vocab {vocabularies}); train with: honyaku train "
+        f"{args.config} --out {args.out}"
+    )
 
 
 def _train(args: argparse.Namespace) -> None:

@@ -33,6 +33,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.core.runtime import resolve_device
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
+from honyaku.data.store import store_info
 from honyaku.data.text import detokenize
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
@@ -206,11 +207,12 @@ class Trainer:
     # --- set-up ------------------------------------------------------------------------------------------
 
     @_logged
-    def prepare(self, resume: bool) -> None:
-        """Prepare the data (honyaku.preparation), build model and optimizer; restore everything if resuming."""
+    def prepare(self, resume: bool, data_ready: bool = False) -> None:
+        """Prepare the data (honyaku.preparation; ``data_ready``: the run's, prepared before, read back), build
+        model and optimizer; restore everything if resuming."""
         cfg = self.config
         torch.manual_seed(cfg.training.seed)
-        prepared = prepare_data(cfg, self.run_dir, self.data_dir, resume, self.world)
+        prepared = prepare_data(cfg, self.run_dir, self.data_dir, resume or data_ready, self.world)
         self.src_vocab, self.tgt_vocab = prepared.src_vocab, prepared.tgt_vocab
         self.src_subwords, self.tgt_subwords = prepared.src_subwords, prepared.tgt_subwords
         self.training_pairs = prepared.training_pairs
@@ -625,11 +627,11 @@ def train(
     config = load_config(config_path, overrides)
     world, device = join_world(config.training.device)
     try:
-        changed = _check_run_dir(config, config_path, run_dir, resume, overwrite) if world.is_main else {}
-        world.barrier()
+        checked = _check_run_dir(config, config_path, run_dir, resume, overwrite) if world.is_main else ({}, False)
+        changed, data_ready = world.from_main(checked)
         trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar, world=world, device=device)
         with run_log(run_dir, world.is_main):
-            trainer.prepare(resume=resume)
+            trainer.prepare(resume=resume, data_ready=data_ready)
             for key, (before, now) in changed.items():
                 logger.info(f"resumed with {key}={now} (it was {before})")
             progress = trainer.train()
@@ -639,13 +641,45 @@ def train(
         leave_world()
 
 
+def prepare(
+    config_path: str | Path,
+    out_dir: str | Path,
+    overwrite: bool = False,
+    overrides: list[str] | None = None,
+    data_dir: str | None = None,
+) -> PreparedData:
+    """Prepare a run's data without training it (the Python side of ``honyaku prepare``): the subword models,
+    vocabularies and the store of encoded training pairs. ``train`` with the same data and model then starts
+    from them."""
+    run_dir = Path(out_dir)
+    config = load_config(config_path, overrides)
+    if (run_dir / CONFIG_FILE).exists() and not overwrite:
+        raise HonyakuError(f"{run_dir}: already holds a run; use --overwrite to prepare it afresh")
+    _check_run_dir(config, config_path, run_dir, resume=False, overwrite=True)
+    with run_log(run_dir):
+        prepared = prepare_data(config, run_dir, data_dir, resume=False, world=World())
+        config.save(run_dir / CONFIG_FILE)
+        logger.info(
+            f"prepared {len(prepared.training_pairs):,} training pairs; vocab "
+            f"{len(prepared.src_vocab)}/{len(prepared.tgt_vocab)}; {run_dir / TRAINING_STORE}"
+        )
+    return prepared
+
+
 def _check_run_dir(
     config: Config, config_path: str | Path, run_dir: Path, resume: bool, overwrite: bool
-) -> dict[str, tuple[Any, Any]]:
-    """Refuse to mix runs: a resumed run keeps its data and model; a new one needs an empty place or --overwrite.
-    Gives the training settings that a resume changes (a larger budget, a lower learning rate, a forgotten --set)."""
+) -> tuple[dict[str, tuple[Any, Any]], bool]:
+    """Refuse to mix runs: a resumed run keeps its data and model; a new one needs an empty place, a run that
+    ``honyaku prepare`` prepared with the same data and model, or --overwrite. Gives the training settings that a
+    resume changes (a larger budget, a lower learning rate, a forgotten --set), and whether the data is ready."""
     saved_config = run_dir / CONFIG_FILE
-    if resume:
+    prepared_only = (  # by honyaku prepare, or a run stopped before its first checkpoint: its data is kept
+        saved_config.is_file()
+        and not (run_dir / "checkpoints").exists()
+        and store_info(run_dir / TRAINING_STORE) is not None
+        and not overwrite
+    )
+    if resume or prepared_only:
         if not saved_config.is_file():
             raise HonyakuError(f"{run_dir}: no run to resume (no {CONFIG_FILE}); drop --resume to start it")
         saved = load_config(saved_config)
@@ -653,12 +687,12 @@ def _check_run_dir(
             differences = "; ".join(
                 f"{key} is {now!r} here, {before!r} in the run" for key, (before, now) in fixed.items()
             )
+            what = "a run resumes with" if resume else "a prepared run trains on"
             raise HonyakuError(
-                f"{config_path}: differs from {saved_config}: {differences}; "
-                "a run resumes with the data and model it started with"
+                f"{config_path}: differs from {saved_config}: {differences}; {what} the data and model it started with"
             )
         config.save(saved_config)
-        return changed_settings(config, saved, ("training",))
+        return (changed_settings(config, saved, ("training",)) if resume else {}), True
     if saved_config.exists() and not overwrite:
         raise HonyakuError(f"{run_dir}: already holds a run; use --resume to continue it or --overwrite to restart")
     if overwrite and run_dir.exists():
@@ -666,4 +700,4 @@ def _check_run_dir(
             (run_dir / name).unlink(missing_ok=True)
         for directory in ("checkpoints", TRAINING_STORE):
             shutil.rmtree(run_dir / directory, ignore_errors=True)
-    return {}
+    return {}, False
