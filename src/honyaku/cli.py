@@ -487,8 +487,8 @@ def _translate(args: argparse.Namespace) -> None:
             else:
                 out.writelines(f"{number} ||| {t.text} ||| {t.score:.4f}\n" for t in translations)
             bar.update()
-            if bar.n % STREAM_CHUNK == 0:
-                out.flush()  # each chunk as soon as it is translated
+            if (number + 1) % STREAM_CHUNK == 0:
+                out.flush()  # each chunk as soon as it is translated (a disabled bar does not count)
 
 
 @contextlib.contextmanager

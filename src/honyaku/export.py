@@ -254,14 +254,10 @@ def load_ctranslate2(files: ModelDirectory, device: torch.device, int8: bool) ->
     import ctranslate2  # the 'ct2' extra, present: export_ctranslate2 above has checked
 
     compute_type = "int8" if int8 else "default"
-    if device.type == "cuda":
-        translator = ctranslate2.Translator(
-            str(converted), "cuda", device_index=device.index or 0, compute_type=compute_type
-        )
-    else:
-        translator = ctranslate2.Translator(
-            str(converted), "cpu", compute_type=compute_type, intra_threads=torch.get_num_threads()
-        )
+    on_device = (
+        {"device_index": device.index or 0} if device.type == "cuda" else {"intra_threads": torch.get_num_threads()}
+    )
+    translator = ctranslate2.Translator(str(converted), device.type, compute_type=compute_type, **on_device)
     config = files.config
     return CTranslate2Search(translator, files.tgt_vocab, config.decoding, config.model.max_positions)
 

@@ -21,8 +21,7 @@ from honyaku.core.runtime import resolve_device
 from honyaku.data.corpus import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
 from honyaku.modeldir import CONFIG_FILE
-from honyaku.search import beam_size_for
-from honyaku.translation import Translation, TranslatorBase, check_input_lengths
+from honyaku.translation import Translation, TranslatorBase
 
 HUB_PREFIX = "hf:"
 # Language codes in model names that are not ISO 639-1 (OPUS-MT's "jap" is its Japanese).
@@ -86,15 +85,11 @@ class TransformersTranslator(TranslatorBase):
         return cls(model.to(resolved), tokenizer, source, direction, resolved)
 
     @torch.inference_mode()
-    def translate_n_best(
-        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
+    def _translate(
+        self, sentences: list[str], n_best: int, beam_size: int, pretokenized: bool
     ) -> list[list[Translation]]:
         if pretokenized:
             raise HonyakuError(f"{self.name} reads and writes natural text: pretokenized is not available")
-        if isinstance(sentences, str):
-            sentences = [sentences]
-        check_input_lengths(sentences, self.decoding.max_input_chars)
-        beam_size = beam_size_for(n_best, beam_size, self.decoding)
         found: list[list[Translation]] = []
         batch_size = self.decoding.batch_size
         for start in range(0, len(sentences), batch_size):

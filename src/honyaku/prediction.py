@@ -23,8 +23,8 @@ from honyaku.export import load_ctranslate2
 from honyaku.hub import TransformersTranslator, is_transformers_model
 from honyaku.modeldir import CONFIG_FILE, TUNING_FILE, ModelDirectory
 from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
-from honyaku.search import Hypothesis, SearchEngine, TorchSearch, beam_size_for
-from honyaku.translation import Translation, TranslatorBase, check_input_lengths
+from honyaku.search import Hypothesis, SearchEngine, TorchSearch
+from honyaku.translation import Translation, TranslatorBase
 
 
 class Translator(TranslatorBase):
@@ -105,15 +105,9 @@ class Translator(TranslatorBase):
             engine = TorchSearch(torch_model(files, resolved, int8), src_vocab, config.decoding, resolved)
         return cls(engine, config, src_vocab, tgt_vocab, resolved, subwords, files.casing)
 
-    def translate_n_best(
-        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
+    def _translate(
+        self, sentences: list[str], n_best: int, beam_size: int, pretokenized: bool
     ) -> list[list[Translation]]:
-        """The ``n_best`` translations of each sentence, best first. ``beam_size`` defaults to the model's
-        config (``decoding.beam_size``) and must be at least ``n_best``."""
-        if isinstance(sentences, str):
-            sentences = [sentences]
-        check_input_lengths(sentences, self.decoding.max_input_chars)
-        beam_size = beam_size_for(n_best, beam_size, self.config.decoding)
         writer = get_processor("pretokenized") if pretokenized else self.tgt_processor
         found = self.search([self.source_tokens(sentence, pretokenized) for sentence in sentences], beam_size, n_best)
         return [

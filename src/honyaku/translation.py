@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
+from honyaku.search import beam_size_for
 
 # Sentences translated together when streaming: enough to sort into batches of similar length, few enough that
 # memory stays flat and output comes soon.
@@ -41,11 +42,13 @@ class TranslatorBase(ABC):
         found = self.translate_n_best(sentences, n_best=1, beam_size=beam_size, pretokenized=pretokenized)
         return [best.text for (best,) in found]
 
-    @abstractmethod
     def translate_n_best(
         self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
     ) -> list[list[Translation]]:
-        """The ``n_best`` translations of each sentence, best first."""
+        """The ``n_best`` translations of each sentence, best first. ``beam_size`` defaults to the model's
+        (``decoding.beam_size``) and must be at least ``n_best``."""
+        sentences = [sentences] if isinstance(sentences, str) else sentences
+        return self._checked(sentences, n_best, beam_size, pretokenized, first=1)
 
     def translate_stream(
         self,
@@ -60,9 +63,21 @@ class TranslatorBase(ABC):
         sentences = iter(sentences)
         first = 1
         while chunk := list(itertools.islice(sentences, chunk_size)):
-            check_input_lengths(chunk, self.decoding.max_input_chars, first)
-            yield from self.translate_n_best(chunk, n_best, beam_size, pretokenized)
+            yield from self._checked(chunk, n_best, beam_size, pretokenized, first)
             first += len(chunk)
+
+    def _checked(
+        self, sentences: list[str], n_best: int, beam_size: int | None, pretokenized: bool, first: int
+    ) -> list[list[Translation]]:
+        """``sentences`` (numbered from ``first`` in errors) checked for length, then translated."""
+        check_input_lengths(sentences, self.decoding.max_input_chars, first)
+        return self._translate(sentences, n_best, beam_size_for(n_best, beam_size, self.decoding), pretokenized)
+
+    @abstractmethod
+    def _translate(
+        self, sentences: list[str], n_best: int, beam_size: int, pretokenized: bool
+    ) -> list[list[Translation]]:
+        """The ``n_best`` translations of each sentence, best first; lengths and beam size are checked."""
 
 
 def check_input_lengths(sentences: list[str], limit: int, first: int = 1) -> None:

@@ -37,8 +37,7 @@ def write_store(directory: Path, data: ParallelData, vocabulary_sizes: tuple[int
     pair count and id types."""
     with atomic_directory(directory) as staging:
         types = {}
-        for side, sentences, size in zip(SIDES, (data.src, data.tgt), vocabulary_sizes):
-            lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+        for side, sentences, lengths, size in zip(SIDES, (data.src, data.tgt), data.lengths(), vocabulary_sizes):
             offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
             np.cumsum(lengths, out=offsets[1:])
             dtype = id_type(size)
