@@ -34,6 +34,7 @@ from honyaku.ensemble import ensemble
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, read_members
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, tune_length_penalty
+from honyaku.preparation import DataPlaces
 from honyaku.training import Progress, train
 
 
@@ -156,7 +157,7 @@ def main() -> None:
         run = Path(args.runs) / config.name
         if args.train:
             resume = (run / "checkpoints" / "latest").is_file()
-            train(config_path, run, resume=resume, data_dir=args.data_dir)
+            train(config_path, run, resume=resume, places=DataPlaces(args.data_dir))
         if not (run / "model.safetensors").is_file():
             print(f"{config_path}: no trained run in {run} (use --train)")
             continue

@@ -19,6 +19,7 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config import load_config
 from honyaku.modeldir import METRICS_FILE
+from honyaku.preparation import DataPlaces
 from honyaku.training import train
 
 
@@ -44,7 +45,7 @@ def main() -> None:
     for config_path in args.configs:
         run = args.runs / load_config(config_path).name
         overrides = [f"training.eval_every_steps={args.eval_every}", f"training.max_minutes={args.minutes}"]
-        train(config_path, run, overwrite=True, overrides=overrides, data_dir=args.data_dir)
+        train(config_path, run, overwrite=True, overrides=overrides, places=DataPlaces(args.data_dir))
         first, best = crossings(run / METRICS_FILE, args.thresholds)
         cells = [
             f"{float(row['train_seconds']) / 60:.1f} min (epoch {float(row['epoch']):.1f})" if row else "not reached"

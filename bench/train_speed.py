@@ -29,6 +29,7 @@ from honyaku.core.config import load_config
 from honyaku.data.batching import collate, make_batches
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.factory import count_parameters
+from honyaku.preparation import DataPlaces
 from honyaku.training import Trainer
 
 
@@ -37,7 +38,7 @@ def measure(
 ) -> dict[str, float | str]:
     config = load_config(config_path)
     with tempfile.TemporaryDirectory() as run_dir:
-        trainer = Trainer(config, Path(run_dir), data_dir=data_dir, progress_bar=False)
+        trainer = Trainer(config, Path(run_dir), places=DataPlaces(data_dir), progress_bar=False)
         trainer.prepare(resume=False)
         cfg = config.training
         batches = make_batches(trainer.train_data, cfg.batch_size, cfg.batch_tokens, cfg.seed, epoch=0)

@@ -5,7 +5,7 @@ import torch
 
 from honyaku import Translator
 from honyaku.core.config import ModelConfig, load_config
-from honyaku.data.batching import both_directions, collate, encode_pairs
+from honyaku.data.batching import BothDirections, collate, encode_pairs
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.layers import WordDropout
 from honyaku.models.transformer import Transformer
@@ -63,9 +63,10 @@ def test_sampling_segments_training_pairs_afresh_each_epoch_and_nothing_else(tmp
 
 def test_bidirectional_epochs_train_both_ways_then_the_configs_direction(tmp_path):
     data = encode_pairs([["a", "b"]], [["x"]], *(Vocabulary(["<pad>", "<unk>", "<s>", "</s>", "a", "b", "x"]),) * 2)
-    both = both_directions(data)
-    assert both.src == [[4, 5, 3], [2, 6, 3]]  # the reversed pair's source starts with <s>
-    assert both.tgt == [[2, 6, 3], [2, 4, 5, 3]]
+    both = BothDirections(data)
+    assert list(both.src) == [[4, 5, 3], [2, 6, 3]]  # the reversed pair's source starts with <s>
+    assert list(both.tgt) == [[2, 6, 3], [2, 4, 5, 3]]
+    assert [lengths.tolist() for lengths in both.lengths()] == [[3, 3], [3, 4]]
 
     config = toy_config(tmp_path, model=SHARED_TRANSFORMER)
     trainer = prepared(config, tmp_path / "run", **{"training.bidirectional_epochs": 2})

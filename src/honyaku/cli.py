@@ -36,6 +36,7 @@ from honyaku.export import export_ctranslate2, export_huggingface
 from honyaku.heatmap import attention_map, plot_attention
 from honyaku.modeldir import CARD_FILE
 from honyaku.prediction import Translator, evaluate, tune_length_penalty
+from honyaku.preparation import PREPARED_DIR_ENV, DataPlaces
 from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
 from honyaku.training import prepare, train
 from honyaku.translation import STREAM_CHUNK
@@ -100,6 +101,17 @@ RUN_OPTIONS = _options(  # train and prepare: a config and a run directory
         },
     ),
     (("--data-dir",), DATA_DIR_SETTINGS),
+    (
+        ("--prepared-dir",),
+        {
+            "metavar": "DIR",
+            "help": f"where prepared data is kept and shared between runs (else ${PREPARED_DIR_ENV} or the cache)",
+        },
+    ),
+    (
+        ("--workers",),
+        {"type": int, "metavar": "N", "help": "processes that prepare the data (default: every usable CPU)"},
+    ),
 )
 QUIET_OPTION = _options(
     (("--quiet", "-q"), {"action": "store_true", "help": "no progress bar (shown on a terminal only anyway)"})
@@ -407,12 +419,18 @@ def add_prepare_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> None:
-    prepared = prepare(args.config, args.out, args.overwrite, args.set, args.data_dir)
+    prepared = prepare(args.config, args.out, args.overwrite, args.set, _places(args))
     pairs, vocabularies = len(prepared.training_pairs), f"{len(prepared.src_vocab)}/{len(prepared.tgt_vocab)}"
     print(
         f"{args.out}: {pairs:,} training pairs prepared (vocab {vocabularies}); train with: honyaku train "
         f"{args.config} --out {args.out}"
     )
+
+
+def _places(args: argparse.Namespace) -> DataPlaces:
+    if args.workers is not None and args.workers < 1:
+        raise HonyakuError(f"--workers must be ≥ 1, got {args.workers}")
+    return DataPlaces(args.data_dir, args.prepared_dir, args.workers)
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -427,7 +445,7 @@ def _train(args: argparse.Namespace) -> None:
         resume=args.resume,
         overwrite=args.overwrite,
         overrides=args.set,
-        data_dir=args.data_dir,
+        places=_places(args),
         progress_bar=not args.no_progress,
     )
     if launched_rank() != 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,11 +34,11 @@ class World:
     def distributed(self) -> bool:
         return self.size > 1
 
-    def share(self, indices: list[int]) -> tuple[list[int], bool]:
+    def share(self, indices: Sequence[int]) -> tuple[Sequence[int], bool]:
         """This rank's part of a global batch, and whether it counts. A batch smaller than the world leaves
         some ranks nothing: they take one sentence and zero its loss, because every rank must run backward."""
         mine = indices[self.rank :: self.size]
-        return (mine, True) if mine else (indices[:1], False)
+        return (mine, True) if len(mine) else (indices[:1], False)
 
     def sum(self, *values: float) -> list[float]:
         """Sums over ranks (one all-reduce)."""

@@ -14,7 +14,8 @@ bundle and export copy or convert one, all through this module.
 | ``averaged_from.txt`` | the checkpoints that averaged weights are the mean of |
 | ``length_penalty.tsv``, ``MODEL_CARD.md`` | how its length penalty was tuned, and its card when bundled |
 | ``ctranslate2/`` | its CTranslate2 conversion, made on first use |
-| ``train.store/`` | a run's encoded training pairs (honyaku.data.store), which it trains on and resumes from |
+| ``train.store/`` | a run's encoded training pairs (honyaku.data.store): a link to its prepared data's store |
+| ``prepared.json`` | in a directory of prepared data (honyaku.preparation), beside its files: what it is made from |
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate leng
 CARD_FILE = "MODEL_CARD.md"
 CTRANSLATE2_DIR = "ctranslate2"
 TRAINING_STORE = "train.store"  # a run's encoded training pairs (honyaku.data.store); not part of a model
+PREPARED_INFO = "prepared.json"  # what a directory of prepared data was made from; written last
+VOCABULARY_FILES = (SRC_VOCAB_FILE, TGT_VOCAB_FILE)
 # What a model needs besides its weights, those it has of them.
 MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES, ENSEMBLE_FILE)
 
@@ -108,6 +111,15 @@ def read_vocabularies(model_dir: Path) -> tuple[Vocabulary, Vocabulary]:
 def write_vocabularies(model_dir: Path, src_vocab: Vocabulary, tgt_vocab: Vocabulary) -> None:
     src_vocab.save(model_dir / SRC_VOCAB_FILE)
     tgt_vocab.save(model_dir / TGT_VOCAB_FILE)
+
+
+def remove_store(run_dir: Path) -> None:
+    """Remove a run's store: the link to its prepared data (the data stays), or a store of its own."""
+    store = run_dir / TRAINING_STORE
+    if store.is_symlink() or store.is_file():
+        store.unlink()
+    elif store.exists():
+        shutil.rmtree(store)
 
 
 def subword_paths(model_dir: Path) -> tuple[Path, Path]:

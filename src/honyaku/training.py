@@ -44,10 +44,11 @@ from honyaku.modeldir import (
     METRICS_FILE,
     TRAINING_STORE,
     WEIGHTS_FILE,
+    remove_store,
     save_weights,
 )
 from honyaku.models.factory import build_model, count_parameters
-from honyaku.preparation import PreparedData, prepare_data
+from honyaku.preparation import DataPlaces, PreparedData, prepare_data
 from honyaku.search import translate_ids
 
 METRICS_COLUMNS = (
@@ -190,12 +191,12 @@ class Trainer:
         self,
         config: Config,
         run_dir: Path,
-        data_dir: str | None = None,
+        places: DataPlaces | None = None,
         progress_bar: bool = True,
         world: World | None = None,
         device: str | None = None,
     ):
-        self.config, self.run_dir, self.data_dir = config, run_dir, data_dir
+        self.config, self.run_dir, self.places = config, run_dir, places or DataPlaces()
         self.world = world or World()
         self.progress_bar = progress_bar and self.world.is_main
         self.device = resolve_device(device or config.training.device)
@@ -212,7 +213,7 @@ class Trainer:
         model and optimizer; restore everything if resuming."""
         cfg = self.config
         torch.manual_seed(cfg.training.seed)
-        prepared = prepare_data(cfg, self.run_dir, self.data_dir, resume or data_ready, self.world)
+        prepared = prepare_data(cfg, self.run_dir, self.places, resume or data_ready, self.world)
         self.src_vocab, self.tgt_vocab = prepared.src_vocab, prepared.tgt_vocab
         self.src_subwords, self.tgt_subwords = prepared.src_subwords, prepared.tgt_subwords
         self.training_pairs = prepared.training_pairs
@@ -619,17 +620,18 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     overrides: list[str] | None = None,
-    data_dir: str | None = None,
+    places: DataPlaces | None = None,
     progress_bar: bool = True,
 ) -> Progress:
-    """Train the model described by a config file into ``out_dir`` (the Python side of ``honyaku train``)."""
+    """Train the model described by a config file into ``out_dir`` (the Python side of ``honyaku train``), its
+    data from ``places``."""
     run_dir = Path(out_dir)
     config = load_config(config_path, overrides)
     world, device = join_world(config.training.device)
     try:
         checked = _check_run_dir(config, config_path, run_dir, resume, overwrite) if world.is_main else ({}, False)
         changed, data_ready = world.from_main(checked)
-        trainer = Trainer(config, run_dir, data_dir=data_dir, progress_bar=progress_bar, world=world, device=device)
+        trainer = Trainer(config, run_dir, places=places, progress_bar=progress_bar, world=world, device=device)
         with run_log(run_dir, world.is_main):
             trainer.prepare(resume=resume, data_ready=data_ready)
             for key, (before, now) in changed.items():
@@ -646,7 +648,7 @@ def prepare(
     out_dir: str | Path,
     overwrite: bool = False,
     overrides: list[str] | None = None,
-    data_dir: str | None = None,
+    places: DataPlaces | None = None,
 ) -> PreparedData:
     """Prepare a run's data without training it (the Python side of ``honyaku prepare``): the subword models,
     vocabularies and the store of encoded training pairs. ``train`` with the same data and model then starts
@@ -657,7 +659,7 @@ def prepare(
         raise HonyakuError(f"{run_dir}: already holds a run; use --overwrite to prepare it afresh")
     _check_run_dir(config, config_path, run_dir, resume=False, overwrite=True)
     with run_log(run_dir):
-        prepared = prepare_data(config, run_dir, data_dir, resume=False, world=World())
+        prepared = prepare_data(config, run_dir, places or DataPlaces(), resume=False, world=World())
         config.save(run_dir / CONFIG_FILE)
         logger.info(
             f"prepared {len(prepared.training_pairs):,} training pairs; vocab "
@@ -698,6 +700,6 @@ def _check_run_dir(
     if overwrite and run_dir.exists():
         for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CURVES_FILE, LOG_FILE):
             (run_dir / name).unlink(missing_ok=True)
-        for directory in ("checkpoints", TRAINING_STORE):
-            shutil.rmtree(run_dir / directory, ignore_errors=True)
+        remove_store(run_dir)
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     return {}, False

@@ -49,6 +49,33 @@ class SplitFiles:
 
 
 @dataclass
+class TrainingCorpus(SplitFiles):
+    """One corpus of the training data: a built-in corpus's training split (``corpus``) or files, drawn
+    ``weight`` times per epoch on average (2: each pair twice; 0.5: a random half, a different one each epoch),
+    its sources led by ``tag`` when given (a token of its own, as in tagged back-translation; translation input
+    gets no tag)."""
+
+    corpus: str | None = None
+    weight: float = 1.0
+    tag: str | None = None
+
+    def validate(self, where: str) -> None:
+        if self.corpus is not None:
+            if self.src is not None or self.tgt is not None or self.tsv is not None:
+                raise HonyakuError(f"{where}: give either 'corpus' or files ('src' and 'tgt', or 'tsv'), not both")
+            if self.corpus not in BUILTIN_CORPUS_NAMES:
+                raise HonyakuError(
+                    f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPUS_NAMES)}"
+                )
+        else:
+            super().validate(where)
+        if not self.weight > 0:
+            raise HonyakuError(f"{where}.weight: must be > 0 (draws per pair and epoch), got {self.weight}")
+        if self.tag is not None and (not self.tag.strip() or any(c.isspace() for c in self.tag)):
+            raise HonyakuError(f"{where}.tag: must be one token without spaces, such as <bt>, got {self.tag!r}")
+
+
+@dataclass
 class VocabConfig:
     min_freq: int = 1
     max_size: int | None = None  # not counting the special tokens
@@ -118,7 +145,8 @@ class DataConfig:
     corpus: str | None = "small_parallel_enja"
     src_lang: str = "en"
     tgt_lang: str = "ja"
-    train: SplitFiles | None = None
+    # The training pairs: one corpus, or a list of corpora with weights and tags; null: the built-in corpus's.
+    train: TrainingCorpus | list[TrainingCorpus] | None = None
     dev: SplitFiles | None = None
     test: SplitFiles | None = None
     # Training pairs whose either side is longer than this many model tokens (words, or pieces with subwords),
@@ -152,10 +180,17 @@ class DataConfig:
                 f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPUS_NAMES)}"
                 " (or null with your own train/dev files)"
             )
-        for name in ("train", "dev", "test"):
+        for name in ("dev", "test"):
             split = getattr(self, name)
             if split is not None:
                 split.validate(f"{where}.{name}")
+        if isinstance(self.train, list):
+            if not self.train:
+                raise HonyakuError(f"{where}.train: an empty list; give at least one corpus, or null")
+            for i, corpus in enumerate(self.train):
+                corpus.validate(f"{where}.train[{i}]")
+        elif self.train is not None:
+            self.train.validate(f"{where}.train")
         if self.max_len is not None and self.max_len < 3:
             raise HonyakuError(f"{where}.max_len: must be ≥ 3 (it counts <s> and </s>), got {self.max_len}")
         if self.distilled_only and not self.distilled:
@@ -351,6 +386,8 @@ class Config:
             getattr(self, section).validate(section)
         if self.model.share_vocab and self.data.subwords is not None and not self.data.subwords.joint:
             raise HonyakuError("model.share_vocab needs one subword model of both languages: data.subwords.joint")
+        if self.training.bidirectional_epochs and any(c.tag for c in as_list(self.data.train)):
+            raise HonyakuError("training.bidirectional_epochs: not with tagged corpora (data.train[…].tag)")
         if self.training.bidirectional_epochs and not self.model.share_vocab:
             raise HonyakuError(
                 "training.bidirectional_epochs: training both directions needs one vocabulary, model.share_vocab"
@@ -361,6 +398,11 @@ class Config:
 
     def save(self, path: Path) -> None:
         path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def as_list(train: TrainingCorpus | list[TrainingCorpus] | None) -> list[TrainingCorpus]:
+    """``data.train`` as a list of corpora (empty where it is null)."""
+    return train if isinstance(train, list) else [] if train is None else [train]
 
 
 def changed_settings(
@@ -487,8 +529,10 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             if type(None) in options:
                 return None
             raise HonyakuError(f"{where}: must not be null")
-        (inner,) = [option for option in options if option is not type(None)]
-        return _coerce(inner, value, where)
+        inner = [option for option in options if option is not type(None)]
+        if len(inner) > 1:  # a value or a list of them: the list option takes a list
+            inner = [o for o in inner if (typing.get_origin(o) is list) == isinstance(value, list)]
+        return _coerce(inner[0], value, where)
     if origin is Literal:
         allowed = typing.get_args(hint)
         if value not in allowed:

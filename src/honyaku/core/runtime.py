@@ -4,10 +4,12 @@ default, because hyper-threads share a core's arithmetic units and only add cont
 
 from __future__ import annotations
 
+import collections
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import torch
 
@@ -44,18 +46,56 @@ Item, Result = TypeVar("Item"), TypeVar("Result")
 WORKER_CHUNK = 20_000
 
 
+def workers_for(items: int, workers: int | None = None) -> int:
+    """How many worker processes ``items`` items are worth: at most ``workers`` (default: every usable CPU), and
+    one per ``WORKER_CHUNK`` items."""
+    return max(1, min(workers or usable_cpus(), items // WORKER_CHUNK))
+
+
 def map_chunks(
     function: Callable[[list[Item]], list[Result]], items: list[Item], workers: int | None = None
 ) -> list[Result]:
     """``function`` (a module-level function of a list, giving one result per item) over ``items``, in order: in
     chunks on ``workers`` processes (default: every usable CPU) when there are enough items to be worth it."""
-    workers = min(workers or usable_cpus(), len(items) // WORKER_CHUNK)
-    if workers <= 1:
+    workers = workers_for(len(items), workers)
+    if workers == 1:
         return function(items)
-    chunks = [items[start : start + WORKER_CHUNK] for start in range(0, len(items), WORKER_CHUNK)]
+    return [result for chunk in imap_streamed(function, chunked(items, WORKER_CHUNK), workers) for result in chunk]
+
+
+def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    """``items`` in lists of ``size`` (the last one shorter), read as they are needed."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def imap_streamed(
+    function: Callable[[Item], Result],
+    items: Iterable[Item],
+    workers: int | None = None,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[Result]:
+    """``function`` (module-level) over ``items``, in order, on ``workers`` processes (default: every usable CPU;
+    one: in this process), with at most two items per worker in flight: unlike ``Pool.imap``, which reads all of
+    its input ahead, memory holds a few items whatever the input's length. ``initializer(*initargs)`` runs once
+    in each worker, to load what every item needs."""
+    workers = workers or usable_cpus()
+    if workers <= 1:
+        if initializer is not None:
+            initializer(*initargs)
+        yield from map(function, items)
+        return
     # spawn, not fork: a forked copy of a process whose PyTorch threads have run can deadlock
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        return [result for chunk in pool.imap(function, chunks) for result in chunk]
+    with multiprocessing.get_context("spawn").Pool(workers, initializer, initargs) as pool:
+        pending: collections.deque = collections.deque()
+        for item in items:
+            pending.append(pool.apply_async(function, (item,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 def configure_threads() -> int:

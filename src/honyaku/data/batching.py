@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from honyaku.core.config import SubwordSampling
+from honyaku.core.errors import HonyakuError
 from honyaku.data.subwords import Subwords
 from honyaku.data.text import tokenize
 from honyaku.data.vocabulary import Vocabulary
@@ -78,21 +79,97 @@ def encode_pairs(
     )
 
 
-def pairs_within(sources: list[list[str]], targets: list[list[str]], max_len: int | None) -> list[int]:
-    """The pairs whose both sides fit in ``max_len`` tokens counting ``<s>`` and ``</s>``."""
-    return [i for i in range(len(sources)) if max_len is None or max(len(sources[i]), len(targets[i])) + 2 <= max_len]
+class _Picked(Sequence):
+    """``sentences[indices[i]]`` for each ``i``: a view."""
+
+    def __init__(self, sentences: Sequence[list[int]], indices: np.ndarray):
+        self.sentences, self.indices = sentences, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> list[int]:  # type: ignore[override]
+        return self.sentences[int(self.indices[i])]
 
 
-def both_directions(data: Pairs) -> ParallelData:
-    """The pairs, then each pair reversed. A reversed pair's source is its target as encoded, ``<s> … </s>``:
-    the leading ``<s>``, which no forward source has, tells the model to translate the other way."""
-    return ParallelData(src=[*data.src, *data.tgt], tgt=[*data.tgt, *([Vocabulary.bos_id, *s] for s in data.src)])
+class Selection:
+    """The pairs of ``data`` at ``indices`` (repeats allowed), read from it on access: nothing is copied."""
+
+    def __init__(self, data: Pairs, indices: np.ndarray):
+        self.data, self.indices = data, indices
+        self.src, self.tgt = _Picked(data.src, indices), _Picked(data.tgt, indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        src, tgt = self.data.lengths()
+        return src[self.indices], tgt[self.indices]
+
+
+class _Reversed(Sequence):
+    """``first``, then ``second`` with each sentence led by ``<s>``: a view."""
+
+    def __init__(self, first: Sequence[list[int]], second: Sequence[list[int]], lead: list[int]):
+        self.first, self.second, self.lead = first, second, lead
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.second)
+
+    def __getitem__(self, i: int) -> list[int]:  # type: ignore[override]
+        return self.first[i] if i < len(self.first) else self.lead + self.second[i - len(self.first)]
+
+
+class BothDirections:
+    """The pairs, then each pair reversed (a view). A reversed pair's source is its target as encoded, ``<s> …
+    </s>``: the leading ``<s>``, which no forward source has, tells the model to translate the other way."""
+
+    def __init__(self, data: Pairs):
+        self.data = data
+        self.src = _Reversed(data.src, data.tgt, [])
+        self.tgt = _Reversed(data.tgt, data.src, [Vocabulary.bos_id])
+
+    def __len__(self) -> int:
+        return 2 * len(self.data)
+
+    def lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        src, tgt = self.data.lengths()
+        return np.concatenate([src, tgt]), np.concatenate([tgt, src + 1])
+
+
+@dataclass(frozen=True)
+class CorpusRange:
+    """One corpus's pairs among the training pairs (they follow each other in ``data.train``'s order)."""
+
+    pairs: int
+    weight: float = 1.0
+    tag_id: int | None = None  # the id leading each of its sources, if it has a tag
+
+
+def drawn_pairs(corpora: list[CorpusRange], seed: int, epoch: int) -> np.ndarray | None:
+    """The pairs that an epoch trains on, by index: each corpus's ``weight`` times over, its fraction a random
+    subset drawn from ``(seed, epoch)``; None where every weight is 1 (every pair once)."""
+    if all(corpus.weight == 1 for corpus in corpora):
+        return None
+    generator = np.random.default_rng([seed, epoch])
+    parts, start = [], 0
+    for corpus in corpora:
+        whole, fraction = divmod(corpus.weight, 1)
+        every = np.arange(start, start + corpus.pairs)
+        parts += [every] * int(whole)
+        parts.append(start + np.sort(generator.choice(corpus.pairs, round(fraction * corpus.pairs), replace=False)))
+        start += corpus.pairs
+    drawn = np.concatenate(parts)
+    if not len(drawn):
+        raise HonyakuError("data.train: the corpora's weights draw no training pairs in an epoch; raise them")
+    return drawn
 
 
 class TrainingPairs:
     """The training pairs of each epoch as ids: the same every epoch, or — with subword sampling — segmented
-    afresh from ``(seed, epoch, pair)``; in the first ``bidirectional_epochs`` epochs, followed by the pairs
-    reversed (``both_directions``). A resumed run rebuilds exactly the epoch it stopped in."""
+    afresh from ``(seed, epoch, pair)``; drawn from the corpora by their weights (``drawn_pairs``); in the
+    first ``bidirectional_epochs`` epochs, followed by the pairs reversed (``BothDirections``). A resumed run
+    rebuilds exactly the epoch it stopped in."""
 
     def __init__(
         self,
@@ -103,9 +180,11 @@ class TrainingPairs:
         sampling: SubwordSampling | None,
         seed: int,
         bidirectional_epochs: int = 0,
+        corpora: list[CorpusRange] | None = None,
     ):
         self.words, self.fixed, self.subwords, self.vocabularies = words, fixed, subwords, vocabularies
         self.sampling, self.seed, self.bidirectional_epochs = sampling, seed, bidirectional_epochs
+        self.corpora = corpora or [CorpusRange(len(fixed))]
         self._cached: tuple[int, Pairs] | None = None
 
     def __len__(self) -> int:
@@ -113,8 +192,10 @@ class TrainingPairs:
 
     def epoch(self, epoch: int) -> Pairs:
         if self._cached is None or self._cached[0] != epoch:
-            data = self.fixed if self.sampling is None else self._sampled(epoch)
-            self._cached = (epoch, both_directions(data) if epoch < self.bidirectional_epochs else data)
+            data: Pairs = self.fixed if self.sampling is None else self._sampled(epoch)
+            if (drawn := drawn_pairs(self.corpora, self.seed, epoch)) is not None:
+                data = Selection(data, drawn)
+            self._cached = (epoch, BothDirections(data) if epoch < self.bidirectional_epochs else data)
         return self._cached[1]
 
     def _sampled(self, epoch: int) -> ParallelData:
@@ -125,31 +206,36 @@ class TrainingPairs:
             ]
             for side, (subwords, words) in enumerate(zip(self.subwords, self.words))
         )
-        return encode_pairs(*drawn, *self.vocabularies)
+        data = encode_pairs(*drawn, *self.vocabularies)
+        start = 0
+        for corpus in self.corpora:
+            if corpus.tag_id is not None:
+                for i in range(start, start + corpus.pairs):
+                    data.src[i].insert(0, corpus.tag_id)
+            start += corpus.pairs
+        return data
 
 
-def make_batches(data: Pairs, batch_size: int, batch_tokens: int | None, seed: int, epoch: int) -> list[list[int]]:
-    """Index lists of one epoch's batches, in training order.
+def make_batches(data: Pairs, batch_size: int, batch_tokens: int | None, seed: int, epoch: int) -> list[np.ndarray]:
+    """Index arrays of one epoch's batches, in training order.
 
     Pairs are sorted by length (ties in a random order), cut into batches of at most ``batch_size`` pairs
-    and ``batch_tokens`` padded tokens on the longer side, and the batches are shuffled.
+    and ``batch_tokens`` padded tokens on the longer side, and the batches are shuffled. Only the lengths pass
+    through Python (small integers, which Python shares), so that millions of pairs cost a few arrays.
     """
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     shuffled = torch.randperm(len(data), generator=generator).numpy()
     src_lengths, tgt_lengths = data.lengths()
     order = shuffled[np.lexsort((tgt_lengths[shuffled], src_lengths[shuffled]))]  # stable: ties stay shuffled
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for i, length in zip(order.tolist(), np.maximum(src_lengths, tgt_lengths)[order].tolist()):
-        over_tokens = batch_tokens is not None and (len(current) + 1) * max(longest, length) > batch_tokens
-        if current and (len(current) == batch_size or over_tokens):
-            batches.append(current)
-            current, longest = [], 0
-        current.append(i)
+    cuts, size, longest = [], 0, 0
+    for position, length in enumerate(np.maximum(src_lengths, tgt_lengths)[order].tolist()):
+        over_tokens = batch_tokens is not None and (size + 1) * max(longest, length) > batch_tokens
+        if size and (size == batch_size or over_tokens):
+            cuts.append(position)
+            size, longest = 0, 0
+        size += 1
         longest = max(longest, length)
-    if current:
-        batches.append(current)
+    batches = np.split(order, cuts)
     permutation = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in permutation]
 
@@ -159,7 +245,7 @@ def pad(sequences: list[list[int]], pad_id: int) -> torch.Tensor:
     return torch.tensor([s + [pad_id] * (longest - len(s)) for s in sequences], dtype=torch.long)
 
 
-def collate(data: Pairs, indices: list[int], pad_id: int) -> Batch:
+def collate(data: Pairs, indices: Sequence[int], pad_id: int) -> Batch:
     src = [data.src[i] for i in indices]
     tgt = [data.tgt[i] for i in indices]
     targets = pad(tgt, pad_id)

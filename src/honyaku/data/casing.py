@@ -13,6 +13,7 @@ writes as common nouns (英語 → "english") stay lowercase.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from honyaku.core.errors import HonyakuError
@@ -22,7 +23,7 @@ TITLES = ("mr", "mrs", "ms", "dr")
 
 
 def learn_casing(
-    english: list[list[str]], japanese: list[list[str]], min_count: int = 2, min_dice: float = 0.5
+    english: Iterable[list[str]], japanese: Iterable[list[str]], min_count: int = 2, min_dice: float = 0.5
 ) -> dict[str, str]:
     """{lowercased English name: its capitalised form} from aligned sentence pairs (corpus tokens)."""
     analyser = get_processor("japanese")

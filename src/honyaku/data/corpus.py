@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from honyaku.core.config import DataConfig, SplitFiles
+from honyaku.core.config import DataConfig, SplitFiles, TrainingCorpus, as_list
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.runtime import map_chunks
@@ -190,29 +191,49 @@ def read_lines(path: str | Path) -> list[str]:
     return lines
 
 
-def read_parallel(split: SplitFiles) -> tuple[list[str], list[str]]:
-    """Source and target sentences of one split, checked for alignment and empty lines."""
+def iter_pairs(split: SplitFiles) -> Iterator[tuple[str, str]]:
+    """The pairs of one split, one at a time, checked as they are read: a line that is not UTF-8, empty, without
+    its partner or (TSV) without exactly two fields stops the reading with its file and line."""
     if split.tsv is not None:
-        sources, targets = [], []
-        for number, line in enumerate(read_lines(split.tsv), start=1):
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise HonyakuError(f"{split.tsv}:{number}: expected 2 tab-separated fields, found {len(fields)}")
-            sources.append(fields[0])
-            targets.append(fields[1])
+        pairs = _tsv_pairs(Path(split.tsv))
         names = (f"{split.tsv} (source column)", f"{split.tsv} (target column)")
     else:
-        sources, targets = read_lines(split.src), read_lines(split.tgt)
-        if len(sources) != len(targets):
-            raise HonyakuError(
-                f"{split.src} has {len(sources)} lines but {split.tgt} has {len(targets)}: "
-                f"the files must be aligned line by line (first unmatched line: {min(len(sources), len(targets)) + 1})"
-            )
+        pairs = _aligned_pairs(Path(split.src), Path(split.tgt))
         names = (str(split.src), str(split.tgt))
-    for name, side in zip(names, (sources, targets)):
-        for number, sentence in enumerate(side, start=1):
+    number = 0
+    for number, pair in enumerate(pairs, start=1):
+        for name, sentence in zip(names, pair):
             if not sentence.strip():
                 raise HonyakuError(f"{name}:{number}: empty sentence")
+        yield pair
+    if number == 0:
+        raise HonyakuError(f"{split.tsv or split.src}: file is empty")
+
+
+def _tsv_pairs(path: Path) -> Iterator[tuple[str, str]]:
+    for number, line in enumerate(iter_lines(path), start=1):
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise HonyakuError(f"{path}:{number}: expected 2 tab-separated fields, found {len(fields)}")
+        yield fields[0], fields[1]
+
+
+def _aligned_pairs(src: Path, tgt: Path) -> Iterator[tuple[str, str]]:
+    for number, (source, target) in enumerate(itertools.zip_longest(iter_lines(src), iter_lines(tgt)), start=1):
+        if source is None or target is None:
+            raise HonyakuError(
+                f"{src} has {count_lines(src)} lines but {tgt} has {count_lines(tgt)}: "
+                f"the files must be aligned line by line (first unmatched line: {number})"
+            )
+        yield source, target
+
+
+def read_parallel(split: SplitFiles) -> tuple[list[str], list[str]]:
+    """Source and target sentences of one split, checked for alignment and empty lines."""
+    sources, targets = [], []
+    for source, target in iter_pairs(split):
+        sources.append(source)
+        targets.append(target)
     return sources, targets
 
 
@@ -222,42 +243,93 @@ def builtin_corpus_of(direction: tuple[str, str]) -> str | None:
 
 
 def split_files(data: DataConfig, split: str, data_dir: str | Path | None = None) -> SplitFiles:
-    """The files of ``split`` (train, dev or test): the config's own, else the built-in corpus's."""
+    """The files of ``split`` (dev or test): the config's own, else the built-in corpus's."""
     files = getattr(data, split)
     if files is not None:
         return files
     if data.corpus is None:
         raise HonyakuError(f"data.{split}: no files given and no built-in corpus configured")
-    corpus = _builtin(data.corpus)
+    return builtin_split(data.corpus, data, split, data_dir)
+
+
+def builtin_split(name: str, data: DataConfig, split: str, data_dir: str | Path | None = None) -> SplitFiles:
+    corpus = _builtin(name)
     if {data.src_lang, data.tgt_lang} != set(corpus.languages):
         raise HonyakuError(
-            f"data: {data.corpus} has languages {'/'.join(corpus.languages)}, not {data.src_lang}→{data.tgt_lang}"
+            f"data: {name} has languages {'/'.join(corpus.languages)}, not {data.src_lang}→{data.tgt_lang}"
         )
-    directory = resolve_corpus_dir(data.corpus, data_dir)
+    directory = resolve_corpus_dir(name, data_dir)
     return SplitFiles(
         src=str(directory / corpus.split_file(split, data.src_lang)),
         tgt=str(directory / corpus.split_file(split, data.tgt_lang)),
     )
 
 
+@dataclass(frozen=True)
+class TrainingSource:
+    """One corpus of the training data, found: its files, and the weight, tag and pair limit it is read with."""
+
+    name: str  # a built-in corpus's name, or the file (or distilled directory) it is read from
+    files: SplitFiles
+    weight: float = 1.0
+    tag: str | None = None
+    limit: int | None = None  # at most this many pairs, the first ones (data.train_limit)
+    setting: str = "data.train"  # where the config sets it, for messages
+
+
+def training_sources(
+    data: DataConfig, data_dir: str | Path | None = None, distilled: bool = True
+) -> list[TrainingSource]:
+    """Every corpus of the training data, in order: ``data.train`` (else the built-in corpus's training split),
+    then the directories of ``data.distilled``."""
+    sources = []
+    if not data.distilled_only:
+        listed = isinstance(data.train, list)
+        for i, corpus in enumerate(as_list(data.train) or [TrainingCorpus(corpus=data.corpus)]):
+            if corpus.corpus is not None:
+                name, files = corpus.corpus, builtin_split(corpus.corpus, data, "train", data_dir)
+            else:
+                name, files = str(corpus.tsv or corpus.src), corpus
+            setting = f"data.train[{i}]" if listed else "data.train"
+            sources.append(TrainingSource(name, files, corpus.weight, corpus.tag, data.train_limit, setting))
+    if distilled:
+        for directory in data.distilled:
+            files = distilled_split(directory, data.src_lang, data.tgt_lang)
+            sources.append(TrainingSource(str(directory), files, setting="data.distilled"))
+    return sources
+
+
 def read_split(data: DataConfig, split: str, data_dir: str | Path | None = None) -> tuple[list[str], list[str]]:
-    """The pairs of ``split`` as the corpus's tokens, separated by spaces. A raw split (``format: raw``) is
-    tokenized by each language's text processor, as translation input is; a tokenized one that looks like raw
-    text is refused, since splitting it at spaces would make whole sentences into tokens."""
-    files = split_files(data, split, data_dir)
-    sources, targets = read_parallel(files)
-    if files.format == "raw":
-        source, target = (functools.partial(tokenized_text, name) for name in processor_names(data))
-        return map_chunks(source, sources), map_chunks(target, targets)
+    """The pairs of ``split`` (train: every training corpus but the distilled ones, end to end) as the corpus's
+    tokens, separated by spaces. A raw split (``format: raw``) is tokenized by each language's text processor, as
+    translation input is; a tokenized one that looks like raw text is refused (``check_tokenized``)."""
+    if split == "train":
+        every = [(source.files, source.setting) for source in training_sources(data, data_dir, distilled=False)]
+    else:
+        every = [(split_files(data, split, data_dir), f"data.{split}")]
+    sources: list[str] = []
+    targets: list[str] = []
+    for files, setting in every:
+        more_sources, more_targets = read_parallel(files)
+        if files.format == "raw":
+            source, target = (functools.partial(tokenized_text, name) for name in processor_names(data))
+            more_sources, more_targets = map_chunks(source, more_sources), map_chunks(target, more_targets)
+        else:
+            check_tokenized(files, setting, data, more_sources, more_targets)
+        sources, targets = sources + more_sources, targets + more_targets
+    return sources, targets
+
+
+def check_tokenized(files: SplitFiles, setting: str, data: DataConfig, sources: list[str], targets: list[str]) -> None:
+    """Refuse tokenized data that looks like raw text: splitting it at spaces would make sentences into tokens."""
     for side, language, sentences in (("source", data.src_lang, sources), ("target", data.tgt_lang, targets)):
         if reason := looks_raw(sentences, language):
             path = files.tsv or (files.src if side == "source" else files.tgt)
             column = f" ({side} column)" if files.tsv else ""
             raise HonyakuError(
                 f"{path}{column}: looks like raw text, not tokens separated by spaces ({reason}); "
-                f"set data.{split}.format: raw so that honyaku tokenizes it"
+                f"set {setting}.format: raw so that honyaku tokenizes it"
             )
-    return sources, targets
 
 
 def tokenized_text(processor: str, sentences: list[str]) -> list[str]:

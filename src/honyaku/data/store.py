@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib.format import open_memmap
 
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.data.batching import ParallelData
+from honyaku.data.corpus import iter_lines
 
 STORE_INFO = "store.json"
 STORE_FORMAT = 1
 SIDES = ("src", "tgt")
+WORDS_FILES = ("src.words", "tgt.words")  # the pairs' words, one sentence per line, where subword sampling needs them
 
 
 def id_type(vocabulary_size: int) -> type[np.unsignedinteger]:
@@ -32,21 +35,57 @@ def id_type(vocabulary_size: int) -> type[np.unsignedinteger]:
     return np.uint16 if vocabulary_size <= 1 << 16 else np.uint32
 
 
+class StoreWriter:
+    """Fills a store's arrays, of sizes known beforehand, a chunk of pairs at a time (each array a memory map of
+    its ``.npy`` file, so that memory holds one chunk whatever the store's size)."""
+
+    def __init__(self, directory: Path, pairs: int, tokens: tuple[int, int], vocabulary_sizes: tuple[int, int]):
+        self.directory, self.pairs = directory, pairs
+        self.ids, self.offsets = {}, {}
+        for side, count, size in zip(SIDES, tokens, vocabulary_sizes):
+            self.ids[side] = open_memmap(directory / f"{side}.ids.npy", mode="w+", dtype=id_type(size), shape=(count,))
+            self.offsets[side] = open_memmap(
+                directory / f"{side}.offsets.npy", mode="w+", dtype=np.int64, shape=(pairs + 1,)
+            )
+            self.offsets[side][0] = 0
+        self.written = 0
+
+    def append(self, chunk: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Add the pairs of ``chunk``: for each side, its sentences' ids end to end, and their lengths."""
+        count = None
+        for side, (ids, lengths) in chunk.items():
+            offsets = self.offsets[side]
+            start = offsets[self.written]
+            self.ids[side][start : start + len(ids)] = ids
+            offsets[self.written + 1 : self.written + 1 + len(lengths)] = start + np.cumsum(lengths)
+            count = len(lengths)
+        self.written += count or 0
+
+    def close(self, info: dict[str, Any]) -> None:
+        """Flush the arrays and write the description: the pair count, the id types and ``info``."""
+        if self.written != self.pairs:
+            raise HonyakuError(f"{self.directory}: {self.written:,} pairs written into a store of {self.pairs:,}")
+        for array in (*self.ids.values(), *self.offsets.values()):
+            array.flush()
+        types = {side: ids.dtype.name for side, ids in self.ids.items()}
+        self.ids, self.offsets = {}, {}  # unmapped
+        description = {"format": STORE_FORMAT, "pairs": self.pairs, "id_types": types, **info}
+        (self.directory / STORE_INFO).write_text(json.dumps(description, indent=1), encoding="utf-8")
+
+
 def write_store(directory: Path, data: ParallelData, vocabulary_sizes: tuple[int, int], info: dict[str, Any]) -> None:
     """Write ``data`` as a store at ``directory`` (replacing one there), described by ``info`` (JSON) beside the
     pair count and id types."""
+    lengths = data.lengths()
     with atomic_directory(directory) as staging:
-        types = {}
-        for side, sentences, lengths, size in zip(SIDES, (data.src, data.tgt), data.lengths(), vocabulary_sizes):
-            offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=offsets[1:])
-            dtype = id_type(size)
-            ids = np.fromiter(itertools.chain.from_iterable(sentences), dtype=dtype, count=int(offsets[-1]))
-            np.save(staging / f"{side}.ids.npy", ids)
-            np.save(staging / f"{side}.offsets.npy", offsets)
-            types[side] = np.dtype(dtype).name
-        description = {"format": STORE_FORMAT, "pairs": len(data), "id_types": types, **info}
-        (staging / STORE_INFO).write_text(json.dumps(description, indent=1), encoding="utf-8")
+        writer = StoreWriter(staging, len(data), tuple(int(n.sum()) for n in lengths), vocabulary_sizes)
+        writer.append(
+            {
+                side: (np.fromiter(itertools.chain.from_iterable(sentences), dtype=np.int64), side_lengths)
+                for side, sentences, side_lengths in zip(SIDES, (data.src, data.tgt), lengths)
+            }
+        )
+        writer.close(info)
 
 
 def store_info(directory: Path) -> dict[str, Any] | None:
@@ -97,10 +136,22 @@ class StoredPairs:
             raise HonyakuError(f"{directory}: a damaged store ({error})") from None
         if not len(self.src) == len(self.tgt) == info["pairs"]:
             raise HonyakuError(f"{directory}: a damaged store (its sides do not hold {info['pairs']} pairs)")
-        self.info = info
+        self.info, self.directory = info, directory
 
     def __len__(self) -> int:
         return len(self.src)
 
     def lengths(self) -> tuple[np.ndarray, np.ndarray]:
         return self.src.lengths(), self.tgt.lengths()
+
+    def words(self) -> tuple[list[list[str]], list[list[str]]]:
+        """Each pair's words, for subword sampling (read into memory: sampling segments every pair each epoch)."""
+        sides = []
+        for name in WORDS_FILES:
+            path = self.directory / name
+            if not path.is_file():
+                raise HonyakuError(f"{self.directory}: holds no words ({name}), which subword sampling needs")
+            sides.append([line.split() for line in iter_lines(path)])
+        if not len(sides[0]) == len(sides[1]) == len(self):
+            raise HonyakuError(f"{self.directory}: a damaged store (its words are not of its {len(self)} pairs)")
+        return sides[0], sides[1]

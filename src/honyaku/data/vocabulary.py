@@ -28,11 +28,18 @@ class Vocabulary:
 
     @classmethod
     def build(cls, sentences: Iterable[list[str]], min_freq: int = 1, max_size: int | None = None) -> Vocabulary:
-        counts = Counter(token for sentence in sentences for token in sentence)
-        for special in SPECIALS:
-            counts.pop(special, None)
+        return cls.from_counts(Counter(token for sentence in sentences for token in sentence), min_freq, max_size)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Counter[str], min_freq: int = 1, max_size: int | None = None, reserved: Iterable[str] = ()
+    ) -> Vocabulary:
+        """The tokens counted at least ``min_freq`` times, the ``max_size`` most frequent, after the special
+        tokens and the ``reserved`` ones (corpus tags), which are kept whatever their counts."""
+        reserved = list(dict.fromkeys(reserved))
+        counts = Counter({t: n for t, n in counts.items() if t not in SPECIALS and t not in reserved})
         ranked = sorted((t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t))
-        return cls(list(SPECIALS) + ranked[:max_size])
+        return cls(list(SPECIALS) + reserved + ranked[:max_size])
 
     def __len__(self) -> int:
         return len(self.tokens)
