@@ -11,8 +11,8 @@ For each size:
 - ``honyaku prepare`` (a fresh prepared-data directory; ``--workers`` worker processes): wall time, pairs/s,
   the peak RSS of its process tree (the sum over the command and its workers, sampled every 0.1 s), and the
   store's size on disk;
-- ``honyaku train`` on the prepared run for 40 steps: the peak RSS of its process tree, and target tokens/s
-  over steps 21-40 as the training log reports it.
+- ``honyaku train`` on the prepared run for 40 steps: the peak RSS of its process tree up to its 10th step, and
+  target tokens/s over steps 11-40 as the training log reports it (the mean of its windows of 10 steps).
 
 Beside them, on the 1M corpus: the code of ``--baseline-rev`` (before the streamed preparation: every pair in
 Python lists, tokenized corpora encoded in one process) prepares the same data, for the speed-up; and, where
@@ -49,7 +49,7 @@ from honyaku.data.corpus import resolve_corpus_dir
 REPO = Path(__file__).resolve().parents[1]
 HONYAKU = [sys.executable, "-m", "honyaku"]
 FAIRSEQ_PREPROCESS = REPO / ".venv-peers-fairseq" / "bin" / "fairseq-preprocess"
-TRAIN_STEPS, LOG_EVERY = 40, 20
+TRAIN_STEPS, LOG_EVERY, RSS_STEPS = 40, 10, 10
 
 
 def tree_rss(root: int) -> int:
@@ -79,8 +79,11 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def measured(command: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> tuple[float, int]:
-    """Run ``command``; its wall time and the peak RSS of its process tree. A failure ends the benchmark."""
+def measured(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None, until: Path | None = None
+) -> tuple[float, int]:
+    """Run ``command``; its wall time and the peak RSS of its process tree (with ``until``, a training log: up
+    to its line of step ``RSS_STEPS``). A failure ends the benchmark."""
     started = time.perf_counter()
     output = log.open("w") if log else subprocess.DEVNULL
     process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -89,7 +92,7 @@ def measured(command: list[str], env: dict[str, str] | None = None, log: Path | 
 
     def sample() -> None:
         nonlocal peak
-        while not done.is_set():
+        while not done.is_set() and not (until and until.is_file() and f"step {RSS_STEPS} " in until.read_text()):
             peak = max(peak, tree_rss(process.pid))
             done.wait(0.1)
 
@@ -137,11 +140,16 @@ def store_bytes(store: Path) -> int:
 
 
 def tokens_per_second(log: Path) -> float:
-    """Target tokens/s of the last logging window (steps 21-40) in a training log."""
-    found = re.findall(rf"step {TRAIN_STEPS} .*?([\d,]+) target tokens/s", log.read_text(encoding="utf-8"))
+    """Target tokens/s of a training log's windows after the first (steps 11-40), their mean."""
+    text = log.read_text(encoding="utf-8")
+    found = [
+        float(speed.replace(",", ""))
+        for step, speed in re.findall(r"step (\d+) .*?([\d,]+) target tokens/s", text)
+        if LOG_EVERY < int(step) <= TRAIN_STEPS
+    ]
     if not found:
-        raise HonyakuError(f"{log}: no tokens/s at step {TRAIN_STEPS}")
-    return float(found[-1].replace(",", ""))
+        raise HonyakuError(f"{log}: no tokens/s after step {LOG_EVERY}")
+    return sum(found) / len(found)
 
 
 def baseline_checkout(revision: str, work: Path) -> Path:
@@ -182,7 +190,7 @@ def main() -> None:
         train = [*HONYAKU, "train", str(config), "--out", str(run), "--no-progress", *settings(data)]
         train += ["--prepared-dir", str(prepared), "--set", f"training.max_steps={TRAIN_STEPS}"]
         train += ["--set", f"training.log_every_steps={LOG_EVERY}", "--set", "training.eval_every_steps=100000"]
-        _, train_rss = measured(train, log=work / f"train-{size}.log")
+        _, train_rss = measured(train, log=work / f"train-{size}.log", until=run / "train.log")
         row = {
             "size": size,
             "prepare": prepare_seconds,
@@ -219,6 +227,8 @@ def translate_memory(corpus: Path, work: Path, args: argparse.Namespace, baselin
     sources = (corpus / "test.en").read_text(encoding="utf-8").splitlines()
     options = ["-b", str(args.translate_beam), "--backend", args.translate_backend, "-q"]
     found = {}
+    warm_up = [*HONYAKU, "translate", *options, sources[0]]  # a first use converts for CTranslate2, once
+    measured(warm_up, log=work / "translate-warm-up.log")
     for lines in (500, args.translate_lines):
         path = work / f"translate-{lines}.en"
         path.write_text("".join(sources[i % len(sources)] + "\n" for i in range(lines)), encoding="utf-8")
@@ -287,8 +297,9 @@ def report(
         "small_parallel_enja's training pairs repeated and shuffled to each size (tokenized files), prepared and "
         "trained with configs/transformer_joint.yaml (joint SentencePiece model, up to 8k pieces, learned from a "
         f"sample of at most 1M sentences) on this machine, {args.workers} preparation workers. Peak RSS: the "
-        "command's process tree, workers included, sampled every 0.1 s. Training: 40 steps on the prepared run; "
-        "tokens/s over steps 21-40 as its log reports them; the ratios are against the first row.",
+        "command's process tree, workers included, sampled every 0.1 s (training: up to its 10th step). Training: "
+        "40 steps on the prepared run; tokens/s over steps 11-40 as its log reports them; the ratios are against "
+        "the first row.",
         "",
         "| pairs | prepare: wall time | pairs/s | peak RSS | store on disk | train: peak RSS | train: tokens/s |",
         "|---:|---:|---:|---:|---:|---:|---:|",

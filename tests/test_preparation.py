@@ -61,7 +61,7 @@ def test_an_interrupted_preparation_leaves_nothing_a_later_run_would_take(tmp_pa
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(preparation, "encode_pieces", interrupted)
+    monkeypatch.setattr(preparation, "encode_segmented", interrupted)
     with pytest.raises(KeyboardInterrupt):
         prepare(config, tmp_path / "run", places=places)
     assert list((tmp_path / "prepared").iterdir()) == []

@@ -30,15 +30,16 @@ def test_a_store_gives_back_the_pairs_it_was_written_with(tmp_path):
 
 def test_an_interrupted_write_leaves_no_store(tmp_path, monkeypatch):
     data = ParallelData(src=[[4, 5, 3]] * 10, tgt=[[2, 6, 3]] * 10)
-    opened = []
+    writes = []
+    write = store._ArrayFile.write
 
-    def failing_open_memmap(path, *args, **kwargs):
-        opened.append(path)
-        if len(opened) == 3:
+    def failing_write(self, values):
+        writes.append(values)
+        if len(writes) == 5:
             raise OSError(28, "No space left on device")
-        return np.lib.format.open_memmap(path, *args, **kwargs)
+        write(self, values)
 
-    monkeypatch.setattr(store, "open_memmap", failing_open_memmap)
+    monkeypatch.setattr(store._ArrayFile, "write", failing_write)
     with pytest.raises(OSError):
         write_store(tmp_path / "store", data, (10, 10), {})
     assert store_info(tmp_path / "store") is None and list(tmp_path.iterdir()) == []

@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import shutil
+import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +28,13 @@ import numpy as np
 from honyaku.core.config import Config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.core.runtime import usable_cpus
+from honyaku.core.runtime import WorkerPool, workers_for
 from honyaku.data.batching import CorpusRange, ParallelData, TrainingPairs, encode_pairs, tokenized
 from honyaku.data.casing import learn_casing, save_casing
-from honyaku.data.corpus import TrainingSource, cache_dir, read_split, training_sources
-from honyaku.data.encoding import count_pieces, encode_pieces, sample_texts, word_lines, write_words
+from honyaku.data.corpus import TrainingSource, cache_dir, count_lines, read_split, training_sources
+from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs, word_lines, write_words
 from honyaku.data.store import WORDS_FILES, StoredPairs, StoreWriter, store_info
-from honyaku.data.subwords import Subwords, load_subwords, train_subwords
+from honyaku.data.subwords import Subwords, learn_subwords, load_subwords
 from honyaku.data.text import detokenize, processor_names
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World
@@ -87,13 +89,17 @@ def prepare_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool
     one that ``honyaku prepare`` prepared) keeps its own vocabularies and subword models and reads its store,
     linking it again only where the store is gone."""
     data = config.data
+    sampling = data.subwords.sampling if data.subwords is not None else None
+    store = run_dir / TRAINING_STORE
+    # A store of an earlier honyaku may lack the words that sampling segments: such a run links them anew.
+    complete = store_info(store) is not None and (sampling is None or (store / WORDS_FILES[0]).is_file())
     with world.main_first():
-        if world.is_main and not (resume and store_info(run_dir / TRAINING_STORE) is not None):
+        if world.is_main and not (resume and complete):
             link_prepared(config, run_dir, places, resume)
     src_subwords, tgt_subwords = load_subwords(data, subword_paths(run_dir))
     src_vocab, tgt_vocab = read_vocabularies(run_dir)
-    stored = StoredPairs(run_dir / TRAINING_STORE)
-    sampling = data.subwords.sampling if data.subwords is not None else None
+    stored = StoredPairs(store)
+    every_pair = [{"pairs": len(stored), "weight": 1.0, "tag": None}]  # a store of an earlier honyaku: one corpus
     training_pairs = TrainingPairs(
         stored.words() if sampling is not None else None,
         stored,
@@ -104,7 +110,7 @@ def prepare_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool
         config.training.bidirectional_epochs,
         [
             CorpusRange(corpus["pairs"], corpus["weight"], corpus["tag"] and src_vocab.index[corpus["tag"]])
-            for corpus in stored.info["corpora"]
+            for corpus in stored.info.get("corpora", every_pair)
         ],
     )
     dev_src, dev_tgt = tokenized(read_split(data, "dev", places.data_dir))
@@ -113,15 +119,15 @@ def prepare_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool
     return PreparedData(src_vocab, tgt_vocab, src_subwords, tgt_subwords, training_pairs, dev_data, references)
 
 
-def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: bool) -> Path:
+def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: bool) -> None:
     """Put the config's prepared data into the run, preparing it first where no run has: the model's files are
-    copied (a resumed run keeps its own, which must agree), the store is linked. Gives the prepared directory."""
+    copied (a resumed run keeps its own, which must agree), the store is linked."""
     sources = training_sources(config.data, places.data_dir)
     directory = places.prepared_root() / data_key(config, sources)
     if (directory / PREPARED_INFO).is_file():
         logger.info(f"prepared data: {directory} (made before, reused)")
     else:
-        prepare_directory(config, sources, directory, places.workers or usable_cpus())
+        prepare_directory(config, sources, directory, places.workers)
         logger.info(f"prepared data: {directory}")
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in (*VOCABULARY_FILES, *SUBWORD_FILES, CASING_FILE):
@@ -137,7 +143,6 @@ def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: boo
             )
     remove_store(run_dir)
     (run_dir / TRAINING_STORE).symlink_to((directory / TRAINING_STORE).resolve(), target_is_directory=True)
-    return directory
 
 
 def data_key(config: Config, sources: list[TrainingSource]) -> str:
@@ -146,7 +151,10 @@ def data_key(config: Config, sources: list[TrainingSource]) -> str:
     for source in sources:
         files = source.files
         for path in (files.tsv,) if files.tsv is not None else (files.src, files.tgt):
-            status = Path(path).stat()
+            try:
+                status = Path(path).stat()
+            except OSError as error:
+                raise HonyakuError(f"{path} ({source.setting}): cannot read: {error.strerror or error}") from None
             inputs.append([str(Path(path).resolve()), status.st_size, status.st_mtime_ns])
     made_from = {
         "format": PREPARED_FORMAT,
@@ -157,56 +165,63 @@ def data_key(config: Config, sources: list[TrainingSource]) -> str:
     return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def prepare_directory(config: Config, sources: list[TrainingSource], directory: Path, workers: int) -> None:
+def prepare_directory(config: Config, sources: list[TrainingSource], directory: Path, workers: int | None) -> None:
     """Prepare the data of ``config`` into ``directory``, atomically: words (pass 1), casing, subword models,
-    piece counts and vocabularies (pass 2), the store (pass 3)."""
+    piece counts and vocabularies (pass 2), the store (pass 3); one pool of workers serves the three passes."""
     data = config.data
-    with atomic_directory(directory) as staging:
+    lines = sum(min(count_lines(s.files.tsv or s.files.src), s.limit or sys.maxsize) for s in sources)
+    with atomic_directory(directory) as staging, WorkerPool(workers_for(lines, workers)) as pool:
+        clock = time.perf_counter()
         words = (staging / WORDS[0], staging / WORDS[1])
-        corpus_pairs = write_words(sources, data, words, workers)
+        corpus_pairs = write_words(sources, data, words, pool)
+        clock = _logged_pass(clock, f"read {sum(corpus_pairs):,} pairs from {len(sources)} corpora as words")
         if processor_names(data) == ("japanese", "english"):
             english = (target.split() for _, target in word_lines(words))
             japanese = (source.split() for source, _ in word_lines(words))
             save_casing(learn_casing(english, japanese), staging / CASING_FILE)
-        models = _train_subwords(config, words, sum(corpus_pairs), staging)
+            clock = _logged_pass(clock, "learned the casing of English names")
+        models: tuple[bytes | None, bytes | None] = (None, None)
+        if data.subwords is not None:
+            models = learn_subwords(data, subword_paths(staging), sample_texts(words, sum(corpus_pairs), data))
+            clock = _logged_pass(clock, "learned the SentencePiece models")
         tags = [source.tag for source in sources]
-        counts = count_pieces(words, corpus_pairs, tags, data, models, workers)
-        if not sum(counts.kept_per_corpus):
+        tagged = [tag is not None for tag in tags]
+        segmented = segment_pairs(words, corpus_pairs, tagged, data, models, pool, staging)
+        kept = sum(segmented.kept_per_corpus)
+        if not kept:
             raise HonyakuError(f"data.max_len={data.max_len} leaves no training pairs")
-        vocabularies = _build_vocabularies(config, counts.src_pieces, counts.tgt_pieces, staging, tags)
+        counts = segmented.piece_counts("src"), segmented.piece_counts("tgt")
+        vocabularies = _build_vocabularies(config, *counts, staging, tags)
         write_vocabularies(staging, *vocabularies)
+        clock = _logged_pass(
+            clock,
+            f"split into pieces: {kept:,} pairs kept (data.max_len), vocabularies of {len(vocabularies[0]):,} and "
+            f"{len(vocabularies[1]):,}",
+        )
         tag_ids = [None if tag is None else vocabularies[0].index[tag] for tag in tags]
         (staging / TRAINING_STORE).mkdir()
         sizes = (len(vocabularies[0]), len(vocabularies[1]))
-        writer = StoreWriter(staging / TRAINING_STORE, sum(counts.kept_per_corpus), counts.tokens(), sizes)
-        for chunk in encode_pieces(words, corpus_pairs, tag_ids, data, models, vocabularies, workers):
+        writer = StoreWriter(staging / TRAINING_STORE, kept, segmented.store_tokens(tagged), sizes)
+        for chunk in encode_segmented(segmented, vocabularies, tag_ids):
             writer.append(chunk)
         corpora = [
-            {"name": source.name, "pairs": kept, "read": read, "weight": source.weight, "tag": source.tag}
-            for source, kept, read in zip(sources, counts.kept_per_corpus, corpus_pairs)
+            {"name": source.name, "pairs": pairs, "read": read, "weight": source.weight, "tag": source.tag}
+            for source, pairs, read in zip(sources, segmented.kept_per_corpus, corpus_pairs)
         ]
         writer.close({"config": config.name, "corpora": corpora})
         if data.subwords is not None and data.subwords.sampling is not None:
-            _keep_words(words, np.concatenate(counts.kept), staging / TRAINING_STORE)
-        for path in words:
+            _keep_words(words, np.concatenate(segmented.kept), staging / TRAINING_STORE)
+        _logged_pass(clock, "encoded the pairs into the store")
+        for path in (*words, *segmented.files()):
             path.unlink()
         made = {"data": config.to_dict()["data"], "share_vocab": config.model.share_vocab, "corpora": corpora}
         (staging / PREPARED_INFO).write_text(json.dumps(made, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
-def _train_subwords(
-    config: Config, words: tuple[Path, Path], pairs: int, directory: Path
-) -> tuple[bytes | None, bytes | None]:
-    """The source and target SentencePiece models (None without subwords), learned and written."""
-    subwords = config.data.subwords
-    if subwords is None:
-        return None, None
-    src_texts, tgt_texts = sample_texts(words, pairs, config.data)
-    src_model = train_subwords(src_texts, subwords)
-    tgt_model = src_model if subwords.joint else train_subwords(tgt_texts, subwords)
-    for model, path in zip((src_model, tgt_model), subword_paths(directory)):
-        path.write_bytes(model)
-    return src_model, tgt_model
+def _logged_pass(started: float, what: str) -> float:
+    now = time.perf_counter()
+    logger.info(f"{what} ({now - started:.1f} s)")
+    return now
 
 
 def _build_vocabularies(

@@ -57,10 +57,8 @@ def map_chunks(
 ) -> list[Result]:
     """``function`` (a module-level function of a list, giving one result per item) over ``items``, in order: in
     chunks on ``workers`` processes (default: every usable CPU) when there are enough items to be worth it."""
-    workers = workers_for(len(items), workers)
-    if workers == 1:
-        return function(items)
-    return [result for chunk in imap_streamed(function, chunked(items, WORKER_CHUNK), workers) for result in chunk]
+    with WorkerPool(workers_for(len(items), workers)) as pool:
+        return [result for chunk in pool.imap(function, chunked(items, WORKER_CHUNK)) for result in chunk]
 
 
 def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -70,29 +68,35 @@ def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def imap_streamed(
-    function: Callable[[Item], Result],
-    items: Iterable[Item],
-    workers: int | None = None,
-    initializer: Callable[..., None] | None = None,
-    initargs: tuple[Any, ...] = (),
-) -> Iterator[Result]:
-    """``function`` (module-level) over ``items``, in order, on ``workers`` processes (default: every usable CPU;
-    one: in this process), with at most two items per worker in flight: unlike ``Pool.imap``, which reads all of
-    its input ahead, memory holds a few items whatever the input's length. ``initializer(*initargs)`` runs once
-    in each worker, to load what every item needs."""
-    workers = workers or usable_cpus()
-    if workers <= 1:
-        if initializer is not None:
-            initializer(*initargs)
-        yield from map(function, items)
-        return
-    # spawn, not fork: a forked copy of a process whose PyTorch threads have run can deadlock
-    with multiprocessing.get_context("spawn").Pool(workers, initializer, initargs) as pool:
+class WorkerPool:
+    """``count`` worker processes, started once for any number of maps (each one imports honyaku anew, which
+    costs seconds); with a count of one, the work runs in this process."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self._pool: Any = None
+
+    def __enter__(self) -> WorkerPool:
+        if self.count > 1:  # spawn, not fork: a forked copy of a process whose PyTorch threads ran can deadlock
+            self._pool = multiprocessing.get_context("spawn").Pool(self.count)
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+
+    def imap(self, function: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+        """``function`` (module-level) over ``items``, in order, with at most two items per worker in flight:
+        unlike ``Pool.imap``, which reads all of its input ahead, memory holds a few items whatever the input's
+        length."""
+        if self._pool is None:
+            yield from map(function, items)
+            return
         pending: collections.deque = collections.deque()
         for item in items:
-            pending.append(pool.apply_async(function, (item,)))
-            if len(pending) >= 2 * workers:
+            pending.append(self._pool.apply_async(function, (item,)))
+            if len(pending) >= 2 * self.count:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()

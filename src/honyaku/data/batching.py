@@ -224,17 +224,20 @@ def make_batches(data: Pairs, batch_size: int, batch_tokens: int | None, seed: i
     through Python (small integers, which Python shares), so that millions of pairs cost a few arrays.
     """
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    shuffled = torch.randperm(len(data), generator=generator).numpy()
-    src_lengths, tgt_lengths = data.lengths()
+    shuffled = torch.randperm(len(data), generator=generator).numpy().astype(np.int32)  # 4 bytes a pair, not 8
+    src_lengths, tgt_lengths = (lengths.astype(np.int32, copy=False) for lengths in data.lengths())
     order = shuffled[np.lexsort((tgt_lengths[shuffled], src_lengths[shuffled]))]  # stable: ties stay shuffled
+    del shuffled
+    longer = np.maximum(src_lengths, tgt_lengths)[order]
     cuts, size, longest = [], 0, 0
-    for position, length in enumerate(np.maximum(src_lengths, tgt_lengths)[order].tolist()):
+    for position, length in enumerate(longer.tolist()):
         over_tokens = batch_tokens is not None and (size + 1) * max(longest, length) > batch_tokens
         if size and (size == batch_size or over_tokens):
             cuts.append(position)
             size, longest = 0, 0
         size += 1
         longest = max(longest, length)
+    del longer
     batches = np.split(order, cuts)
     permutation = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in permutation]

@@ -1,9 +1,10 @@
 """The training corpora streamed through worker processes a chunk of pairs at a time, so that memory holds a few
 chunks whatever a corpus's size. Three passes: ``write_words`` reads each corpus strictly and writes its pairs as
-words (raw text through each language's text processor), one sentence per line; ``count_pieces`` splits the
-words into pieces, counts them (for the vocabularies) and measures each pair (for ``data.max_len``);
-``encode_pieces`` encodes the pairs kept as ids, chunk by chunk, for the store. The passes read the words files
-again rather than holding them."""
+words (raw text through each language's text processor), one sentence per line; ``segment_pairs`` splits the
+words into pieces in the workers (once: SentencePiece is the costly part), keeps the pairs within
+``data.max_len``, counts the pieces (for the vocabularies) and writes them to files as indices into one table;
+``encode_segmented`` maps those indices to vocabulary ids and adds ``<s>``, ``</s>`` and tags, with numpy, a
+chunk at a time, for the store. The passes read files rather than holding the corpus."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from honyaku.core.config import DataConfig, SplitFiles
-from honyaku.core.runtime import WORKER_CHUNK, chunked, imap_streamed, workers_for
-from honyaku.data.corpus import TrainingSource, check_tokenized, count_lines, iter_lines, iter_pairs, tokenized_text
+from honyaku.core.config import DataConfig
+from honyaku.core.runtime import WORKER_CHUNK, WorkerPool, chunked
+from honyaku.data.corpus import TrainingSource, check_tokenized, iter_lines, iter_pairs, tokenized_text
 from honyaku.data.subwords import SentencePieceModel, Subwords, WordLevel, text_readers
 from honyaku.data.text import processor_names
 from honyaku.data.vocabulary import Vocabulary
@@ -26,7 +27,9 @@ from honyaku.data.vocabulary import Vocabulary
 CHUNK = WORKER_CHUNK  # pairs per task: large enough that a task outweighs sending it to a worker
 
 
-def write_words(sources: list[TrainingSource], data: DataConfig, paths: tuple[Path, Path], workers: int) -> list[int]:
+def write_words(
+    sources: list[TrainingSource], data: DataConfig, paths: tuple[Path, Path], pool: WorkerPool
+) -> list[int]:
     """Pass 1: every corpus's pairs as words separated by spaces, source and target lines into ``paths``; gives
     each corpus's number of pairs. Tokenized corpora are checked not to look raw (``check_tokenized``)."""
     counts = []
@@ -34,8 +37,7 @@ def write_words(sources: list[TrainingSource], data: DataConfig, paths: tuple[Pa
         for source in sources:
             chunks = chunked(itertools.islice(iter_pairs(source.files), source.limit), CHUNK)
             if source.files.format == "raw":
-                tasks = ((processor_names(data), chunk) for chunk in chunks)
-                words = imap_streamed(_raw_words, tasks, workers_for(_lines(source.files), workers))
+                words = pool.imap(_raw_words, ((processor_names(data), chunk) for chunk in chunks))
             else:
                 words = (_tokenized_words(chunk, source, data, first=i == 0) for i, chunk in enumerate(chunks))
             count = 0
@@ -45,10 +47,6 @@ def write_words(sources: list[TrainingSource], data: DataConfig, paths: tuple[Pa
                 count += len(src_lines)
             counts.append(count)
     return counts
-
-
-def _lines(files: SplitFiles) -> int:
-    return count_lines(files.tsv or files.src)
 
 
 def _raw_words(task: tuple[tuple[str, str], list[tuple[str, str]]]) -> tuple[list[str], list[str]]:
@@ -71,13 +69,13 @@ def word_lines(paths: tuple[Path, Path]) -> Iterator[tuple[str, str]]:
     return zip(iter_lines(paths[0]), iter_lines(paths[1]))
 
 
-def sample_texts(paths: tuple[Path, Path], pairs: int, data: DataConfig) -> tuple[list[str], list[str]]:
-    """The texts that the source and target SentencePiece models learn from (a joint model: the first list, both
-    sides): every sentence, or ``data.subwords.max_sentences`` of them drawn by ``random.Random(0)`` — the sample
-    that ``train_subwords`` draws from the same sentences in memory — read from the words files."""
+def sample_texts(paths: tuple[Path, Path], pairs: int, data: DataConfig) -> list[list[str]]:
+    """The texts that SentencePiece learns from, read from the words files: one list for a joint model (every
+    source, then every target), else one per side; each every sentence, or ``data.subwords.max_sentences`` of
+    them drawn by ``random.Random(0)`` — the same sample on every machine."""
     joint, limit = data.subwords.joint, data.subwords.max_sentences
     src_text_of, tgt_text_of = text_readers(data)
-    populations = [pairs * 2] if joint else [pairs, pairs]  # a joint model's: every source, then every target
+    populations = [pairs * 2] if joint else [pairs, pairs]
     orders = [
         random.Random(0).sample(range(size), limit) if limit is not None and size > limit else range(size)
         for size in populations
@@ -92,127 +90,183 @@ def sample_texts(paths: tuple[Path, Path], pairs: int, data: DataConfig) -> tupl
         ):
             if wanted[population] is None or index in wanted[population]:
                 found[population][index] = text_of(line.split())
-    texts = [[found[p][i] for i in order] for p, order in enumerate(orders)]
-    return (texts[0], texts[0]) if joint else (texts[0], texts[1])
+    return [[found[p][i] for i in order] for p, order in enumerate(orders)]
+
+
+@dataclass(frozen=True)
+class Segmenter:
+    """What a task of pass 2 needs besides its pairs: sent with each task (a few hundred kilobytes beside its
+    megabytes of text) and loaded once in each worker process (``_subwords_of``)."""
+
+    data: DataConfig
+    models: tuple[bytes | None, bytes | None]  # the SentencePiece models, serialized; None: words
+
+
+_loaded: tuple[Segmenter, tuple[Subwords, Subwords]] | None = None
+
+
+def _subwords_of(segmenter: Segmenter) -> tuple[Subwords, Subwords]:
+    global _loaded
+    if _loaded is None or _loaded[0] != segmenter:
+        subwords = tuple(
+            WordLevel() if model is None else SentencePieceModel(model, "a subword model", text_of)
+            for model, text_of in zip(segmenter.models, text_readers(segmenter.data))
+        )
+        _loaded = (segmenter, subwords)  # type: ignore[assignment]
+    return _loaded[1]  # type: ignore[index]
+
+
+Task = tuple[Segmenter, list[str], list[str], bool]  # a chunk of one corpus, and whether its sources get a tag
+
+
+def _tasks(
+    paths: tuple[Path, Path], corpus_pairs: list[int], tagged: list[bool], segmenter: Segmenter
+) -> Iterator[Task]:
+    """The words files in chunks of one corpus each."""
+    lines = word_lines(paths)
+    for count, tag in zip(corpus_pairs, tagged):
+        for chunk in chunked(itertools.islice(lines, count), CHUNK):
+            sources, targets = (list(side) for side in zip(*chunk))
+            yield segmenter, sources, targets, tag
+
+
+def _segment(task: Task) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, list[str]]]]:
+    """A chunk's pairs as pieces: which pairs ``data.max_len`` keeps (counting ``<s>``, ``</s>`` and a tag), and
+    for each side, the kept sentences' pieces end to end as indices into a table of the chunk's pieces, their
+    lengths, and that table."""
+    segmenter, sources, targets, tagged = task
+    src_subwords, tgt_subwords = _subwords_of(segmenter)
+    src = [src_subwords.split(line.split()) for line in sources]
+    tgt = [tgt_subwords.split(line.split()) for line in targets]
+    extra, max_len = int(tagged), segmenter.data.max_len
+    kept = np.array([max_len is None or max(len(s) + extra, len(t)) + 2 <= max_len for s, t in zip(src, tgt)])
+    sides = []
+    for sentences in (src, tgt):
+        table: dict[str, int] = {}
+        kept_sentences = list(itertools.compress(sentences, kept))
+        indices = np.fromiter(
+            (table.setdefault(piece, len(table)) for piece in itertools.chain.from_iterable(kept_sentences)),
+            dtype=np.uint32,
+        )
+        sides.append((indices, np.array([len(s) for s in kept_sentences], dtype=np.int32), list(table)))
+    return kept, sides
+
+
+SIDES = ("src", "tgt")
 
 
 @dataclass
-class PieceCounts:
-    """What pass 2 finds: which pairs ``data.max_len`` keeps, the kept pairs' lengths in ids (with ``<s>``,
-    ``</s>`` and tags) and how often each piece occurs in them."""
+class Segmented:
+    """Pass 2's result: every kept pair's pieces, as indices into ``pieces`` (one table of both sides), in files
+    (``{side}.pieces``, ``{side}.lengths``: raw arrays, appended chunk by chunk), with each piece's count per
+    side, and how many pairs of each corpus ``data.max_len`` kept."""
 
+    directory: Path
+    pieces: list[str] = field(default_factory=list)
+    counts: dict[str, np.ndarray] = field(default_factory=lambda: {side: np.zeros(0, np.int64) for side in SIDES})
     kept: list[np.ndarray] = field(default_factory=list)  # (chunk,) bool, per chunk
-    src_lengths: list[np.ndarray] = field(default_factory=list)
-    tgt_lengths: list[np.ndarray] = field(default_factory=list)
-    src_pieces: Counter[str] = field(default_factory=Counter)
-    tgt_pieces: Counter[str] = field(default_factory=Counter)
     kept_per_corpus: list[int] = field(default_factory=list)
 
-    def tokens(self) -> tuple[int, int]:
-        return int(sum(n.sum() for n in self.src_lengths)), int(sum(n.sum() for n in self.tgt_lengths))
+    def piece_counts(self, side: str) -> Counter[str]:
+        counts = self.counts[side]
+        return Counter({self.pieces[i]: int(counts[i]) for i in np.flatnonzero(counts)})
+
+    def store_tokens(self, tagged: list[bool]) -> tuple[int, int]:
+        """The ids of each side in the store: the pieces, ``</s>`` and tags (sources), ``<s>``, ``</s>`` (targets)."""
+        kept = sum(self.kept_per_corpus)
+        tags = sum(pairs for pairs, tag in zip(self.kept_per_corpus, tagged) if tag)
+        return int(self.lengths("src").sum()) + kept + tags, int(self.lengths("tgt").sum()) + 2 * kept
+
+    def lengths(self, side: str) -> np.ndarray:
+        return np.fromfile(self.directory / f"{side}.lengths", dtype=np.int32)
+
+    def read_pieces(self, side: str, start: int, count: int) -> np.ndarray:
+        """``count`` piece indices of ``side`` from the ``start``-th on (read, not mapped: see ``_ArrayFile``)."""
+        return np.fromfile(self.directory / f"{side}.pieces", dtype=np.uint32, count=count, offset=4 * start)
+
+    def files(self) -> list[Path]:
+        return [self.directory / f"{side}.{kind}" for side in SIDES for kind in ("pieces", "lengths")]
 
 
-# What every task of passes 2 and 3 needs, loaded once per worker process by _load.
-_subwords: tuple[Subwords, Subwords] = (WordLevel(), WordLevel())
-_vocabularies: tuple[Vocabulary, Vocabulary] | None = None
-_max_len: int | None = None
-
-
-def _load(
-    data: DataConfig, models: tuple[bytes | None, bytes | None], vocabularies: tuple[list[str], list[str]] | None
-) -> None:
-    global _subwords, _vocabularies, _max_len
-    _subwords = tuple(  # type: ignore[assignment]
-        WordLevel() if model is None else SentencePieceModel(model, "a subword model", text_of)
-        for model, text_of in zip(models, text_readers(data))
-    )
-    _vocabularies = None if vocabularies is None else (Vocabulary(vocabularies[0]), Vocabulary(vocabularies[1]))
-    _max_len = data.max_len
-
-
-def _chunks_by_corpus(
-    paths: tuple[Path, Path], corpus_pairs: list[int], tags: list[int | None]
-) -> Iterator[tuple[list[str], list[str], int | None]]:
-    """The words files in chunks of one corpus each, with that corpus's tag."""
-    lines = word_lines(paths)
-    for count, tag in zip(corpus_pairs, tags):
-        for chunk in chunked(itertools.islice(lines, count), CHUNK):
-            sources, targets = (list(side) for side in zip(*chunk))
-            yield sources, targets, tag
-
-
-def _pieces(chunk: tuple[list[str], list[str], int | None]) -> tuple[list[list[str]], list[list[str]], np.ndarray]:
-    """A chunk's pieces, and which of its pairs ``data.max_len`` keeps (counting ``<s>``, ``</s>`` and a tag)."""
-    sources, targets, tag = chunk
-    src = [_subwords[0].split(line.split()) for line in sources]
-    tgt = [_subwords[1].split(line.split()) for line in targets]
-    extra = 1 if tag is not None else 0
-    kept = np.array(
-        [_max_len is None or max(len(s) + extra, len(t)) + 2 <= _max_len for s, t in zip(src, tgt)], dtype=bool
-    )
-    return src, tgt, kept
-
-
-def _count(
-    chunk: tuple[list[str], list[str], int | None],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Counter, Counter]:
-    src, tgt, kept = _pieces(chunk)
-    extra = 1 if chunk[2] is not None else 0
-    src_kept = [s for s, keep in zip(src, kept) if keep]
-    tgt_kept = [t for t, keep in zip(tgt, kept) if keep]
-    src_lengths = np.array([len(s) + 1 + extra for s in src_kept], dtype=np.int64)  # </s>, and the tag
-    tgt_lengths = np.array([len(t) + 2 for t in tgt_kept], dtype=np.int64)  # <s> … </s>
-    return kept, src_lengths, tgt_lengths, Counter(itertools.chain(*src_kept)), Counter(itertools.chain(*tgt_kept))
-
-
-def count_pieces(
+def segment_pairs(
     paths: tuple[Path, Path],
     corpus_pairs: list[int],
-    tags: list[str | None],
+    tagged: list[bool],
     data: DataConfig,
     models: tuple[bytes | None, bytes | None],
-    workers: int,
-) -> PieceCounts:
-    """Pass 2, over the words files of ``write_words``."""
-    counts = PieceCounts()
-    flags = [None if tag is None else 0 for tag in tags]  # any id: here a tag only counts as one token
-    chunks = _chunks_by_corpus(paths, corpus_pairs, flags)
-    results = imap_streamed(_count, chunks, workers_for(sum(corpus_pairs), workers), _load, (data, models, None))
-    ends = np.cumsum(corpus_pairs)
-    for kept, src_lengths, tgt_lengths, src_pieces, tgt_pieces in results:
-        counts.kept.append(kept)
-        counts.src_lengths.append(src_lengths)
-        counts.tgt_lengths.append(tgt_lengths)
-        counts.src_pieces.update(src_pieces)
-        counts.tgt_pieces.update(tgt_pieces)
-    all_kept = np.concatenate(counts.kept) if counts.kept else np.zeros(0, dtype=bool)
-    counts.kept_per_corpus = [int(all_kept[start:end].sum()) for start, end in zip((0, *ends[:-1]), ends)]
-    return counts
-
-
-def _encode(chunk: tuple[list[str], list[str], int | None]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    src, tgt, kept = _pieces(chunk)
-    tag = chunk[2]
-    src_vocab, tgt_vocab = _vocabularies  # type: ignore[misc]
-    lead = [] if tag is None else [tag]
-    src_ids = [lead + src_vocab.encode(s, add_eos=True) for s, keep in zip(src, kept) if keep]
-    tgt_ids = [tgt_vocab.encode(t, add_bos=True, add_eos=True) for t, keep in zip(tgt, kept) if keep]
-    return {
-        side: (np.fromiter(itertools.chain(*ids), dtype=np.uint32), np.array([len(s) for s in ids], dtype=np.int64))
-        for side, ids in (("src", src_ids), ("tgt", tgt_ids))
+    pool: WorkerPool,
+    directory: Path,
+) -> Segmented:
+    """Pass 2, over the words files of ``write_words``: each pair split into pieces once, in the workers; here,
+    each chunk's pieces mapped into one table and appended to ``directory``'s files."""
+    result = Segmented(directory)
+    index: dict[str, int] = {}
+    files = {
+        side: ((directory / f"{side}.pieces").open("wb"), (directory / f"{side}.lengths").open("wb")) for side in SIDES
     }
+    try:
+        for kept, sides in pool.imap(_segment, _tasks(paths, corpus_pairs, tagged, Segmenter(data, models))):
+            result.kept.append(kept)
+            for side, (indices, lengths, table) in zip(SIDES, sides):
+                mapping = np.array([index.setdefault(piece, len(index)) for piece in table], dtype=np.uint32)
+                pieces = mapping[indices] if len(indices) else indices
+                counts = result.counts[side]
+                if len(counts) < len(index):
+                    result.counts[side] = counts = np.concatenate(
+                        [counts, np.zeros(len(index) - len(counts), np.int64)]
+                    )
+                counts += np.bincount(pieces, minlength=len(counts))
+                pieces.tofile(files[side][0])
+                lengths.tofile(files[side][1])
+    finally:
+        for handles in files.values():
+            for handle in handles:
+                handle.close()
+    result.pieces = list(index)
+    every_kept = np.concatenate(result.kept) if result.kept else np.zeros(0, dtype=bool)
+    ends = np.cumsum(corpus_pairs)
+    result.kept_per_corpus = [int(every_kept[start:end].sum()) for start, end in zip((0, *ends[:-1]), ends)]
+    return result
 
 
-def encode_pieces(
-    paths: tuple[Path, Path],
-    corpus_pairs: list[int],
-    tag_ids: list[int | None],
-    data: DataConfig,
-    models: tuple[bytes | None, bytes | None],
+def encode_segmented(
+    segmented: Segmented,
     vocabularies: tuple[Vocabulary, Vocabulary],
-    workers: int,
+    tag_ids: list[int | None],
 ) -> Iterator[dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Pass 3: the kept pairs as ids, a chunk at a time (for ``StoreWriter.append``)."""
-    tokens = (vocabularies[0].tokens, vocabularies[1].tokens)
-    chunks = _chunks_by_corpus(paths, corpus_pairs, tag_ids)
-    return imap_streamed(_encode, chunks, workers_for(sum(corpus_pairs), workers), _load, (data, models, tokens))
+    """Pass 3: the kept pairs as ids with ``</s>`` (sources, led by their corpus's tag) or ``<s> … </s>``
+    (targets), a chunk at a time (for ``StoreWriter.append``); numpy array operations, no Python per token."""
+    lookups = {
+        side: np.array([vocabulary.index.get(piece, Vocabulary.unk_id) for piece in segmented.pieces], np.uint32)
+        for side, vocabulary in zip(SIDES, vocabularies)
+    }
+    lengths = {side: segmented.lengths(side) for side in SIDES}
+    read = {side: 0 for side in SIDES}  # pieces read so far
+    start = 0
+    for pairs, tag in zip(segmented.kept_per_corpus, tag_ids):
+        for chunk_start in range(start, start + pairs, CHUNK):
+            chunk_end = min(chunk_start + CHUNK, start + pairs)
+            chunk = {}
+            for side in SIDES:
+                side_lengths = lengths[side][chunk_start:chunk_end]
+                count = int(side_lengths.sum())
+                ids = lookups[side][segmented.read_pieces(side, read[side], count)]
+                read[side] += count
+                lead = ([] if tag is None else [tag]) if side == "src" else [Vocabulary.bos_id]
+                chunk[side] = with_specials(ids, side_lengths, lead, Vocabulary.eos_id)
+            yield chunk
+        start += pairs
+
+
+def with_specials(ids: np.ndarray, lengths: np.ndarray, lead: list[int], end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences given end to end (``ids``, ``lengths``), each led by ``lead`` and ended by ``end``."""
+    extra = len(lead) + 1
+    out_lengths = lengths.astype(np.int64) + extra
+    starts = np.cumsum(out_lengths) - out_lengths
+    out = np.empty(int(out_lengths.sum()), dtype=np.uint32)
+    body_starts = starts + len(lead) - (np.cumsum(lengths) - lengths)  # where each sentence's pieces move to
+    out[np.repeat(body_starts, lengths) + np.arange(len(ids))] = ids
+    for offset, token in enumerate(lead):
+        out[starts + offset] = token
+    out[starts + out_lengths - 1] = end
+    return out, out_lengths

@@ -1,11 +1,11 @@
 """Encoded training pairs on disk: each side's token ids end to end in one numpy array, with each sentence's
-offset into it, memory-mapped when read. A corpus of any size then trains in flat memory: a batch reads its
-pairs from the map when it is built, and the length arrays alone sort the pairs into batches.
+offset into it and its length, memory-mapped when read. A corpus of any size then trains in flat memory: a batch
+reads its pairs from the map when it is built, and the length arrays alone sort the pairs into batches.
 
-numpy's ``.npy`` files are the storage (``numpy.save``, ``numpy.load(mmap_mode="r")``): a well-kept format that
-every Python array library reads, with no format of our own. A store is written into a staging directory and
-renamed into place with its description, ``store.json``, so an interrupted write leaves nothing that a later
-run would take for a store.
+numpy's ``.npy`` files are the storage (their header written by ``numpy.lib.format``, read by
+``numpy.load(mmap_mode="r")``): a well-kept format that every Python array library reads, with no format of our
+own. A store is written into a staging directory and renamed into place with its description, ``store.json``,
+so an interrupted write leaves nothing that a later run would take for a store.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.lib.format import open_memmap
 
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
@@ -35,40 +34,58 @@ def id_type(vocabulary_size: int) -> type[np.unsignedinteger]:
     return np.uint16 if vocabulary_size <= 1 << 16 else np.uint32
 
 
+class _ArrayFile:
+    """A ``.npy`` file of a known dtype and length, filled front to back by plain writes: a memory map's written
+    pages would count in the process's memory until unmapped, however large the store."""
+
+    def __init__(self, path: Path, dtype: type[np.generic], length: int):
+        self.dtype = np.dtype(dtype)
+        self.file = path.open("wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (length,)}
+        np.lib.format.write_array_header_1_0(self.file, header)
+
+    def write(self, values: np.ndarray) -> None:
+        self.file.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class StoreWriter:
-    """Fills a store's arrays, of sizes known beforehand, a chunk of pairs at a time (each array a memory map of
-    its ``.npy`` file, so that memory holds one chunk whatever the store's size)."""
+    """Writes a store's arrays, of sizes known beforehand, a chunk of pairs at a time, so that memory holds one
+    chunk whatever the store's size."""
 
     def __init__(self, directory: Path, pairs: int, tokens: tuple[int, int], vocabulary_sizes: tuple[int, int]):
         self.directory, self.pairs = directory, pairs
-        self.ids, self.offsets = {}, {}
+        self.files: dict[str, dict[str, _ArrayFile]] = {}
         for side, count, size in zip(SIDES, tokens, vocabulary_sizes):
-            self.ids[side] = open_memmap(directory / f"{side}.ids.npy", mode="w+", dtype=id_type(size), shape=(count,))
-            self.offsets[side] = open_memmap(
-                directory / f"{side}.offsets.npy", mode="w+", dtype=np.int64, shape=(pairs + 1,)
-            )
-            self.offsets[side][0] = 0
+            self.files[side] = {
+                "ids": _ArrayFile(directory / f"{side}.ids.npy", id_type(size), count),
+                "offsets": _ArrayFile(directory / f"{side}.offsets.npy", np.int64, pairs + 1),
+                "lengths": _ArrayFile(directory / f"{side}.lengths.npy", np.int32, pairs),
+            }
+            self.files[side]["offsets"].write(np.zeros(1))
+        self.positions = {side: 0 for side in SIDES}  # ids written per side
         self.written = 0
 
     def append(self, chunk: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Add the pairs of ``chunk``: for each side, its sentences' ids end to end, and their lengths."""
-        count = None
         for side, (ids, lengths) in chunk.items():
-            offsets = self.offsets[side]
-            start = offsets[self.written]
-            self.ids[side][start : start + len(ids)] = ids
-            offsets[self.written + 1 : self.written + 1 + len(lengths)] = start + np.cumsum(lengths)
-            count = len(lengths)
-        self.written += count or 0
+            files = self.files[side]
+            files["ids"].write(ids)
+            files["offsets"].write(self.positions[side] + np.cumsum(lengths))
+            files["lengths"].write(lengths)
+            self.positions[side] += len(ids)
+        self.written += len(lengths)
 
     def close(self, info: dict[str, Any]) -> None:
-        """Flush the arrays and write the description: the pair count, the id types and ``info``."""
+        """Close the files and write the description: the pair count, the id types and ``info``."""
+        for files in self.files.values():
+            for array in files.values():
+                array.close()
         if self.written != self.pairs:
             raise HonyakuError(f"{self.directory}: {self.written:,} pairs written into a store of {self.pairs:,}")
-        for array in (*self.ids.values(), *self.offsets.values()):
-            array.flush()
-        types = {side: ids.dtype.name for side, ids in self.ids.items()}
-        self.ids, self.offsets = {}, {}  # unmapped
+        types = {side: files["ids"].dtype.name for side, files in self.files.items()}
         description = {"format": STORE_FORMAT, "pairs": self.pairs, "id_types": types, **info}
         (self.directory / STORE_INFO).write_text(json.dumps(description, indent=1), encoding="utf-8")
 
@@ -104,8 +121,9 @@ def store_info(directory: Path) -> dict[str, Any] | None:
 class StoredSentences(Sequence):
     """One side of a store: sentence ``i`` is ``ids[offsets[i]:offsets[i + 1]]``, read from the map on access."""
 
-    def __init__(self, ids: np.ndarray, offsets: np.ndarray):
+    def __init__(self, ids: np.ndarray, offsets: np.ndarray, lengths: np.ndarray | None):
         self.ids, self.offsets = ids, offsets
+        self._lengths = lengths
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -114,7 +132,11 @@ class StoredSentences(Sequence):
         return self.ids[self.offsets[index] : self.offsets[index + 1]].tolist()
 
     def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        """Each sentence's length, as int32: the store's (a store of an earlier honyaku has none: then computed
+        once from the offsets)."""
+        if self._lengths is None:
+            self._lengths = np.diff(self.offsets).astype(np.int32)
+        return self._lengths
 
 
 class StoredPairs:
@@ -129,6 +151,7 @@ class StoredPairs:
                 StoredSentences(
                     np.load(directory / f"{side}.ids.npy", mmap_mode="r"),
                     np.load(directory / f"{side}.offsets.npy", mmap_mode="r"),
+                    np.load(lengths) if (lengths := directory / f"{side}.lengths.npy").is_file() else None,
                 )
                 for side in SIDES
             )

@@ -83,11 +83,11 @@ class SentencePieceModel:
 Subwords = WordLevel | SentencePieceModel
 
 
+SENTENCEPIECE_THREADS = 4  # 1.2× faster than one on this 2-core machine (small_parallel_enja × 4)
+
+
 def train_subwords(sentences: list[str], cfg: SubwordConfig) -> bytes:
-    """A serialized SentencePiece model of ``sentences`` (as SentencePieceModel.split reads them), or of a sample
-    of ``cfg.max_sentences`` of them."""
-    if cfg.max_sentences is not None and len(sentences) > cfg.max_sentences:
-        sentences = random.Random(0).sample(sentences, cfg.max_sentences)  # fixed: one sample per corpus
+    """A serialized SentencePiece model of ``sentences`` (as SentencePieceModel.split reads them)."""
     model = io.BytesIO()
     try:
         sentencepiece.SentencePieceTrainer.train(
@@ -103,7 +103,9 @@ def train_subwords(sentences: list[str], cfg: SubwordConfig) -> bytes:
             pad_id=-1,
             normalization_rule_name="identity",  # keep the corpus forms (NFKC would turn ５ into 5)
             hard_vocab_limit=False,  # vocab_size is an upper bound: small data may not fill it
-            num_threads=1,  # the same model on every machine
+            # A fixed count, not the machine's: SentencePiece's result depends on how many threads share the work
+            # (each count gives its own, always the same), so every machine learns the same model.
+            num_threads=SENTENCEPIECE_THREADS,
             minloglevel=2,
         )
     except RuntimeError as error:
@@ -111,23 +113,14 @@ def train_subwords(sentences: list[str], cfg: SubwordConfig) -> bytes:
     return model.getvalue()
 
 
-def prepare_subwords(
-    data: DataConfig, paths: tuple[Path, Path], train_src: list[list[str]], train_tgt: list[list[str]], resume: bool
-) -> tuple[Subwords, Subwords]:
-    """The source and target subword models at ``paths``: trained and saved there for a new run, else loaded."""
-    if data.subwords is None:
-        return WordLevel(), WordLevel()
-    if not resume:
-        src_text_of, tgt_text_of = text_readers(data)
-        src_texts, tgt_texts = list(map(src_text_of, train_src)), list(map(tgt_text_of, train_tgt))
-        src_path, tgt_path = paths
-        if data.subwords.joint:
-            src_path.write_bytes(train_subwords(src_texts + tgt_texts, data.subwords))
-            tgt_path.write_bytes(src_path.read_bytes())
-        else:
-            src_path.write_bytes(train_subwords(src_texts, data.subwords))
-            tgt_path.write_bytes(train_subwords(tgt_texts, data.subwords))
-    return load_subwords(data, paths)
+def learn_subwords(data: DataConfig, paths: tuple[Path, Path], samples: list[list[str]]) -> tuple[bytes, bytes]:
+    """The source and target SentencePiece models, learned from ``samples`` (texts as ``text_readers`` makes
+    them: one list for a joint model, else the source's and the target's) and written to ``paths``."""
+    models = [train_subwords(texts, data.subwords) for texts in samples]
+    src_model, tgt_model = (models[0], models[0]) if data.subwords.joint else models
+    for model, path in zip((src_model, tgt_model), paths):
+        path.write_bytes(model)
+    return src_model, tgt_model
 
 
 def text_readers(data: DataConfig) -> tuple[Callable[[list[str]], str], Callable[[list[str]], str]]:
