@@ -32,6 +32,10 @@ def test_runs_of_the_same_data_share_its_preparation_and_others_do_not(tmp_path)
     stores = [(tmp_path / run / TRAINING_STORE).resolve() for run in ("first", "second")]
     assert stores[0] == stores[1] and (stores[0].parent / PREPARED_INFO).is_file()
     assert (tmp_path / "first" / "src.spm.model").read_bytes() == (tmp_path / "second" / "src.spm.model").read_bytes()
+    other_dev = tmp_path / "other-dev.src"
+    other_dev.write_bytes((tmp_path / "dev" / "data.src").read_bytes())
+    prepare(config, tmp_path / "other-dev", overrides=[f"data.dev.src={other_dev}"], places=places)
+    assert len(list((tmp_path / "prepared").iterdir())) == 1  # dev is read by each run, not prepared
     prepare(config, tmp_path / "shorter", overrides=["data.max_len=9"], places=places)
     assert len(list((tmp_path / "prepared").iterdir())) == 2
     assert len(StoredPairs(tmp_path / "shorter" / TRAINING_STORE)) < len(StoredPairs(stores[0]))

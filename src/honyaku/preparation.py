@@ -2,12 +2,13 @@
 subword models learned, the vocabularies built, the training pairs encoded into a memory-mapped store.
 
 Prepared data is kept in a directory of its own, named by a hash of what it is made from (the config's data
-section, ``model.share_vocab`` and each training file's path, size and modification time), under a root that
-runs share (``DataPlaces.prepared_dir``). A run copies the vocabularies, subword models and casing table into
-its directory (they are part of the model) and links the store; a second run with the same data finds the
-directory and prepares nothing. Preparation streams the corpora through worker processes
-(honyaku.data.encoding), so that its memory does not grow with the corpus beyond the SentencePiece sample, and
-writes the directory atomically: an interrupted preparation leaves nothing a later run would take for it.
+section but its dev and test splits, ``model.share_vocab`` and each training file's path, size and modification
+time), under a root that runs share (``DataPlaces.prepared_dir``). A run copies the vocabularies, subword
+models and casing table into its directory (they are part of the model) and links the store; a second run with
+the same training data finds the directory and prepares nothing. Preparation streams the corpora through
+worker processes (honyaku.data.encoding), so that its memory does not grow with the corpus beyond the
+SentencePiece sample, and writes the directory atomically: an interrupted preparation leaves nothing a later run
+would take for it.
 ``Trainer`` receives the result and never reads a corpus itself."""
 
 from __future__ import annotations
@@ -156,9 +157,10 @@ def data_key(config: Config, sources: list[TrainingSource]) -> str:
             except OSError as error:
                 raise HonyakuError(f"{path} ({source.setting}): cannot read: {error.strerror or error}") from None
             inputs.append([str(Path(path).resolve()), status.st_size, status.st_mtime_ns])
+    data = {key: value for key, value in config.to_dict()["data"].items() if key not in ("dev", "test")}
     made_from = {
         "format": PREPARED_FORMAT,
-        "data": config.to_dict()["data"],
+        "data": data,  # the training data's settings: dev and test are read by each run
         "share_vocab": config.model.share_vocab,
         "inputs": inputs,
     }
