@@ -172,10 +172,11 @@ class Segmented:
         return Counter({self.pieces[i]: int(counts[i]) for i in np.flatnonzero(counts)})
 
     def store_tokens(self, tagged: list[bool]) -> tuple[int, int]:
-        """The ids of each side in the store: the pieces, ``</s>`` and tags (sources), ``<s>``, ``</s>`` (targets)."""
+        """The ids of each side in the store: the pieces (as counted), ``</s>`` and tags (sources), ``<s>``,
+        ``</s>`` (targets)."""
         kept = sum(self.kept_per_corpus)
         tags = sum(pairs for pairs, tag in zip(self.kept_per_corpus, tagged) if tag)
-        return int(self.lengths("src").sum()) + kept + tags, int(self.lengths("tgt").sum()) + 2 * kept
+        return int(self.counts["src"].sum()) + kept + tags, int(self.counts["tgt"].sum()) + 2 * kept
 
     def lengths(self, side: str) -> np.ndarray:
         return np.fromfile(self.directory / f"{side}.lengths", dtype=np.int32)
