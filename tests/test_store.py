@@ -28,6 +28,15 @@ def test_a_store_gives_back_the_pairs_it_was_written_with(tmp_path):
     assert [b.tolist() for b in batches[0]] == [b.tolist() for b in batches[1]]
 
 
+def test_a_truncated_store_is_reported_as_damaged_not_read_short(tmp_path):
+    data = ParallelData(src=[[4, 5, 3]] * 10, tgt=[[2, 6, 7, 3]] * 10)
+    write_store(tmp_path / "store", data, (10, 10), {})
+    ids = tmp_path / "store" / "tgt.ids.npy"
+    ids.write_bytes(ids.read_bytes()[:-2])
+    with pytest.raises(HonyakuError, match=r"damaged store \(tgt.ids.npy does not hold the 40 elements"):
+        StoredPairs(tmp_path / "store")
+
+
 def test_an_interrupted_write_leaves_no_store(tmp_path, monkeypatch):
     data = ParallelData(src=[[4, 5, 3]] * 10, tgt=[[2, 6, 3]] * 10)
     writes = []

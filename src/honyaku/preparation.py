@@ -1,5 +1,5 @@
 """The data a run trains on, prepared from its config: the corpora read and tokenized, the casing table and
-subword models learned, the vocabularies built, the training pairs encoded into a memory-mapped store.
+subword models learned, the vocabularies built, the training pairs encoded into a store of numpy arrays.
 
 Prepared data is kept in a directory of its own, named by a hash of what it is made from (the config's data
 section but its dev and test splits, ``model.share_vocab`` and each training file's path, size and modification

@@ -20,7 +20,7 @@ from honyaku.data.vocabulary import Vocabulary
 
 
 class Pairs(Protocol):
-    """Encoded sentence pairs, in memory (``ParallelData``) or memory-mapped (``honyaku.data.store.StoredPairs``)."""
+    """Encoded sentence pairs, in memory (``ParallelData``) or in a store (``honyaku.data.store.StoredPairs``)."""
 
     src: Sequence[list[int]]
     tgt: Sequence[list[int]]

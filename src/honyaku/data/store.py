@@ -1,17 +1,23 @@
 """Encoded training pairs on disk: each side's token ids end to end in one numpy array, with each sentence's
-offset into it and its length, memory-mapped when read. A corpus of any size then trains in flat memory: a batch
-reads its pairs from the map when it is built, and the length arrays alone sort the pairs into batches.
+offset into it and its length. A corpus of any size then trains in flat memory: a batch reads its pairs from the
+files when it is built, and the length arrays alone sort the pairs into batches.
 
-numpy's ``.npy`` files are the storage (their header written by ``numpy.lib.format``, read by
-``numpy.load(mmap_mode="r")``): a well-kept format that every Python array library reads, with no format of our
-own. A store is written into a staging directory and renamed into place with its description, ``store.json``,
-so an interrupted write leaves nothing that a later run would take for a store.
+numpy's ``.npy`` files are the storage (their headers written and read by ``numpy.lib.format``): a well-kept
+format that every Python array library reads, or maps with ``numpy.load(mmap_mode="r")``, with no format of our
+own. Training reads a sentence by position (``os.pread``) rather than through a memory map: every page of a map
+that a read touches (with the kernel's fault-around, 64 KB about it) counts in the process's resident memory, so
+random reads from a mapped 5M-pair store had added 280 MB of it by the 10th step; read by position, the pages stay
+in the page cache only.
+
+A store is written into a staging directory and renamed into place with its description, ``store.json``, so an
+interrupted write leaves nothing that a later run would take for a store.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -118,29 +124,53 @@ def store_info(directory: Path) -> dict[str, Any] | None:
     return info
 
 
-class StoredSentences(Sequence):
-    """One side of a store: sentence ``i`` is ``ids[offsets[i]:offsets[i + 1]]``, read from the map on access."""
+class _ArrayReader:
+    """A one-dimensional ``.npy`` file whose elements are read by position, a slice at a time."""
 
-    def __init__(self, ids: np.ndarray, offsets: np.ndarray, lengths: np.ndarray | None):
-        self.ids, self.offsets = ids, offsets
-        self._lengths = lengths
+    def __init__(self, path: Path):
+        self.file = path.open("rb")
+        version = np.lib.format.read_magic(self.file)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, self.dtype = read_header(self.file)
+        self.start = self.file.tell()
+        if len(shape) != 1 or fortran_order:
+            raise ValueError(f"{path.name} is not a one-dimensional array")
+        self.length = shape[0]
+        if os.fstat(self.file.fileno()).st_size != self.start + self.length * self.dtype.itemsize:
+            raise ValueError(f"{path.name} does not hold the {self.length:,} elements that its header declares")
+
+    def read(self, first: int, count: int) -> np.ndarray:
+        size = self.dtype.itemsize
+        return np.frombuffer(os.pread(self.file.fileno(), count * size, self.start + first * size), self.dtype)
+
+
+class StoredSentences(Sequence):
+    """One side of a store: sentence ``i`` is ``ids[offsets[i]:offsets[i + 1]]``, read from the files on access."""
+
+    def __init__(self, ids: Path, offsets: Path, lengths: Path):
+        self.ids, self.offsets = _ArrayReader(ids), _ArrayReader(offsets)
+        self._lengths = np.load(lengths) if lengths.is_file() else None
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return self.offsets.length - 1
 
     def __getitem__(self, index: int) -> list[int]:  # type: ignore[override]
-        return self.ids[self.offsets[index] : self.offsets[index + 1]].tolist()
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        start, end = self.offsets.read(int(index), 2).tolist()
+        return self.ids.read(start, end - start).tolist()
 
     def lengths(self) -> np.ndarray:
         """Each sentence's length, as int32: the store's (a store of an earlier honyaku has none: then computed
         once from the offsets)."""
         if self._lengths is None:
-            self._lengths = np.diff(self.offsets).astype(np.int32)
+            self._lengths = np.diff(self.offsets.read(0, self.offsets.length)).astype(np.int32)
         return self._lengths
 
 
 class StoredPairs:
-    """The pairs of a store, memory-mapped: ``src[i]``, ``tgt[i]``, ``len()`` and ``lengths()``, as ParallelData."""
+    """The pairs of a store, read from its files: ``src[i]``, ``tgt[i]``, ``len()`` and ``lengths()``, as
+    ParallelData."""
 
     def __init__(self, directory: Path):
         info = store_info(directory)
@@ -148,11 +178,7 @@ class StoredPairs:
             raise HonyakuError(f"{directory}: no store ({STORE_INFO} missing)")
         try:
             self.src, self.tgt = (
-                StoredSentences(
-                    np.load(directory / f"{side}.ids.npy", mmap_mode="r"),
-                    np.load(directory / f"{side}.offsets.npy", mmap_mode="r"),
-                    np.load(lengths) if (lengths := directory / f"{side}.lengths.npy").is_file() else None,
-                )
+                StoredSentences(*(directory / f"{side}.{array}.npy" for array in ("ids", "offsets", "lengths")))
                 for side in SIDES
             )
         except (OSError, ValueError) as error:
