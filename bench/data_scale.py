@@ -41,6 +41,7 @@ import threading
 import time
 from pathlib import Path
 
+from logs import logged_tokens_per_second
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
@@ -139,19 +140,6 @@ def store_bytes(store: Path) -> int:
     return sum(path.stat().st_size for path in store.resolve().iterdir())
 
 
-def tokens_per_second(log: Path) -> float:
-    """Target tokens/s of a training log's windows after the first (steps 11-40), their mean."""
-    text = log.read_text(encoding="utf-8")
-    found = [
-        float(speed.replace(",", ""))
-        for step, speed in re.findall(r"step (\d+) .*?([\d,]+) target tokens/s", text)
-        if LOG_EVERY < int(step) <= TRAIN_STEPS
-    ]
-    if not found:
-        raise HonyakuError(f"{log}: no tokens/s after step {LOG_EVERY}")
-    return sum(found) / len(found)
-
-
 def baseline_checkout(revision: str, work: Path) -> Path:
     """The ``src`` of ``revision``, unpacked (git archive) under ``work``."""
     target = work / f"baseline-{revision}"
@@ -197,7 +185,7 @@ def main() -> None:
             "prepare_rss": prepare_rss,
             "store": store_bytes(run / "train.store"),
             "train_rss": train_rss,
-            "tokens": tokens_per_second(run / "train.log"),
+            "tokens": logged_tokens_per_second(run / "train.log", LOG_EVERY, TRAIN_STEPS),
         }
         print(row, flush=True)
         rows.append(row)

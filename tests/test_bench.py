@@ -252,3 +252,13 @@ def test_curves_lists_dev_bleu_at_the_asked_epochs_from_each_run(tmp_path, atten
     assert result.returncode == 1 and result.stderr.strip() == (
         f"curves.py: error: {attention_run / 'metrics.csv'}: no dev BLEU at the end of epoch 3 (train it further)"
     )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU, bench/gpu_check.py runs the check itself")
+def test_the_gpu_check_refuses_a_machine_without_cuda_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, REPO / "bench" / "gpu_check.py"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("bench/gpu_check.py: error: no CUDA device: torch ")
+    assert "Traceback" not in result.stderr

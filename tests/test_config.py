@@ -108,6 +108,7 @@ def test_a_config_names_a_base_resolved_at_load_and_saved_whole(tmp_path):
 
 def test_the_names_a_config_validates_are_those_of_the_registries():
     from honyaku.core import config
+    from honyaku.core.runtime import PRECISIONS
     from honyaku.data.corpus import BUILTIN_CORPORA
     from honyaku.data.text import PROCESSORS
     from honyaku.models.factory import ARCHITECTURES
@@ -115,3 +116,4 @@ def test_the_names_a_config_validates_are_those_of_the_registries():
     assert set(config.BUILTIN_CORPUS_NAMES) == set(BUILTIN_CORPORA)
     assert set(config.PROCESSOR_NAMES) == set(PROCESSORS)
     assert set(config.ARCHITECTURE_NAMES) == set(ARCHITECTURES)
+    assert set(config.PRECISION_NAMES) == set(PRECISIONS)

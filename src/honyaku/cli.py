@@ -17,7 +17,7 @@ from tqdm import tqdm
 from honyaku import __version__
 from honyaku.averaging import average_run
 from honyaku.bundle import bundle
-from honyaku.core.config import MAX_INPUT_CHARS, SplitFiles
+from honyaku.core.config import MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.runtime import configure_threads
@@ -79,6 +79,14 @@ def _options(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.Arg
 
 DEVICE = (("--device",), {"default": "auto", "help": "cpu, cuda, cuda:N or auto (CUDA where there is one)"})
 DEVICE_OPTION = _options(DEVICE)
+DTYPE = (
+    ("--dtype",),
+    {
+        "choices": PRECISION_NAMES,
+        "default": "float32",
+        "help": "the precision the model computes in (bfloat16, float16: half the memory; faster on a GPU)",
+    },
+)
 DATA_DIR_SETTINGS = {
     "metavar": "DIR",
     "help": "directory holding the built-in corpus (else $HONYAKU_DATA_DIR or the cache)",
@@ -122,6 +130,7 @@ TRANSLATOR_OPTIONS = _options(  # how translate and evaluate load a model
     (("--backend",), {"choices": ("torch", "ctranslate2"), "default": "torch", "help": BACKEND_HELP}),
     (("--direction",), {"metavar": "SRC-TGT", "help": DIRECTION_HELP}),
     DEVICE,
+    DTYPE,
 )
 
 
@@ -175,7 +184,9 @@ def _attention(args: argparse.Namespace) -> None:
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "serve", parents=[DEVICE_OPTION], help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs"
+        "serve",
+        parents=[_options(DEVICE, DTYPE)],
+        help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs",
     )
     parser.add_argument(
         "-m",
@@ -212,7 +223,7 @@ def _serve(args: argparse.Namespace) -> None:
     )
     if not args.model:
         args.model = [str(path) for path in pretrained_models()]
-    serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device)
+    serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device, dtype=args.dtype)
 
 
 def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
@@ -229,7 +240,9 @@ def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
             direction = (args.src_lang, "ja" if args.src_lang == "en" else "en")
         args.model = str(pretrained_model(direction or (detect_direction(texts) if texts else DEFAULT_DIRECTION)))
         args.pretrained = True  # inside the package: what it writes goes elsewhere
-    return Translator.load(args.model, device=args.device, int8=args.int8, backend=args.backend, direction=direction)
+    return Translator.load(
+        args.model, device=args.device, int8=args.int8, backend=args.backend, direction=direction, dtype=args.dtype
+    )
 
 
 def add_export_command(commands: argparse._SubParsersAction) -> None:

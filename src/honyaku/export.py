@@ -241,9 +241,10 @@ def conversion_dir(run_dir: Path, weights_hash: str | None) -> Path:
     return run_dir / CTRANSLATE2_DIR
 
 
-def load_ctranslate2(files: ModelDirectory, device: torch.device, int8: bool) -> CTranslate2Search:
+def load_ctranslate2(files: ModelDirectory, device: torch.device, compute_type: str) -> CTranslate2Search:
     """CTranslate2's search over the model, converted the first time (see ``conversion_dir``) and again
-    whenever its weights have changed since (the conversion records their content hash)."""
+    whenever its weights have changed since (the conversion records their content hash). ``compute_type``:
+    float32, bfloat16, float16 or int8."""
     run_dir = files.path
     weights_hash = stored_hash(run_dir / WEIGHTS_FILE)
     converted = conversion_dir(run_dir, weights_hash)
@@ -253,11 +254,13 @@ def load_ctranslate2(files: ModelDirectory, device: torch.device, int8: bool) ->
         atomic_write_bytes(marker, (weights_hash or "").encode())
     import ctranslate2  # the 'ct2' extra, present: export_ctranslate2 above has checked
 
-    compute_type = "int8" if int8 else "default"
     on_device = (
         {"device_index": device.index or 0} if device.type == "cuda" else {"intra_threads": torch.get_num_threads()}
     )
-    translator = ctranslate2.Translator(str(converted), device.type, compute_type=compute_type, **on_device)
+    try:
+        translator = ctranslate2.Translator(str(converted), device.type, compute_type=compute_type, **on_device)
+    except ValueError as error:  # a compute type that this device or build does not support
+        raise HonyakuError(f"CTranslate2 cannot compute in {compute_type} on {device}: {error}") from None
     config = files.config
     return CTranslate2Search(translator, files.tgt_vocab, config.decoding, config.model.max_positions)
 

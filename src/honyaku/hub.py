@@ -17,7 +17,7 @@ import torch
 
 from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError, optional_import
-from honyaku.core.runtime import resolve_device
+from honyaku.core.runtime import PRECISIONS, resolve_device
 from honyaku.data.corpus import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
 from honyaku.modeldir import CONFIG_FILE
@@ -67,7 +67,9 @@ class TransformersTranslator(TranslatorBase):
         self.src_processor, self.tgt_processor = get_processor(processor_for(src)), get_processor(processor_for(tgt))
 
     @classmethod
-    def load(cls, name: str | Path, device: str = "auto", direction: tuple[str, str] | None = None):
+    def load(
+        cls, name: str | Path, device: str = "auto", direction: tuple[str, str] | None = None, dtype: str = "float32"
+    ):
         transformers = optional_import("transformers", "hf", "transformers models")
         name = str(name)
         source = name.removeprefix(HUB_PREFIX)
@@ -82,7 +84,7 @@ class TransformersTranslator(TranslatorBase):
         except (OSError, ValueError) as error:  # not cached and no network, or not a seq2seq model
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise HonyakuError(f"{name}: cannot load a transformers seq2seq model ({first_line})") from None
-        return cls(model.to(resolved), tokenizer, source, direction, resolved)
+        return cls(model.to(device=resolved, dtype=PRECISIONS[dtype]), tokenizer, source, direction, resolved)
 
     @torch.inference_mode()
     def _translate(

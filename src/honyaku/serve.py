@@ -261,11 +261,16 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
 
 
 def serve(
-    model_dirs: list[str], host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None, device: str = "auto"
+    model_dirs: list[str],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    limits: Limits | None = None,
+    device: str = "auto",
+    dtype: str = "float32",
 ) -> None:
     import uvicorn
 
-    translators = [Translator.load(directory, device=device) for directory in model_dirs]
+    translators = [Translator.load(directory, device=device, dtype=dtype) for directory in model_dirs]
     directions = ["-".join(t.direction) for t in translators]
     if len(set(directions)) != len(directions):
         raise HonyakuError(f"one model per direction, got {', '.join(directions)}")

@@ -8,6 +8,7 @@ weights on dev), ``checkpoints/`` (the newest training checkpoints), ``metrics.c
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import csv
 import dataclasses
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -31,7 +33,7 @@ from honyaku.checkpoint import BestCheckpoints, CheckpointStore
 from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
-from honyaku.core.runtime import resolve_device
+from honyaku.core.runtime import resolve_device, resolve_precision
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
 from honyaku.data.store import store_info
 from honyaku.data.text import detokenize
@@ -75,6 +77,7 @@ class Progress:
     metrics_rows: int = 0
     nonfinite_in_a_row: int = 0  # steps skipped in a row because the loss or a gradient was NaN or infinite
     skipped_steps: int = 0
+    scaler_skipped_steps: int = 0  # float16: updates whose gradients overflowed, skipped by the loss scaler
     window_loss: float = 0.0  # summed training loss since the last evaluation
     window_tokens: int = 0
     window_seconds: float = 0.0
@@ -200,6 +203,10 @@ class Trainer:
         self.world = world or World()
         self.progress_bar = progress_bar and self.world.is_main
         self.device = resolve_device(device or config.training.device)
+        self.precision = MixedPrecision(resolve_precision(config.training.precision, self.device), self.device)
+        # Padded lengths in multiples of 8 on a GPU: fewer distinct shapes to allocate and compile for, and
+        # matrices that tensor cores take whole. On the CPU, batches stay as they were.
+        self.pad_multiple = 8 if self.device.type == "cuda" else 1
         self.checkpoints = CheckpointStore(run_dir, keep=config.training.keep_last_checkpoints)
         self.best = BestCheckpoints(run_dir, config.training.keep_best_checkpoints, config.training.higher_is_better)
         self.progress = Progress()
@@ -217,12 +224,14 @@ class Trainer:
         self.src_vocab, self.tgt_vocab = prepared.src_vocab, prepared.tgt_vocab
         self.src_subwords, self.tgt_subwords = prepared.src_subwords, prepared.tgt_subwords
         self.training_pairs = prepared.training_pairs
-        self.dev = DevEvaluation(prepared, cfg, self.device)
+        self.dev = DevEvaluation(prepared, cfg, self.device, self.precision)
 
         vocab_sizes = len(self.src_vocab), len(self.tgt_vocab)
         self.model = build_model(cfg.model, *vocab_sizes, Vocabulary.pad_id).to(self.device)
         self.step_model = self.world.wrap(self.model, self.device, cfg.training.seed)  # the model or its DDP wrapper
-        self.optimizer = make_optimizer(self.model, cfg.training)
+        if cfg.training.compile:
+            self.step_model = torch.compile(self.step_model)  # checkpoints keep saving self.model, uncompiled
+        self.optimizer = make_optimizer(self.model, cfg.training, self.device)
         self.scheduler = make_scheduler(self.optimizer, cfg.training)
         self.criterion = Criterion(cfg.training)
         if resume:
@@ -231,6 +240,7 @@ class Trainer:
                 logger.info(f"skipping a damaged checkpoint: {reason}")
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
+            self.precision.load_state_dict(state.get("scaler", {}))
             self.progress = Progress.restored(state["progress"])
             restore_random_states(state, self.world, self.device, cfg.training.seed + self.progress.step)
             logger.info(f"resuming from {checkpoint.name}")
@@ -252,6 +262,7 @@ class Trainer:
             state = {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
+                "scaler": self.precision.scaler.state_dict(),
                 "progress": self.progress.to_dict(),
                 **randomness,
             }
@@ -279,6 +290,8 @@ class Trainer:
                 break
             self._train_epoch()
         skipped = f"; {progress.skipped_steps} updates skipped (non-finite)" if progress.skipped_steps else ""
+        if progress.scaler_skipped_steps:
+            skipped += f"; {progress.scaler_skipped_steps} updates skipped by the float16 loss scaler"
         logger.info(f"training finished: {progress.finished}{skipped}")
         return progress
 
@@ -289,9 +302,7 @@ class Trainer:
         self.batches_in_epoch = len(batches)
         display = EpochDisplay(progress, len(batches), cfg, bar=self.progress_bar)
         self.model.train()
-        for indices in batches[progress.batch_in_epoch :]:
-            share, counts = self.world.share(indices)
-            batch = collate(data, share, Vocabulary.pad_id).to(self.device)
+        for batch, counts in self._on_device(data, batches[progress.batch_in_epoch :]):
             started = time.perf_counter()
             loss, tokens = self._train_step(batch, counts)
             seconds = time.perf_counter() - started
@@ -314,10 +325,32 @@ class Trainer:
                 break
         display.close()
 
+    def _on_device(self, data: Pairs, batches: list[np.ndarray]) -> Iterator[tuple[Batch, bool]]:
+        """The batches collated (this rank's share, and whether it counts) and on the device. To a GPU, the next
+        batch is collated in a thread while the current one trains, so that the GPU does not wait for Python."""
+
+        def collated(indices: np.ndarray) -> tuple[Batch, bool]:
+            share, counts = self.world.share(indices)
+            return collate(data, share, Vocabulary.pad_id, self.pad_multiple).to(self.device), counts
+
+        if self.device.type != "cuda":
+            yield from map(collated, batches)
+            return
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            upcoming = None
+            for indices in batches:
+                following = pool.submit(collated, indices)
+                if upcoming is not None:
+                    yield upcoming.result()
+                upcoming = following
+            if upcoming is not None:
+                yield upcoming.result()
+
     def _train_step(self, batch: Batch, counts: bool = True) -> tuple[float, int]:
         """One update; returns the summed loss and the number of target tokens over all ranks, or (0, 0) when
         a non-finite loss or gradient made it skip the update."""
-        loss, cross_entropy = self.criterion(self.step_model, batch)
+        with self.precision.autocast():
+            loss, cross_entropy = self.criterion(self.step_model, batch)
         if not counts:
             loss, cross_entropy = loss * 0.0, cross_entropy * 0.0
         loss_sum, cross_entropy_sum, tokens = self.world.sum(
@@ -325,17 +358,30 @@ class Trainer:
         )
         self.optimizer.zero_grad(set_to_none=True)
         if math.isfinite(loss_sum):
+            scaler = self.precision.scaler
             # DDP averages gradients over ranks: scaled so, they are those of the global batch's mean token loss
-            (loss * self.world.size / tokens).backward()
+            scaler.scale(loss * self.world.size / tokens).backward()
+            scaler.unscale_(self.optimizer)
             clip = self.config.training.clip_grad_norm
             grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), math.inf if clip is None else clip)
-            if torch.isfinite(grad_norm):
+            if scaler.is_enabled():
+                # float16: an overflowing gradient is the scaler's to handle (it skips the update and lowers the
+                # scale), not a sign of divergence
+                scale = scaler.get_scale()
+                scaler.step(self.optimizer)
+                scaler.update()
+                if scaler.get_scale() < scale:
+                    self.progress.scaler_skipped_steps += 1
+                    return cross_entropy_sum, int(tokens)
+            elif torch.isfinite(grad_norm):
                 self.optimizer.step()
-                if self.config.training.lr_schedule == "inverse_sqrt":
-                    self.scheduler.step()
-                self.progress.nonfinite_in_a_row = 0
-                return cross_entropy_sum, int(tokens)
-        return self._skip_step("loss" if not math.isfinite(loss_sum) else "gradient norm")
+            else:
+                return self._skip_step("gradient norm")
+            if self.config.training.lr_schedule == "inverse_sqrt":
+                self.scheduler.step()
+            self.progress.nonfinite_in_a_row = 0
+            return cross_entropy_sum, int(tokens)
+        return self._skip_step("loss")
 
     def _skip_step(self, what: str) -> tuple[float, int]:
         progress, limit = self.progress, self.config.training.max_nonfinite_steps
@@ -383,6 +429,24 @@ class Trainer:
             self.metrics.plot(self.run_dir / CURVES_FILE)
 
 
+class MixedPrecision:
+    """Training in a lower precision than the float32 weights: the forward pass under ``torch.autocast`` (matrix
+    products in ``dtype``, reductions and the loss in float32); float16, whose range is narrow, with a loss
+    scaler. float32 leaves both off."""
+
+    def __init__(self, dtype: torch.dtype, device: torch.device):
+        self.dtype, self.device_type = dtype, device.type
+        self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype != torch.float32)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """The scaler's state from a checkpoint (empty where it was off, or from a run that had none)."""
+        if state and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state)
+
+
 class Criterion:
     """The training loss of a batch: label-smoothed cross-entropy summed over target tokens; with R-Drop
     (``training.rdrop_alpha``) the batch runs twice in one call, so that each copy draws its own dropout
@@ -398,7 +462,7 @@ class Criterion:
         """The summed loss, and its cross-entropy part (what the logs report)."""
         targets = batch.tgt_out.flatten()
         if not self.rdrop_alpha:
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in)  # (B, T, V)
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in).float()  # (B, T, V), float32 under autocast
             loss = self.cross_entropy(logits.flatten(0, 1), targets)
             return loss, loss
         logits = model(batch.src.repeat(2, 1), batch.src_lengths.repeat(2), batch.tgt_in.repeat(2, 1))
@@ -503,11 +567,11 @@ class DevEvaluation:
     """The dev set's measures: per-token loss (no label smoothing) and greedy BLEU, the same search at every
     evaluation whatever the config decodes with."""
 
-    def __init__(self, prepared: PreparedData, config: Config, device: torch.device):
+    def __init__(self, prepared: PreparedData, config: Config, device: torch.device, precision: MixedPrecision):
         self.data, self.references = prepared.dev_data, prepared.dev_references
         self.tgt_vocab, self.tgt_subwords = prepared.tgt_vocab, prepared.tgt_subwords
         self.decoding, self.batch_size = config.decoding, config.training.eval_batch_size
-        self.device = device
+        self.device, self.precision = device, precision
 
     @torch.inference_mode()
     def loss(self, model: nn.Module) -> float:
@@ -515,7 +579,8 @@ class DevEvaluation:
         total, tokens = 0.0, 0
         for indices in make_batches(self.data, self.batch_size, None, 0, 0):
             batch = collate(self.data, indices, Vocabulary.pad_id).to(self.device)
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in)
+            with self.precision.autocast():
+                logits = model(batch.src, batch.src_lengths, batch.tgt_in).float()
             total += nn.functional.cross_entropy(
                 logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=Vocabulary.pad_id, reduction="sum"
             ).item()
@@ -525,18 +590,22 @@ class DevEvaluation:
 
     def bleu(self, model: nn.Module) -> float:
         ids = Vocabulary.pad_id, Vocabulary.bos_id, Vocabulary.eos_id
-        outputs = translate_ids(model, self.data.src, self.decoding, *ids, self.device, beam_size=1)
+        with self.precision.autocast():
+            outputs = translate_ids(model, self.data.src, self.decoding, *ids, self.device, beam_size=1)
         hypotheses = [detokenize(self.tgt_subwords.join(self.tgt_vocab.decode(best.tokens))) for (best,) in outputs]
         return bleu(hypotheses, self.references).score
 
 
-def make_optimizer(model: nn.Module, cfg: TrainingConfig) -> torch.optim.Optimizer:
+def make_optimizer(model: nn.Module, cfg: TrainingConfig, device: torch.device) -> torch.optim.Optimizer:
+    """Adam or AdamW; on CUDA the fused implementation (one kernel for every parameter, where the default runs a
+    few per tensor). Its state is the same, so a run may resume on another device."""
     optimizer_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     return optimizer_class(
         parameter_groups(model, cfg.weight_decay),
         lr=cfg.learning_rate,
         betas=cfg.adam_betas,
         weight_decay=cfg.weight_decay,
+        fused=True if device.type == "cuda" else None,
     )
 
 

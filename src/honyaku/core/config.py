@@ -26,6 +26,7 @@ BUILTIN_CORPUS_NAMES = ("small_parallel_enja",)
 PROCESSOR_NAMES = ("pretokenized", "english", "japanese")
 ARCHITECTURE_NAMES = ("seq2seq", "attention", "transformer")
 ATTENTION_KINDS = ("dot", "general", "bahdanau")
+PRECISION_NAMES = ("float32", "bfloat16", "float16")  # honyaku.core.runtime.PRECISIONS; training adds auto
 # Longer input is refused before any work, by the translator (decoding.max_input_chars) and the server (--max-chars).
 MAX_INPUT_CHARS = 1000
 
@@ -276,6 +277,13 @@ class TrainingConfig:
     # pairs' sources marked by a leading <s>; later epochs train the config's direction alone. Needs
     # model.share_vocab. The model's files and exports are those of a one-direction model.
     bidirectional_epochs: int = 0
+    # The precision of the forward and backward passes (torch.autocast): auto | float32 | bfloat16 | float16.
+    # auto: bfloat16 on a CUDA device that has it, float16 on an older one, float32 on the CPU. Weights, optimizer
+    # state and checkpoints stay float32 and the loss is computed in float32; float16 scales the loss
+    # (torch.amp.GradScaler, its state in every checkpoint).
+    precision: str = "auto"
+    # torch.compile the model for training steps (bench/gpu_check.py measures what it gains on a GPU).
+    compile: bool = False
     max_epochs: int = 30
     max_steps: int | None = None
     max_minutes: float | None = None  # wall-clock budget; the run stops cleanly and keeps its checkpoints
@@ -326,6 +334,10 @@ class TrainingConfig:
             raise HonyakuError(f"{where}.label_smoothing: must be in [0, 1), got {self.label_smoothing}")
         if self.rdrop_alpha < 0:
             raise HonyakuError(f"{where}.rdrop_alpha: must be ≥ 0, got {self.rdrop_alpha}")
+        if self.precision not in ("auto", *PRECISION_NAMES):
+            raise HonyakuError(
+                f"{where}.precision: must be one of auto, {', '.join(PRECISION_NAMES)}; got {self.precision!r}"
+            )
         if self.bidirectional_epochs < 0:
             raise HonyakuError(f"{where}.bidirectional_epochs: must be ≥ 0, got {self.bidirectional_epochs}")
         if not 0.0 < self.lr_decay_factor <= 1.0:

@@ -1,6 +1,6 @@
-"""Where PyTorch runs: the device a name stands for, and how many CPU threads it uses (one per physical core by
-default, because hyper-threads share a core's arithmetic units and only add contention to matrix products;
-``HONYAKU_THREADS`` overrides it)."""
+"""Where PyTorch runs: the device a name stands for, the precision it computes in there, and how many CPU
+threads it uses (one per physical core by default, because hyper-threads share a core's arithmetic units and only
+add contention to matrix products; ``HONYAKU_THREADS`` overrides it)."""
 
 from __future__ import annotations
 
@@ -128,3 +128,19 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise HonyakuError(f"device {name!r} requested but CUDA is not available")
     return device
+
+
+PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype:
+    """The dtype that ``name`` (``auto`` or a key of PRECISIONS) computes in on ``device``. ``auto``: bfloat16 on
+    a CUDA device with bfloat16 arithmetic (Ampere and later), float16 on an older one, float32 on the CPU, so
+    that CPU runs stay as they were."""
+    if name == "auto":
+        if device.type != "cuda":
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+    if name not in PRECISIONS:
+        raise HonyakuError(f"unknown precision {name!r}: auto, {', '.join(PRECISIONS)}")
+    return PRECISIONS[name]

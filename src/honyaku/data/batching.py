@@ -55,13 +55,14 @@ class Batch:
     num_target_tokens: int
 
     def to(self, device: torch.device) -> Batch:
-        return Batch(
-            self.src.to(device, non_blocking=True),
-            self.src_lengths,
-            self.tgt_in.to(device, non_blocking=True),
-            self.tgt_out.to(device, non_blocking=True),
-            self.num_target_tokens,
-        )
+        """On ``device``; to a GPU, copied from pinned memory without waiting for the copy."""
+
+        def moved(tensor: torch.Tensor) -> torch.Tensor:
+            if device.type == "cuda":
+                tensor = tensor.pin_memory()
+            return tensor.to(device, non_blocking=True)
+
+        return Batch(moved(self.src), self.src_lengths, moved(self.tgt_in), moved(self.tgt_out), self.num_target_tokens)
 
 
 def tokenized(pairs: tuple[list[str], list[str]]) -> tuple[list[list[str]], list[list[str]]]:
@@ -243,17 +244,21 @@ def make_batches(data: Pairs, batch_size: int, batch_tokens: int | None, seed: i
     return [batches[i] for i in permutation]
 
 
-def pad(sequences: list[list[int]], pad_id: int) -> torch.Tensor:
-    longest = max(len(s) for s in sequences)
+def pad(sequences: list[list[int]], pad_id: int, multiple: int = 1, extra: int = 0) -> torch.Tensor:
+    """The sequences as rows of one tensor, padded to the longest, whose length less ``extra`` is rounded up to
+    a multiple of ``multiple``."""
+    longest = max(len(s) for s in sequences) - extra
+    longest = -(-longest // multiple) * multiple + extra
     return torch.tensor([s + [pad_id] * (longest - len(s)) for s in sequences], dtype=torch.long)
 
 
-def collate(data: Pairs, indices: Sequence[int], pad_id: int) -> Batch:
+def collate(data: Pairs, indices: Sequence[int], pad_id: int, pad_multiple: int = 1) -> Batch:
+    """The pairs at ``indices`` as a padded batch, its lengths padded to a multiple of ``pad_multiple``."""
     src = [data.src[i] for i in indices]
     tgt = [data.tgt[i] for i in indices]
-    targets = pad(tgt, pad_id)
+    targets = pad(tgt, pad_id, pad_multiple, extra=1)  # tgt_in and tgt_out are one shorter
     return Batch(
-        src=pad(src, pad_id),
+        src=pad(src, pad_id, pad_multiple),
         src_lengths=torch.tensor([len(s) for s in src], dtype=torch.long),
         tgt_in=targets[:, :-1],
         tgt_out=targets[:, 1:],
