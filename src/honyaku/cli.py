@@ -483,6 +483,7 @@ def add_translate_command(commands: argparse._SubParsersAction) -> None:
         "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
     )
     parser.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
+    parser.add_argument("--no-split", action="store_true", help="translate each line whole, not a sentence at a time")
     parser.add_argument(
         "--src",
         dest="src_lang",
@@ -508,7 +509,11 @@ def _translate(args: argparse.Namespace) -> None:
     first = list(itertools.islice(sentences, STREAM_CHUNK))  # without -m, its language chooses the model
     translator = _load_translator(args, first)
     found = translator.translate_stream(
-        itertools.chain(first, sentences), args.n_best, beam_size=args.beam_size, pretokenized=args.pretokenized
+        itertools.chain(first, sentences),
+        args.n_best,
+        beam_size=args.beam_size,
+        pretokenized=args.pretokenized,
+        split_sentences=not args.no_split,
     )
     bar = tqdm(total=total, unit=" sentences", disable=args.quiet or None, file=sys.stderr, dynamic_ncols=True)
     with _output(args.output) as out, bar:
@@ -546,7 +551,9 @@ def _interactive(translator, args: argparse.Namespace) -> None:
         except EOFError:
             return
         try:
-            (translation,) = translator.translate([line], beam_size=args.beam_size, pretokenized=args.pretokenized)
+            (translation,) = translator.translate(
+                [line], beam_size=args.beam_size, pretokenized=args.pretokenized, split_sentences=not args.no_split
+            )
         except HonyakuError as error:
             print(f"honyaku: error: {error}", file=sys.stderr, flush=True)
             continue

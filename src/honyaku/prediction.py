@@ -164,14 +164,22 @@ class TranslationPipeline:
         self.translator = translator
 
     def __call__(
-        self, inputs: str | list[str], num_beams: int | None = None, num_return_sequences: int = 1
+        self,
+        inputs: str | list[str],
+        num_beams: int | None = None,
+        num_return_sequences: int = 1,
+        split_sentences: bool = True,
     ) -> list[dict[str, str]] | list[list[dict[str, str]]]:
         """As in transformers: one dict per input, or for ``num_return_sequences`` > 1 a list of dicts per
-        input (flattened when the input is a single string)."""
+        input (flattened when the input is a single string). A text of several sentences is translated a
+        sentence at a time unless ``split_sentences`` is False."""
         texts = [inputs] if isinstance(inputs, str) else list(inputs)
         if num_return_sequences == 1:
-            return [{"translation_text": text} for text in self.translator.translate(texts, beam_size=num_beams)]
-        found = self.translator.translate_n_best(texts, num_return_sequences, beam_size=num_beams)
+            found = self.translator.translate(texts, beam_size=num_beams, split_sentences=split_sentences)
+            return [{"translation_text": text} for text in found]
+        found = self.translator.translate_n_best(
+            texts, num_return_sequences, beam_size=num_beams, split_sentences=split_sentences
+        )
         per_input = [[{"translation_text": t.text} for t in translations] for translations in found]
         return per_input[0] if isinstance(inputs, str) else per_input
 
@@ -225,7 +233,10 @@ def evaluate(
     bar = tqdm(total=len(sources), unit=" sentences", disable=not progress or None, file=sys.stderr, dynamic_ncols=True)
     hypotheses = []
     with bar:
-        for (best,) in translator.translate_stream(sources, beam_size=beam_size, pretokenized=pretokenized):
+        # a test set is aligned a sentence per line, as the model was trained: never split
+        for (best,) in translator.translate_stream(
+            sources, beam_size=beam_size, pretokenized=pretokenized, split_sentences=False
+        ):
             hypotheses.append(best.text)
             bar.update()
     if hypotheses_path is not None:

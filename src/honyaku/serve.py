@@ -37,6 +37,7 @@ class TranslateRequest(BaseModel):
     beam_size: int | None = Field(None, ge=1, le=32, description="default: the model's config")
     n_best: int = Field(1, ge=1, le=32, description="translations per text, best first")
     pretokenized: bool = Field(False, description="texts and translations are corpus-style tokens")
+    split_sentences: bool = Field(True, description="translate a text of several sentences a sentence at a time")
 
     @model_validator(mode="after")
     def one_of_text_and_texts(self) -> TranslateRequest:
@@ -97,7 +98,7 @@ class Limits:
 @dataclass
 class _Job:
     texts: list[str]
-    options: tuple[int | None, int, bool]  # beam_size, n_best, pretokenized
+    options: tuple[int | None, int, bool, bool]  # beam_size, n_best, pretokenized, split_sentences
     future: asyncio.Future
 
 
@@ -115,7 +116,7 @@ class BatchingTranslator:
 
     waiting_texts: int = 0
 
-    async def translate(self, texts: list[str], options: tuple[int | None, int, bool]) -> list[list[Translation]]:
+    async def translate(self, texts: list[str], options: tuple[int | None, int, bool, bool]) -> list[list[Translation]]:
         if self.waiting_texts + len(texts) > self.limits.max_waiting_texts:
             raise HTTPException(
                 503, f"busy: {self.waiting_texts} texts are waiting; try again shortly", {"Retry-After": "1"}
@@ -157,11 +158,13 @@ class BatchingTranslator:
                     if waiting:  # requests that timed out meanwhile are not translated
                         await self._run(waiting, options)
 
-    async def _run(self, jobs: list[_Job], options: tuple[int | None, int, bool]) -> None:
-        beam_size, n_best, pretokenized = options
+    async def _run(self, jobs: list[_Job], options: tuple[int | None, int, bool, bool]) -> None:
+        beam_size, n_best, pretokenized, split = options
         texts = [text for job in jobs for text in job.texts]
         try:
-            found = await asyncio.to_thread(self.translator.translate_n_best, texts, n_best, beam_size, pretokenized)
+            found = await asyncio.to_thread(
+                self.translator.translate_n_best, texts, n_best, beam_size, pretokenized, split
+            )
         except Exception as error:  # handed to each waiting request, which answers for it
             for job in jobs:
                 if not job.future.done():
@@ -240,7 +243,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
         if len(texts) > limits.max_texts:
             raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
         check_lengths(texts)
-        options = (request.beam_size, request.n_best, request.pretokenized)
+        options = (request.beam_size, request.n_best, request.pretokenized, request.split_sentences)
         try:
             found = await batchers[direction].translate(texts, options)
         except HonyakuError as error:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
+from honyaku.data.sentences import join_sentences, split_sentences
 from honyaku.search import beam_size_for
 
 # Sentences translated together when streaming: enough to sort into batches of similar length, few enough that
@@ -32,23 +33,35 @@ class TranslatorBase(ABC):
     data: DataConfig  # where its dev and test sets are (honyaku evaluate)
 
     def translate(
-        self, sentences: list[str] | str, beam_size: int | None = None, pretokenized: bool = False
+        self,
+        sentences: list[str] | str,
+        beam_size: int | None = None,
+        pretokenized: bool = False,
+        split_sentences: bool = True,
     ) -> list[str]:
-        """Translations in input order; an empty or blank sentence translates to an empty string.
+        """Translations in input order; an empty or blank text translates to an empty string.
 
-        Sentences are raw text, tokenized by the model's source processor, and translations come back as
-        natural text; with ``pretokenized`` both are the corpus's space-separated tokens.
+        Texts are raw text, tokenized by the model's source processor, and translations come back as natural
+        text; with ``pretokenized`` both are the corpus's space-separated tokens, one sentence each. A text of
+        several sentences or lines is translated a sentence at a time and joined again (honyaku.data.sentences)
+        unless ``split_sentences`` is False.
         """
-        found = self.translate_n_best(sentences, n_best=1, beam_size=beam_size, pretokenized=pretokenized)
+        found = self.translate_n_best(sentences, 1, beam_size, pretokenized, split_sentences)
         return [best.text for (best,) in found]
 
     def translate_n_best(
-        self, sentences: list[str] | str, n_best: int, beam_size: int | None = None, pretokenized: bool = False
+        self,
+        sentences: list[str] | str,
+        n_best: int,
+        beam_size: int | None = None,
+        pretokenized: bool = False,
+        split_sentences: bool = True,
     ) -> list[list[Translation]]:
-        """The ``n_best`` translations of each sentence, best first. ``beam_size`` defaults to the model's
-        (``decoding.beam_size``) and must be at least ``n_best``."""
+        """The ``n_best`` translations of each text, best first. ``beam_size`` defaults to the model's
+        (``decoding.beam_size``) and must be at least ``n_best``. For a text of several sentences, the k-th
+        translation joins each sentence's k-th (or last) one, its score their sum."""
         sentences = [sentences] if isinstance(sentences, str) else sentences
-        return self._checked(sentences, n_best, beam_size, pretokenized, first=1)
+        return self._checked(sentences, n_best, beam_size, pretokenized, split_sentences, first=1)
 
     def translate_stream(
         self,
@@ -57,27 +70,57 @@ class TranslatorBase(ABC):
         beam_size: int | None = None,
         pretokenized: bool = False,
         chunk_size: int = STREAM_CHUNK,
+        split_sentences: bool = True,
     ) -> Iterator[list[Translation]]:
-        """The ``n_best`` translations of each sentence of a stream (a file's lines, stdin), in order, read and
-        translated ``chunk_size`` sentences at a time: memory stays flat however long the stream is."""
+        """The ``n_best`` translations of each text of a stream (a file's lines, stdin), in order, read and
+        translated ``chunk_size`` texts at a time: memory stays flat however long the stream is."""
         sentences = iter(sentences)
         first = 1
         while chunk := list(itertools.islice(sentences, chunk_size)):
-            yield from self._checked(chunk, n_best, beam_size, pretokenized, first)
+            yield from self._checked(chunk, n_best, beam_size, pretokenized, split_sentences, first)
             first += len(chunk)
 
     def _checked(
-        self, sentences: list[str], n_best: int, beam_size: int | None, pretokenized: bool, first: int
+        self,
+        texts: list[str],
+        n_best: int,
+        beam_size: int | None,
+        pretokenized: bool,
+        split: bool,
+        first: int,
     ) -> list[list[Translation]]:
-        """``sentences`` (numbered from ``first`` in errors) checked for length, then translated."""
-        check_input_lengths(sentences, self.decoding.max_input_chars, first)
-        return self._translate(sentences, n_best, beam_size_for(n_best, beam_size, self.decoding), pretokenized)
+        """``texts`` (numbered from ``first`` in errors) checked for length, then translated, a sentence at a
+        time where ``split`` and a text holds several."""
+        check_input_lengths(texts, self.decoding.max_input_chars, first)
+        beam_size = beam_size_for(n_best, beam_size, self.decoding)
+        source, target = self.direction
+        split_texts = [split_sentences(text, source) for text in texts] if split and not pretokenized else []
+        if all(len(lines) <= 1 and all(len(line) <= 1 for line in lines) for lines in split_texts):  # as given
+            return self._translate(texts, n_best, beam_size, pretokenized)
+        found = iter(
+            self._translate([s for lines in split_texts for line in lines for s in line], n_best, beam_size, False)
+        )
+        return [joined_n_best([[next(found) for _ in line] for line in lines], n_best, target) for lines in split_texts]
 
     @abstractmethod
     def _translate(
         self, sentences: list[str], n_best: int, beam_size: int, pretokenized: bool
     ) -> list[list[Translation]]:
         """The ``n_best`` translations of each sentence, best first; lengths and beam size are checked."""
+
+
+def joined_n_best(lines: list[list[list[Translation]]], n_best: int, language: str) -> list[Translation]:
+    """The n-best translations of a text from those of its sentences (``lines``: each line's sentences' n-best
+    lists): the k-th joins each sentence's k-th, or its last where it has fewer."""
+    candidates = [found for line in lines for found in line]
+    count = min(n_best, max((len(found) for found in candidates), default=1))
+    return [
+        Translation(
+            join_sentences([[found[min(k, len(found) - 1)].text for found in line] for line in lines], language),
+            sum(found[min(k, len(found) - 1)].score for found in candidates),
+        )
+        for k in range(count)
+    ]
 
 
 def check_input_lengths(sentences: list[str], limit: int, first: int = 1) -> None:
