@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 from logs import logged_tokens_per_second
+from peers import FAIRSEQ_LANGUAGES, FAIRSEQ_TRANSFORMER, fairseq_preprocess  # transformer_joint's sizes
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
@@ -41,8 +42,6 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "transformer_joint.yaml"
 FAIRSEQ_TRAIN = REPO / ".venv-peers-fairseq" / "bin" / "fairseq-train"
 LOG_EVERY = 25
-# transformer_joint's sizes, for fairseq
-EMBED, LAYERS, HEADS, FFN = 256, 3, 4, 1024
 
 
 def run_tests() -> str:
@@ -96,20 +95,14 @@ def fairseq_rows(args: argparse.Namespace, work: Path, batch_sizes: list[int]) -
         return None
     corpus = resolve_corpus_dir("small_parallel_enja", args.data_dir)
     bin_dir, binarized = FAIRSEQ_TRAIN.parent, work / "fairseq-bin"
-    languages = ["--source-lang", "en", "--target-lang", "ja"]
-    preprocess = [str(bin_dir / "fairseq-preprocess"), *languages, "--joined-dictionary", "--workers", "8"]
-    preprocess += ["--trainpref", str(corpus / "train"), "--validpref", str(corpus / "dev")]
-    done = subprocess.run([*preprocess, "--destdir", str(binarized)], capture_output=True, text=True)
+    done = subprocess.run(fairseq_preprocess(bin_dir, corpus, binarized, workers=8), capture_output=True, text=True)
     if done.returncode:
         print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", flush=True)
         return [{"batch_tokens": tokens, "tokens": None, "failed": "fairseq-preprocess"} for tokens in batch_sizes]
-    sides = [f"--{s}-normalize-before" for s in ("encoder", "decoder")]
-    for option, value in (("layers", LAYERS), ("embed-dim", EMBED), ("ffn-embed-dim", FFN), ("attention-heads", HEADS)):
-        sides += [f"--{s}-{option}={value}" for s in ("encoder", "decoder")]
     rows = []
     for tokens in batch_sizes:
-        command = [str(FAIRSEQ_TRAIN), str(binarized), *languages, "--arch", "transformer", *sides, "--bf16"]
-        command += ["--share-all-embeddings", "--dropout", "0.3", "--optimizer", "adam", "--lr", "0.001"]
+        command = [str(FAIRSEQ_TRAIN), str(binarized), *FAIRSEQ_LANGUAGES, *FAIRSEQ_TRANSFORMER, "--bf16"]
+        command += ["--dropout", "0.3", "--optimizer", "adam", "--lr", "0.001"]
         command += ["--lr-scheduler", "inverse_sqrt", "--warmup-updates", "1500", "--max-tokens", str(tokens)]
         command += ["--max-update", str(args.steps), "--log-interval", str(LOG_EVERY), "--log-format", "simple"]
         command += ["--save-dir", str(work / "fairseq"), "--no-save", "--disable-validation", "--seed", "1"]

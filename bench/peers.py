@@ -327,6 +327,38 @@ def run_eole(arch: str, work: Path, data: Path, steps: int) -> Row | None:
 # --- fairseq (the fairseq-fixed fork: fairseq 0.12.2 does not import on Python 3.11) -----------------------
 
 
+FAIRSEQ_LANGUAGES = ["--source-lang", "en", "--target-lang", "ja"]
+# fairseq-train's Transformer at these sizes: pre-norm, every embedding tied
+FAIRSEQ_TRANSFORMER = [
+    "--arch",
+    "transformer",
+    "--share-all-embeddings",
+    *(f"--{side}-normalize-before" for side in ("encoder", "decoder")),
+    *(
+        f"--{side}-{option}={value}"
+        for option, value in (
+            ("layers", LAYERS),
+            ("embed-dim", EMBED),
+            ("ffn-embed-dim", FFN),
+            ("attention-heads", HEADS),
+        )
+        for side in ("encoder", "decoder")
+    ),
+]
+
+
+def fairseq_preprocess(bin_dir: Path, data: Path, binarized: Path, workers: int) -> list[str]:
+    """fairseq-preprocess of ``data``'s train and dev files (word level, one joined dictionary) into ``binarized``."""
+    command = [
+        str(bin_dir / "fairseq-preprocess"),
+        *FAIRSEQ_LANGUAGES,
+        "--joined-dictionary",
+        "--workers",
+        str(workers),
+    ]
+    return command + ["--trainpref", str(data / "train"), "--validpref", str(data / "dev"), "--destdir", str(binarized)]
+
+
 def run_fairseq(arch: str, work: Path, data: Path, steps: int) -> Row | None:
     if arch != "transformer":
         return None  # fairseq's LSTM models are not maintained; its Transformer is the one people use
@@ -334,15 +366,9 @@ def run_fairseq(arch: str, work: Path, data: Path, steps: int) -> Row | None:
     shutil.rmtree(model_dir, ignore_errors=True)
     model_dir.mkdir(parents=True)
     bin_dir, binarized = venv_python("fairseq").parent, model_dir / "data-bin"
-    languages = ["--source-lang", "en", "--target-lang", "ja"]
-    preprocess = [str(bin_dir / "fairseq-preprocess"), *languages, "--joined-dictionary", "--workers", "1"]
-    preprocess += ["--trainpref", str(data / "train"), "--validpref", str(data / "dev"), "--destdir", str(binarized)]
-    run(preprocess, model_dir / "preprocess.log")
-    side = [f"--{s}-{option}" for s in ("encoder", "decoder") for option in ("normalize-before",)]
-    for option, value in (("layers", LAYERS), ("embed-dim", EMBED), ("ffn-embed-dim", FFN), ("attention-heads", HEADS)):
-        side += [f"--{s}-{option}={value}" for s in ("encoder", "decoder")]
-    train = [str(bin_dir / "fairseq-train"), str(binarized), *languages, "--arch", "transformer", *side]
-    train += ["--share-all-embeddings", "--dropout", "0.1", "--optimizer", "adam", "--lr", "0.0005"]
+    run(fairseq_preprocess(bin_dir, data, binarized, workers=1), model_dir / "preprocess.log")
+    train = [str(bin_dir / "fairseq-train"), str(binarized), *FAIRSEQ_LANGUAGES, *FAIRSEQ_TRANSFORMER]
+    train += ["--dropout", "0.1", "--optimizer", "adam", "--lr", "0.0005"]
     train += ["--lr-scheduler", "inverse_sqrt", "--warmup-updates", "4000", "--max-tokens", str(BATCH_TOKENS)]
     train += ["--max-update", str(steps), "--log-interval", str(LOG_EVERY), "--log-format", "simple", "--cpu"]
     train += ["--seed", "1", "--save-dir", str(model_dir), "--no-epoch-checkpoints", "--disable-validation"]
@@ -351,7 +377,14 @@ def run_fairseq(arch: str, work: Path, data: Path, steps: int) -> Row | None:
 
     def translate(src: Path, out: Path, log: Path) -> float:
         raw = out.with_suffix(".raw")
-        command = [str(bin_dir / "fairseq-interactive"), str(binarized), *languages, "--cpu", "--beam", str(BEAM)]
+        command = [
+            str(bin_dir / "fairseq-interactive"),
+            str(binarized),
+            *FAIRSEQ_LANGUAGES,
+            "--cpu",
+            "--beam",
+            str(BEAM),
+        ]
         command += ["--path", str(model_dir / "checkpoint_last.pt"), "--batch-size", str(TRANSLATE_BATCH)]
         command += ["--buffer-size", str(TRANSLATE_BATCH), "--max-len-b", "100"]
         seconds = run(command, log, stdin=src, stdout=raw, env=PICKLED_NAMESPACE_OK)
