@@ -14,7 +14,7 @@ from honyaku.core.config import Config, DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
-from honyaku.core.runtime import PRECISIONS, resolve_device
+from honyaku.core.runtime import named_dtype, resolve_device
 from honyaku.data.corpus import read_split
 from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
@@ -93,9 +93,8 @@ class Translator(TranslatorBase):
         A transformers seq2seq model — ``hf:OWNER/NAME`` from the HuggingFace hub, or a local directory — loads
         as a ``honyaku.hub.TransformersTranslator`` with the same methods; ``direction`` (e.g. ``("en", "ja")``)
         is needed where its name does not tell."""
-        if dtype not in PRECISIONS:
-            raise HonyakuError(f"unknown dtype {dtype!r}: {', '.join(PRECISIONS)}")
-        if int8 and dtype != "float32":
+        torch_dtype = named_dtype(dtype)
+        if int8 and torch_dtype != torch.float32:
             raise HonyakuError(f"int8 and dtype {dtype} exclude each other: choose one")
         if is_transformers_model(run_dir):
             if int8 or backend != "torch":
@@ -109,7 +108,7 @@ class Translator(TranslatorBase):
         if backend == "ctranslate2":
             engine: SearchEngine = load_ctranslate2(files, resolved, "int8" if int8 else dtype)
         else:
-            model = torch_model(files, resolved, int8, PRECISIONS[dtype])
+            model = torch_model(files, resolved, int8, torch_dtype)
             engine = TorchSearch(model, src_vocab, config.decoding, resolved)
         return cls(engine, config, src_vocab, tgt_vocab, resolved, subwords, files.casing)
 

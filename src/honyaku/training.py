@@ -598,7 +598,7 @@ class DevEvaluation:
 
 def make_optimizer(model: nn.Module, cfg: TrainingConfig, device: torch.device) -> torch.optim.Optimizer:
     """Adam or AdamW; on CUDA the fused implementation (one kernel for every parameter, where the default runs a
-    few per tensor). Its state is the same, so a run may resume on another device."""
+    few per tensor), whose state dict has the same form."""
     optimizer_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
     return optimizer_class(
         parameter_groups(model, cfg.weight_decay),

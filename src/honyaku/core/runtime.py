@@ -133,6 +133,13 @@ def resolve_device(name: str) -> torch.device:
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+def named_dtype(name: str) -> torch.dtype:
+    """The dtype of PRECISIONS that ``name`` stands for (a translator's ``dtype``); an unknown name is refused."""
+    if name not in PRECISIONS:
+        raise HonyakuError(f"unknown dtype {name!r}: {', '.join(PRECISIONS)}")
+    return PRECISIONS[name]
+
+
 def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     """The dtype that ``name`` (``auto`` or a key of PRECISIONS) computes in on ``device``. ``auto``: bfloat16 on
     a CUDA device with bfloat16 arithmetic (Ampere and later), float16 on an older one, float32 on the CPU, so
