@@ -4,13 +4,16 @@ test with greedy and beam-5 search, and writes the table into bench/RESULTS.md.
     python bench/quality.py configs/seed_keras.yaml configs/sutskever.yaml [--train] [--runs runs] [--data-dir DIR]
     python bench/quality.py configs/transformer_joint.yaml --average-best 5 --length-penalty 0.6 1 1.5 2
     python bench/quality.py --ensemble src/honyaku/pretrained/en-ja runs/other.average --length-penalty 1 2
+    python bench/quality.py --model src/honyaku/pretrained/en-ja src/honyaku/pretrained/ja-en
 
 Without ``--train`` a config whose run is missing or unfinished is listed as such, not trained. With
 ``--average-best N`` the row scores ``RUNS/<name>.average``, the mean of the run's N best checkpoints; with
 ``--length-penalty`` the beam's length penalty is chosen among the candidates on dev (``honyaku tune``). With
 ``--ensemble DIR…`` instead of configs the row scores the ensemble of those model directories (``honyaku
-ensemble``, written to ``RUNS/<first member's name>.ensemble``), with its members' training epochs and times. BLEU is
-sacrebleu's on the corpus's own tokens (tokenize=none), references untouched; chrF is on the same text. A row
+ensemble``, written to ``RUNS/<first member's name>.ensemble``), with its members' training epochs and times; with
+``--model DIR…``, those model directories as they are (the bundled models). BLEU is sacrebleu's on the corpus's own
+tokens (tokenize=none), references untouched; chrF is on the same text. Every row is scored on tatoeba_enja's dev and
+test too, as natural text against every reference, in a table of its own. A row
 whose run ended at a budget (``training.max_epochs``, ``max_steps``, ``max_minutes``) rather than by early stopping
 says so.
 """
@@ -28,12 +31,12 @@ from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
 from honyaku.core.config import Config, changed_settings, load_config
 from honyaku.core.metrics import bleu, chrf
-from honyaku.data.corpus import read_split
+from honyaku.data.corpus import BUILTIN_CORPORA, evaluation_set, read_split
 from honyaku.data.text import tokenize
 from honyaku.ensemble import ensemble
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, read_members
 from honyaku.models.factory import count_parameters
-from honyaku.prediction import Translator, tune_length_penalty
+from honyaku.prediction import Translator, evaluate, tune_length_penalty
 from honyaku.preparation import DataPlaces
 from honyaku.training import Progress, train
 
@@ -63,6 +66,8 @@ def training_columns(run: Path) -> tuple[str, str, str]:
     """Epochs, training hours and the fastest epoch's seconds, from the run's metrics.csv; for an ensemble, each
     member's epochs and hours from the training record in its ensemble.yaml (``honyaku.bundle.training_facts``)."""
     members = read_members(run)
+    if not members and not (run / METRICS_FILE).is_file():  # a bundled model: its card says how it was trained
+        return "–", "–", "–"
     if members:
         found = [re.search(TRAINED, "\n".join(member.get("training", []))) for member in members]
         if not all(found):
@@ -105,6 +110,36 @@ def score_run(run: Path, name: str, data_dir: str | None, made: list[str]) -> st
     )
 
 
+def score_everyday(run: Path, name: str, data_dir: str | None) -> list[str]:
+    """The row of tatoeba_enja's dev and test (beam 5, natural text, every translation a reference); none for a
+    model of other languages."""
+    translator = Translator.load(run)
+    if set(translator.direction) != set(BUILTIN_CORPORA["tatoeba_enja"].languages):
+        return []
+    scores = {}
+    for split in ("dev", "test"):
+        evaluation = evaluation_set(translator.config.data, split, data_dir, corpus="tatoeba_enja")
+        scores[split] = evaluate(translator, evaluation, beam_size=5)[0]
+    dev_chrf, (test_bleu, test_chrf) = scores["dev"][1], scores["test"]
+    signatures = " ".join(f"`{result.signature}`".replace("|", "\\|") for result in (test_bleu, test_chrf))
+    return [
+        f"| {name} | {'→'.join(translator.direction)} | {dev_chrf.score:.2f} | {test_bleu.score:.2f} | "
+        f"{test_chrf.score:.2f} | {signatures} |"
+    ]
+
+
+EVERYDAY_HEADER = [
+    "## Everyday sentences: tatoeba_enja (bench/quality.py)",
+    "",
+    "The same models on tatoeba_enja's held-out splits (1,000 pairs each, grouped so that no sentence of dev or test",
+    "is in training): text as people write it in, natural text out, beam 5 with each model's length penalty, every",
+    "translation of a source sentence as a reference (up to 5 for English sources, 8 for Japanese). BLEU tokenizes",
+    "with sacrebleu's `ja-mecab` for Japanese output and `13a` for English; chrF2 on the text as written.",
+    "",
+    "| model | direction | dev chrF2 | test BLEU | test chrF2 | signatures (BLEU, chrF) |",
+    "|---|---|---:|---:|---:|---|",
+]
+
 HEADER = [
     "## Quality (bench/quality.py)",
     "",
@@ -135,6 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="*")
     parser.add_argument("--ensemble", nargs="+", metavar="DIR", help="instead of configs: the ensemble of these models")
+    parser.add_argument("--model", nargs="+", metavar="DIR", help="instead of configs: model directories as they are")
     parser.add_argument("--runs", default="runs", help="where runs live (default: runs/)")
     parser.add_argument("--train", action="store_true", help="train or resume runs that are missing or unfinished")
     parser.add_argument("--data-dir")
@@ -142,16 +178,24 @@ def main() -> None:
     parser.add_argument("--length-penalty", type=float, nargs="+", metavar="ALPHA", help="candidates, chosen on dev")
     parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
     args = parser.parse_args()
-    if bool(args.configs) == bool(args.ensemble):
-        parser.error("give configs or --ensemble DIR…, one of the two")
-    lines = []
+    if sum(map(bool, (args.configs, args.ensemble, args.model))) != 1:
+        parser.error("give configs, --ensemble DIR… or --model DIR…, one of the three")
+    lines, everyday = [], []
+    for directory in args.model or []:
+        run = Path(directory)
+        lines.append(score_run(run, f"`{directory}`", args.data_dir, made=[]))
+        found = score_everyday(run, f"`{directory}`", args.data_dir)
+        everyday += found
+        print(lines[-1], *found, sep="\n")
     if args.ensemble:
         first = load_config(Path(args.ensemble[0]) / CONFIG_FILE).name
         run = ensemble(args.ensemble, Path(args.runs) / f"{first}.ensemble")
         made = tuned(run, args)
         members = " and ".join(f"`{member}`" for member in args.ensemble)
         lines.append(score_run(run, f"ensemble of {members}", args.data_dir, made))
-        print(lines[-1])
+        found = score_everyday(run, f"ensemble of {members}", args.data_dir)
+        everyday += found
+        print(lines[-1], *found, sep="\n")
     for config_path in args.configs:
         config = load_config(config_path)
         run = Path(args.runs) / config.name
@@ -169,9 +213,14 @@ def main() -> None:
             run = averaged
             made.append(f"mean of the {args.average_best} best checkpoints")
         made += tuned(run, args)
+        name = ", ".join([f"{config.name} (`{config_path}`)", *made])
         lines.append(score_run(run, f"{config.name} (`{config_path}`)", args.data_dir, made))
-        print(lines[-1])
+        found = score_everyday(run, name, args.data_dir)
+        everyday += found
+        print(lines[-1], *found, sep="\n")
     write_section(args.results, "quality", HEADER, lines)
+    if everyday:
+        write_section(args.results, "quality-everyday", EVERYDAY_HEADER, everyday)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,14 @@ def corpus_dir() -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def tatoeba_dir(corpus_dir) -> Path:
+    """tatoeba_enja's jpn.txt, beside small_parallel_enja (../shared/data/tatoeba_enja)."""
+    directory = corpus_dir.parent / "tatoeba_enja"
+    assert (directory / "jpn.txt").is_file(), f"tatoeba_enja not found at {directory}, beside small_parallel_enja"
+    return directory
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
     """No test reads or writes the user's real cache."""

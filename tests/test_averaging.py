@@ -9,7 +9,7 @@ from honyaku.averaging import average_run
 from honyaku.bundle import reproduction, training_facts
 from honyaku.core.config import load_config
 from honyaku.core.metrics import bleu
-from honyaku.data.corpus import read_parallel, split_files
+from honyaku.data.corpus import read_split
 from honyaku.prediction import tune_length_penalty
 from honyaku.training import train
 
@@ -81,7 +81,7 @@ def test_tuning_writes_the_length_penalty_with_the_best_dev_bleu_into_the_config
     decoding = load_config(tmp_path / "avg" / "config.yaml").decoding
     assert (decoding.length_penalty, decoding.beam_size) == (best, 3)
     translator = Translator.load(tmp_path / "avg")  # the next load searches with what was chosen
-    sources, references = read_parallel(split_files(translator.config.data, "dev"))
+    sources, references = read_split(translator.config.data, "dev")
     assert bleu(translator.translate(sources, pretokenized=True), references).score == results[best].score
     record = (tmp_path / "avg" / "length_penalty.tsv").read_text().splitlines()
     assert record[1:] == [f"{alpha:g}\t{result.score:.2f}" for alpha, result in results.items()]

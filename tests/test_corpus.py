@@ -119,7 +119,7 @@ def test_resolution_order(corpus_dir, tmp_path, monkeypatch):
     with pytest.raises(HonyakuError, match=r"explicit \(--data-dir\): not a small_parallel_enja directory, missing"):
         resolve_corpus_dir("small_parallel_enja", data_dir=explicit)
     monkeypatch.delenv("HONYAKU_DATA_DIR")
-    with pytest.raises(HonyakuError, match="run 'honyaku data fetch' first"):
+    with pytest.raises(HonyakuError, match="run 'honyaku data fetch --corpus small_parallel_enja' first"):
         resolve_corpus_dir("small_parallel_enja", download=False)
     fetched = fetch_corpus("small_parallel_enja", source_dir=corpus_dir)  # `honyaku data fetch --from DIR`
     assert resolve_corpus_dir("small_parallel_enja", download=False) == fetched == resolve_cache()

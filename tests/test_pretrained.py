@@ -46,6 +46,24 @@ def test_the_model_card_scores_the_bundled_weights_with_signatures(pretrained_di
     assert card.count("signature: nrefs:1|case:mixed|eff:no|tok:none") == 3  # dev, test, and float32 test
     assert card.count("tok:ja-mecab") == 3
     assert "The weights are stored in float16" in card and "60 steps" in card
+    data = card.partition("## Data\n")[2].partition("\n## ")[0]
+    assert "small_parallel_enja (https://github.com/odashi/small_parallel_enja" in data and "CC BY 2.0 FR" in data
+
+
+def test_evaluate_scores_tatoebas_split_as_natural_text_against_every_reference(pretrained_dir, corpus_dir, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "honyaku", "evaluate", "-m", str(pretrained_dir / "en-ja"), "--corpus", "tatoeba_enja",
+         "--split", "dev", "--data-dir", str(corpus_dir), "--hyp-out", "dev.hyp"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    count = int(lines[0].split()[0])
+    assert lines[0].startswith(f"{count} sentences (tatoeba_enja.dev)") and 800 < count < 1000  # distinct sources
+    assert lines[1].startswith("scored on natural text as written, sacrebleu tokenize=ja-mecab, up to ")
+    assert done.stdout.count("signature: nrefs:var|") == 2 and "tok:ja-mecab" in done.stdout
+    hypotheses = (tmp_path / "dev.hyp").read_text(encoding="utf-8").splitlines()
+    assert len(hypotheses) == count and not any(" " in h for h in hypotheses[:50])  # natural Japanese, no spaces
 
 
 def test_pipeline_without_a_model_loads_the_pretrained_one(pretrained_dir, monkeypatch):

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import yaml
 
+from honyaku.core.config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import read_split
+from honyaku.data.corpus import corpora_of, corpus_about, evaluation_set
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     CARD_FILE,
@@ -43,21 +44,31 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
         model = translator.model.half() if half else translator.model
         save_weights(model, staged / WEIGHTS_FILE)
         bundled = Translator.load(staged, device="cpu")
-        data = bundled.config.data
-        splits = [split for split in ("dev", "test") if data.corpus is not None or getattr(data, split) is not None]
-        scores = {split: score(bundled, split, data_dir) for split in splits}
-        reference = score(Translator.load(run_dir, device="cpu"), splits[-1], data_dir) if half and splits else None
+        scored_on = scored_splits(bundled.config.data)
+        scores = {name: score(bundled, *which, data_dir) for name, which in scored_on.items()}
+        last = list(scored_on)[-1] if scored_on else None
+        reference = score(Translator.load(run_dir, device="cpu"), *scored_on[last], data_dir) if half and last else None
         card = model_card(run_dir, bundled, scores, reference)
         (staged / CARD_FILE).write_text(card, encoding="utf-8")
     return out_dir
 
 
-def score(translator: Translator, split: str, data_dir: str | None) -> dict[str, list[str]]:
-    """Metric lines (with signatures) of ``split`` on the corpus's tokens and on natural text."""
-    sources, references = read_split(translator.config.data, split, data_dir)
+def scored_splits(data: DataConfig) -> dict[str, tuple[str, str | None]]:
+    """What a model card scores, by name: the dev and test split of each built-in corpus the model learned from
+    or was validated on, else (the model's own files) its dev and test splits; as (split, corpus)."""
+    corpora = corpora_of(data)
+    if corpora:
+        return {f"{corpus} {split}": (split, corpus) for corpus in corpora for split in ("dev", "test")}
+    return {split: (split, None) for split in ("dev", "test") if getattr(data, split) is not None}
+
+
+def score(translator: Translator, split: str, corpus: str | None, data_dir: str | None) -> dict[str, list[str]]:
+    """Metric lines (with signatures) of ``split`` (of ``corpus``, else the config's own) on the corpus's tokens
+    and on natural text; a raw corpus on natural text only."""
+    evaluation = evaluation_set(translator.config.data, split, data_dir, corpus)
     lines = {}
-    for detok in (False, True):
-        results, scored = evaluate(translator, sources, references, detok=detok)
+    for detok in (False,) if evaluation.raw else (False, True):
+        results, scored = evaluate(translator, evaluation, detok=detok)
         lines[scored] = [result.line() for result in results]
     return lines
 
@@ -77,11 +88,22 @@ def model_card(
     )
     members = read_members(run_dir)
     kind = f"An ensemble of {len(members)} models" if members else f"A {cfg.model.arch} model"
+    corpora = corpora_of(cfg.data)
     lines = [
         f"# honyaku {src}→{tgt}: {cfg.name}{' ensemble' if members else ''}",
         "",
         f"{kind} with {count_parameters(translator.model):,} parameters, trained by honyaku on "
-        f"{cfg.data.corpus or 'its own parallel text'} ({src}→{tgt}).",
+        f"{' and '.join(corpora) or 'its own parallel text'} ({src}→{tgt}).",
+        "",
+        "## Data",
+        "",
+        *[f"- {corpus_about(corpus)}." for corpus in corpora],
+        *(
+            ["- Every training pair with a sentence of a dev or test split above was left out."]
+            if cfg.data.exclude_held_out
+            else []
+        ),
+        *([] if corpora else ["- The parallel text of the config below."]),
         "",
         "## Training",
         "",
@@ -102,8 +124,8 @@ def model_card(
         "",
         "## Limits",
         "",
-        "- Domain: short everyday sentences like those it was trained on (small_parallel_enja: 4 to 16 words).",
-        "  Long, technical or literary text is outside what it has seen.",
+        "- Domain: short everyday sentences like those it was trained on, a sentence at a time (a text of several",
+        "  is split into sentences first). Long, technical or literary text is outside what it has seen.",
         "- Words that were rare or absent in training are paraphrased, dropped or written as `<unk>`.",
         "",
         "## Config",

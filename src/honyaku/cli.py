@@ -17,16 +17,17 @@ from tqdm import tqdm
 from honyaku import __version__
 from honyaku.averaging import average_run
 from honyaku.bundle import bundle
-from honyaku.core.config import MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles
+from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.runtime import configure_threads
 from honyaku.data.corpus import (
+    EvaluationSet,
     count_lines,
+    evaluation_set,
     fetch_corpus,
     iter_lines,
     read_parallel,
-    read_split,
     resolve_corpus_dir,
 )
 from honyaku.distillation import distill
@@ -382,18 +383,18 @@ def _bundle(args: argparse.Namespace) -> None:
 
 
 def add_data_command(commands: argparse._SubParsersAction) -> None:
-    data = commands.add_parser("data", help="get the built-in corpus")
+    data = commands.add_parser("data", help="get a built-in corpus")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     fetch = data_commands.add_parser(
         "fetch", help="download (or copy --from a local directory) into the cache, checksummed"
     )
-    fetch.add_argument("--corpus", default="small_parallel_enja")
+    fetch.add_argument("--corpus", choices=BUILTIN_CORPUS_NAMES, default="small_parallel_enja")
     fetch.add_argument("--from", dest="source_dir", metavar="DIR", help="copy from a local copy instead of downloading")
     fetch.set_defaults(handler=_data_fetch)
     path = data_commands.add_parser(
         "path", parents=[DATA_DIR_OPTION], help="print where the corpus is found (without downloading)"
     )
-    path.add_argument("--corpus", default="small_parallel_enja")
+    path.add_argument("--corpus", choices=BUILTIN_CORPUS_NAMES, default="small_parallel_enja")
     path.set_defaults(handler=_data_path)
 
 
@@ -567,6 +568,11 @@ def add_evaluate_command(commands: argparse._SubParsersAction) -> None:
         help="translate a test set and print BLEU and chrF with signatures",
     )
     parser.add_argument("--split", choices=("dev", "test"), default="test", help="a split of the model's corpus")
+    parser.add_argument(
+        "--corpus",
+        choices=BUILTIN_CORPUS_NAMES,
+        help="the split of this built-in corpus instead (tatoeba_enja: natural text, several references)",
+    )
     parser.add_argument("--src", metavar="FILE", help="source sentences (with --ref, instead of --split)")
     parser.add_argument("--ref", metavar="FILE", help="reference translations, aligned with --src")
     parser.add_argument("--hyp-out", metavar="FILE", help="where to write hypotheses (default RUN/eval/SPLIT.hyp)")
@@ -582,11 +588,13 @@ def _evaluate(args: argparse.Namespace) -> None:
     if (args.src is None) != (args.ref is None):
         raise HonyakuError("--src and --ref go together")
     if args.src is not None:
-        sources, references = read_parallel(SplitFiles(src=args.src, tgt=args.ref))
+        if args.corpus is not None:
+            raise HonyakuError("--corpus scores a built-in corpus's split, --src and --ref your own files: give one")
+        evaluation = EvaluationSet.of_tokens(*read_parallel(SplitFiles(src=args.src, tgt=args.ref)))
         name = Path(args.src).name
     else:
-        sources, references = read_split(translator.data, args.split, args.data_dir)
-        name = args.split
+        evaluation = evaluation_set(translator.data, args.split, args.data_dir, args.corpus)
+        name = args.split if args.corpus is None else f"{args.corpus}.{args.split}"
     suffix = ".detok.hyp" if args.detok else ".hyp"
     if args.hyp_out:
         hypotheses_path = Path(args.hyp_out)
@@ -597,7 +605,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     else:  # a hub model: ./eval/hf_OWNER_NAME/
         hypotheses_path = Path("eval") / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
     results, scored = evaluate(
-        translator, sources, references, hypotheses_path, args.beam_size, args.detok, progress=not args.quiet
+        translator, evaluation, hypotheses_path, args.beam_size, args.detok, progress=not args.quiet
     )
     beam_size = args.beam_size or translator.decoding.beam_size
     search = (
@@ -605,7 +613,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         if beam_size == 1
         else (f"beam search (beam {beam_size}, length penalty {translator.decoding.length_penalty:g})")
     )
-    print(f"{len(sources)} sentences ({name}), {search}; hypotheses in {hypotheses_path}")
+    print(f"{len(evaluation.sources)} sentences ({name}), {search}; hypotheses in {hypotheses_path}")
     print(f"scored on {scored}")
     for result in results:
         print(result.line())

@@ -15,7 +15,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
 from honyaku.core.runtime import named_dtype, resolve_device
-from honyaku.data.corpus import read_split
+from honyaku.data.corpus import EvaluationSet, read_split
 from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
@@ -204,31 +204,38 @@ def pipeline(task: str = "translation", model: str | Path | None = None, device:
 
 def evaluate(
     translator: TranslatorBase,
-    sources: list[str],
-    references: list[str],
+    evaluation: EvaluationSet,
     hypotheses_path: Path | None = None,
     beam_size: int | None = None,
     detok: bool = False,
     progress: bool = False,
 ) -> tuple[list[MetricResult], str]:
-    """Translate corpus-tokenized ``sources``, optionally write the hypotheses, and score them.
+    """Translate the sources of ``evaluation``, optionally write the hypotheses, and score them against every
+    reference.
 
-    By default on the corpus's tokens (BLEU ``tokenize=none``). With ``detok``, as a user meets the
-    translator: the sources are detokenized into natural text, translated from raw text, and the natural
-    output is scored against detokenized references with sacrebleu's tokenizer for the target language.
-    Returns the results and a line saying which text was scored. ``progress`` shows a progress bar on stderr
-    (on a terminal only).
+    A raw set (text as written) is translated as such and scored as natural text, with sacrebleu's tokenizer for
+    the target language. A set of corpus tokens is scored on those tokens (BLEU ``tokenize=none``), or with
+    ``detok`` as a user meets the translator: the sources detokenized into natural text, translated from raw text,
+    and the natural output scored against detokenized references. Returns the results and a line saying which
+    text was scored. ``progress`` shows a progress bar on stderr (on a terminal only).
     """
-    pretokenized = translator.pretokenized_io and not detok
-    if not pretokenized:
+    sources, references = evaluation.sources, evaluation.references
+    pretokenized = translator.pretokenized_io and not detok and not evaluation.raw
+    if evaluation.raw:
+        bleu_tokenizer = natural_text_tokenizer(translator.direction[1])
+        scored = f"natural text as written, sacrebleu tokenize={bleu_tokenizer}"
+    elif not pretokenized:
         sources = [translator.src_processor.detokenize(tokenize(s)) for s in sources]
-        references = [translator.tgt_processor.detokenize(tokenize(r)) for r in references]
+        references = [[translator.tgt_processor.detokenize(tokenize(r)) for r in refs] for refs in references]
         bleu_tokenizer = natural_text_tokenizer(translator.direction[1])
         scored = f"natural text: detokenized sources and references, sacrebleu tokenize={bleu_tokenizer}"
     else:
-        references = [detokenize(tokenize(r)) for r in references]
+        references = [[detokenize(tokenize(r)) for r in refs] for refs in references]
         bleu_tokenizer = "none"
         scored = "the corpus's own tokens (sacrebleu tokenize=none)"
+    most = max(len(refs) for refs in references)
+    if most > 1:
+        scored += f", up to {most} references a sentence"
     bar = tqdm(total=len(sources), unit=" sentences", disable=not progress or None, file=sys.stderr, dynamic_ncols=True)
     hypotheses = []
     with bar:
@@ -266,11 +273,11 @@ def tune_length_penalty(
         raise HonyakuError(f"{model_dir}: greedy decoding, where the length penalty changes nothing; give a beam size")
     if not candidates or any(alpha < 0 for alpha in candidates):
         raise HonyakuError(f"length penalties must be ≥ 0, got {candidates}")
-    sources, references = read_split(translator.config.data, split, data_dir)
+    tokens = EvaluationSet.of_tokens(*read_split(translator.config.data, split, data_dir))
     results = {}
     for alpha in candidates:
         decoding.length_penalty = alpha
-        results[alpha] = evaluate(translator, sources, references, beam_size=beam_size)[0][0]  # BLEU, corpus tokens
+        results[alpha] = evaluate(translator, tokens, beam_size=beam_size)[0][0]  # BLEU, corpus tokens
     best = max(candidates, key=lambda alpha: results[alpha].score)  # the first of equals
     decoding.length_penalty, decoding.beam_size = best, beam_size
     with atomic_path(Path(model_dir) / CONFIG_FILE) as temp:

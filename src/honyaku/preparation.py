@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from honyaku.core.config import Config
+from honyaku.core.config import Config, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.core.runtime import WorkerPool, workers_for
 from honyaku.data.batching import CorpusRange, ParallelData, TrainingPairs, encode_pairs, tokenized
 from honyaku.data.casing import learn_casing, save_casing
-from honyaku.data.corpus import TrainingSource, cache_dir, count_lines, read_split, training_sources
+from honyaku.data.corpus import TrainingSource, cache_dir, count_lines, held_out_sentences, read_split, training_sources
 from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs, word_lines, write_words
 from honyaku.data.store import WORDS_FILES, StoredPairs, StoreWriter, store_info
 from honyaku.data.subwords import Subwords, learn_subwords, load_subwords
@@ -124,11 +124,14 @@ def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: boo
     """Put the config's prepared data into the run, preparing it first where no run has: the model's files are
     copied (a resumed run keeps its own, which must agree), the store is linked."""
     sources = training_sources(config.data, places.data_dir)
-    directory = places.prepared_root() / data_key(config, sources)
+    held_out, held_out_files = (
+        held_out_sentences(config.data, places.data_dir) if config.data.exclude_held_out else (set(), [])
+    )
+    directory = places.prepared_root() / data_key(config, sources, held_out_files)
     if (directory / PREPARED_INFO).is_file():
         logger.info(f"prepared data: {directory} (made before, reused)")
     else:
-        prepare_directory(config, sources, directory, places.workers)
+        prepare_directory(config, sources, directory, places.workers, held_out)
         logger.info(f"prepared data: {directory}")
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in (*VOCABULARY_FILES, *SUBWORD_FILES, CASING_FILE):
@@ -146,16 +149,19 @@ def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: boo
     (run_dir / TRAINING_STORE).symlink_to((directory / TRAINING_STORE).resolve(), target_is_directory=True)
 
 
-def data_key(config: Config, sources: list[TrainingSource]) -> str:
-    """The name of a config's prepared data: a hash of everything that it is made from."""
+def data_key(config: Config, sources: list[TrainingSource], held_out: list[SplitFiles] = ()) -> str:
+    """The name of a config's prepared data: a hash of everything that it is made from (the files of the
+    held-out splits too, where their sentences are left out of training)."""
     inputs = []
-    for source in sources:
-        files = source.files
+    every = [(source.files, source.setting) for source in sources] + [
+        (files, "data.exclude_held_out") for files in held_out
+    ]
+    for files, setting in every:
         for path in (files.tsv,) if files.tsv is not None else (files.src, files.tgt):
             try:
                 status = Path(path).stat()
             except OSError as error:
-                raise HonyakuError(f"{path} ({source.setting}): cannot read: {error.strerror or error}") from None
+                raise HonyakuError(f"{path} ({setting}): cannot read: {error.strerror or error}") from None
             inputs.append([str(Path(path).resolve()), status.st_size, status.st_mtime_ns])
     data = {key: value for key, value in config.to_dict()["data"].items() if key not in ("dev", "test")}
     made_from = {
@@ -167,15 +173,26 @@ def data_key(config: Config, sources: list[TrainingSource]) -> str:
     return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def prepare_directory(config: Config, sources: list[TrainingSource], directory: Path, workers: int | None) -> None:
+def prepare_directory(
+    config: Config,
+    sources: list[TrainingSource],
+    directory: Path,
+    workers: int | None,
+    held_out: set[str] = frozenset(),
+) -> None:
     """Prepare the data of ``config`` into ``directory``, atomically: words (pass 1), casing, subword models,
-    piece counts and vocabularies (pass 2), the store (pass 3); one pool of workers serves the three passes."""
+    piece counts and vocabularies (pass 2), the store (pass 3); one pool of workers serves the three passes.
+    Training pairs with a side in ``held_out`` (``sentence_key``s) are left out."""
     data = config.data
     lines = sum(min(count_lines(s.files.tsv or s.files.src), s.limit or sys.maxsize) for s in sources)
     with atomic_directory(directory) as staging, WorkerPool(workers_for(lines, workers)) as pool:
         clock = time.perf_counter()
         words = (staging / WORDS[0], staging / WORDS[1])
-        corpus_pairs = write_words(sources, data, words, pool)
+        counted = write_words(sources, data, words, pool, held_out)
+        corpus_pairs = [counts.pairs for counts in counted]
+        for source, counts in zip(sources, counted):
+            if held_out:
+                logger.info(f"{source.name}: {counts.held_out:,} training pairs left out, their sentences held out")
         clock = _logged_pass(clock, f"read {sum(corpus_pairs):,} pairs from {len(sources)} corpora as words")
         if processor_names(data) == ("japanese", "english"):
             english = (target.split() for _, target in word_lines(words))
@@ -207,8 +224,15 @@ def prepare_directory(config: Config, sources: list[TrainingSource], directory: 
         for chunk in encode_segmented(segmented, vocabularies, tag_ids):
             writer.append(chunk)
         corpora = [
-            {"name": source.name, "pairs": pairs, "read": read, "weight": source.weight, "tag": source.tag}
-            for source, pairs, read in zip(sources, segmented.kept_per_corpus, corpus_pairs)
+            {
+                "name": source.name,
+                "pairs": pairs,
+                "read": counts.pairs,
+                "held_out": counts.held_out,
+                "weight": source.weight,
+                "tag": source.tag,
+            }
+            for source, pairs, counts in zip(sources, segmented.kept_per_corpus, counted)
         ]
         writer.close({"config": config.name, "corpora": corpora})
         if data.subwords is not None and data.subwords.sampling is not None:

@@ -22,7 +22,7 @@ from honyaku.core.errors import HonyakuError
 # The names a config chooses from. The registries behind them live in the layers above (honyaku.data.corpus,
 # honyaku.data.text, honyaku.models.factory, honyaku.models.attention), keyed by these names (test_config.py
 # checks that they agree), so that a config is validated without importing them.
-BUILTIN_CORPUS_NAMES = ("small_parallel_enja",)
+BUILTIN_CORPUS_NAMES = ("small_parallel_enja", "tatoeba_enja")
 PROCESSOR_NAMES = ("pretokenized", "english", "japanese")
 ARCHITECTURE_NAMES = ("seq2seq", "attention", "transformer")
 ATTENTION_KINDS = ("dot", "general", "bahdanau")
@@ -50,26 +50,35 @@ class SplitFiles:
 
 
 @dataclass
-class TrainingCorpus(SplitFiles):
+class CorpusSplit(SplitFiles):
+    """One corpus of a split: the split of a built-in corpus (``corpus``), or files."""
+
+    corpus: str | None = None
+
+    def validate(self, where: str) -> None:
+        if self.corpus is None:
+            super().validate(where)
+            return
+        if self.src is not None or self.tgt is not None or self.tsv is not None:
+            raise HonyakuError(f"{where}: give either 'corpus' or files ('src' and 'tgt', or 'tsv'), not both")
+        if self.corpus not in BUILTIN_CORPUS_NAMES:
+            raise HonyakuError(
+                f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPUS_NAMES)}"
+            )
+
+
+@dataclass
+class TrainingCorpus(CorpusSplit):
     """One corpus of the training data: a built-in corpus's training split (``corpus``) or files, drawn
     ``weight`` times per epoch on average (2: each pair twice; 0.5: a random half, a different one each epoch),
     its sources led by ``tag`` when given (a token of its own, as in tagged back-translation; translation input
     gets no tag)."""
 
-    corpus: str | None = None
     weight: float = 1.0
     tag: str | None = None
 
     def validate(self, where: str) -> None:
-        if self.corpus is not None:
-            if self.src is not None or self.tgt is not None or self.tsv is not None:
-                raise HonyakuError(f"{where}: give either 'corpus' or files ('src' and 'tgt', or 'tsv'), not both")
-            if self.corpus not in BUILTIN_CORPUS_NAMES:
-                raise HonyakuError(
-                    f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPUS_NAMES)}"
-                )
-        else:
-            super().validate(where)
+        super().validate(where)
         if not self.weight > 0:
             raise HonyakuError(f"{where}.weight: must be > 0 (draws per pair and epoch), got {self.weight}")
         if self.tag is not None and (not self.tag.strip() or any(c.isspace() for c in self.tag)):
@@ -148,8 +157,14 @@ class DataConfig:
     tgt_lang: str = "ja"
     # The training pairs: one corpus, or a list of corpora with weights and tags; null: the built-in corpus's.
     train: TrainingCorpus | list[TrainingCorpus] | None = None
-    dev: SplitFiles | None = None
-    test: SplitFiles | None = None
+    # Dev and test: one corpus's split or several, end to end (a dev of two corpora selects a model on both);
+    # null: the built-in corpus's.
+    dev: CorpusSplit | list[CorpusSplit] | None = None
+    test: CorpusSplit | list[CorpusSplit] | None = None
+    # Leave out every training pair whose source or target (compared without case or spaces) is a sentence of
+    # the dev or test split of the config or of a built-in corpus that it trains on: no test sentence is
+    # learned, whichever corpus it came from. The number left out is logged and kept with the prepared data.
+    exclude_held_out: bool = False
     # Training pairs whose either side is longer than this many model tokens (words, or pieces with subwords),
     # counting <s> and </s>, are left out.
     max_len: int | None = None
@@ -181,17 +196,15 @@ class DataConfig:
                 f"{where}.corpus: unknown corpus {self.corpus!r}; built in: {', '.join(BUILTIN_CORPUS_NAMES)}"
                 " (or null with your own train/dev files)"
             )
-        for name in ("dev", "test"):
+        for name in ("train", "dev", "test"):
             split = getattr(self, name)
-            if split is not None:
+            if isinstance(split, list):
+                if not split:
+                    raise HonyakuError(f"{where}.{name}: an empty list; give at least one corpus, or null")
+                for i, corpus in enumerate(split):
+                    corpus.validate(f"{where}.{name}[{i}]")
+            elif split is not None:
                 split.validate(f"{where}.{name}")
-        if isinstance(self.train, list):
-            if not self.train:
-                raise HonyakuError(f"{where}.train: an empty list; give at least one corpus, or null")
-            for i, corpus in enumerate(self.train):
-                corpus.validate(f"{where}.train[{i}]")
-        elif self.train is not None:
-            self.train.validate(f"{where}.train")
         if self.max_len is not None and self.max_len < 3:
             raise HonyakuError(f"{where}.max_len: must be ≥ 3 (it counts <s> and </s>), got {self.max_len}")
         if self.distilled_only and not self.distilled:

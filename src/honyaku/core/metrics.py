@@ -31,18 +31,30 @@ def natural_text_tokenizer(language: str) -> str:
     return NATURAL_TEXT_TOKENIZERS.get(language, "13a")
 
 
-def bleu(hypotheses: list[str], references: list[str], tokenize: str = "none") -> MetricResult:
+References = list[str] | list[list[str]]  # one reference per hypothesis, or a list of them for each
+
+
+def reference_streams(references: References) -> list[list[str | None]]:
+    """sacrebleu's form of references: one stream per reference position, None where a segment has fewer."""
+    if references and isinstance(references[0], str):
+        return [list(references)]
+    most = max((len(refs) for refs in references), default=1)
+    return [[refs[i] if i < len(refs) else None for refs in references] for i in range(most)]
+
+
+def bleu(hypotheses: list[str], references: References, tokenize: str = "none") -> MetricResult:
+    """Corpus BLEU against one or more references per hypothesis."""
     # sacrebleu warns about "tokenized" lines ending in " ." unless forced: with tokenize none they are meant to be.
     metric = BLEU(tokenize=tokenize, force=tokenize == "none")
-    result = metric.corpus_score(hypotheses, [references])
+    result = metric.corpus_score(hypotheses, reference_streams(references))
     return MetricResult("BLEU", result.score, str(result), str(metric.get_signature()))
 
 
-def chrf(hypotheses: list[str], references: list[str]) -> MetricResult:
+def chrf(hypotheses: list[str], references: References) -> MetricResult:
     metric = CHRF()
-    result = metric.corpus_score(hypotheses, [references])
+    result = metric.corpus_score(hypotheses, reference_streams(references))
     return MetricResult("chrF", result.score, str(result), str(metric.get_signature()))
 
 
-def score_all(hypotheses: list[str], references: list[str], tokenize: str = "none") -> list[MetricResult]:
+def score_all(hypotheses: list[str], references: References, tokenize: str = "none") -> list[MetricResult]:
     return [bleu(hypotheses, references, tokenize), chrf(hypotheses, references)]

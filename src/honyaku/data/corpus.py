@@ -1,17 +1,20 @@
-"""Parallel corpora: the built-in small_parallel_enja (found locally or fetched with pinned checksums) and
-a user's own aligned files or TSV, read strictly so that a bad line is reported by file and line number."""
+"""Parallel corpora: the built-in ones (small_parallel_enja, tatoeba_enja; found locally or fetched with pinned
+checksums) and a user's own aligned files or TSV, read strictly so that a bad line is reported by file and line
+number."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import itertools
+import json
 import os
 import re
 import shutil
+import unicodedata
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -22,19 +25,61 @@ from honyaku.core.files import atomic_path
 from honyaku.core.runtime import map_chunks
 from honyaku.data.text import detokenize, get_processor, processor_names
 
+SPLITS = ("train", "dev", "test")
+
 
 @dataclass(frozen=True)
 class BuiltinCorpus:
     name: str
     base_url: str  # where the files are downloaded from; {file} is replaced by the file name
-    sha256: dict[str, str]
+    sha256: dict[str, str]  # the files downloaded, each pinned
     languages: tuple[str, str]
+    # tokenized: its splits are the corpus's tokens separated by spaces; raw: text as people write it, which
+    # each language's text processor tokenizes for training, and which is scored as natural text.
+    format: str = "tokenized"
+    # Writes the splits ``{split}.{lang}`` from the files downloaded, into their directory (the second argument:
+    # where they were copied from, if they were); None: the files downloaded are the splits.
+    derive_splits: Callable[[Path, Path | None], None] | None = None
+    # One source sentence may have several translations: its dev and test pairs are scored as one segment with
+    # every translation as a reference.
+    multi_reference: bool = False
+    about: str = ""  # what it is, its licence and attribution: model cards quote it
 
     def split_file(self, split: str, lang: str) -> str:
         return f"{split}.{lang}"
 
+    def files(self) -> list[str]:
+        """Every file of its directory: those downloaded, and the splits derived from them with their stamp."""
+        if self.derive_splits is None:
+            return list(self.sha256)
+        splits = [self.split_file(split, lang) for split in SPLITS for lang in self.languages]
+        return [*self.sha256, *splits, SPLITS_STAMP]
+
+
+SPLITS_STAMP = "splits.json"  # which derivation wrote the splits, from which file
+
 
 SMALL_PARALLEL_ENJA_COMMIT = "312408a11c5fbcbc09443bebb18121f7efdcd61e"
+TATOEBA_ENJA_COMMIT = (
+    "70f3542faea9753b125dd3974f2a49d2085b90a4"  # futurebridge/ZukaiML: the jpn-eng file of manythings.org
+)
+
+
+def _derive_tatoeba_splits(directory: Path, source_dir: Path | None) -> None:
+    """Dev and test of sentences that small_parallel_enja (Tanaka corpus sentences, which Tatoeba holds too) does not
+    have: a model trained on that corpus has seen none of them. It is looked for beside the local copy first."""
+    try:
+        other = resolve_corpus_dir("small_parallel_enja", source_dir) if source_dir is not None else None
+    except HonyakuError:
+        other = None
+    other = other or resolve_corpus_dir("small_parallel_enja")
+    seen = {
+        sentence_key(line)
+        for name in BUILTIN_CORPORA["small_parallel_enja"].sha256
+        for line in iter_lines(other / name)
+    }
+    split_tatoeba(directory / "jpn.txt", directory, unseen_by=seen)
+
 
 BUILTIN_CORPORA = {
     "small_parallel_enja": BuiltinCorpus(
@@ -49,6 +94,23 @@ BUILTIN_CORPORA = {
             "test.ja": "d37dc460a81b064e4106c8913eb11fa300da05cf3f58a7a5bbfec7e20947ddef",
         },
         languages=("en", "ja"),
+        about="small_parallel_enja (https://github.com/odashi/small_parallel_enja, commit "
+        f"{SMALL_PARALLEL_ENJA_COMMIT[:7]}): 50,000 training pairs of 4 to 16 words from the Tanaka Corpus, "
+        "maintained by the Tatoeba project (https://tatoeba.org), CC BY 2.0 FR; tokenized and lowercased",
+    ),
+    # Tatoeba (https://tatoeba.org), CC BY 2.0 FR: 44,917 pairs of everyday sentences, cased raw text.
+    "tatoeba_enja": BuiltinCorpus(
+        name="tatoeba_enja",
+        base_url=f"https://raw.githubusercontent.com/futurebridge/ZukaiML/{TATOEBA_ENJA_COMMIT}/{{file}}",
+        sha256={"jpn.txt": "9d4b9abc4b5b33583f770a92210d80cb548666a6305c2cba54f3d7062f8d82fc"},
+        languages=("en", "ja"),
+        format="raw",
+        derive_splits=_derive_tatoeba_splits,
+        multi_reference=True,
+        about="tatoeba_enja: 44,917 English–Japanese pairs of the Tatoeba project (https://tatoeba.org), CC BY 2.0 "
+        "FR, sentences written and translated by its contributors, as in manythings.org's jpn-eng file (copy at "
+        f"github.com/futurebridge/ZukaiML, commit {TATOEBA_ENJA_COMMIT[:7]}); honyaku holds out 1,000 pairs each "
+        "for dev and test",
     ),
 }
 
@@ -64,30 +126,43 @@ def cache_dir() -> Path:
 
 
 def _missing_files(corpus: BuiltinCorpus, directory: Path) -> list[str]:
-    return [name for name in corpus.sha256 if not (directory / name).is_file()]
+    missing = [name for name in corpus.files() if not (directory / name).is_file()]
+    if not missing and corpus.derive_splits is not None and not _stamp_matches(corpus, directory):
+        missing.append(f"{SPLITS_STAMP} of this version of honyaku")
+    return missing
 
 
 def resolve_corpus_dir(name: str, data_dir: str | Path | None = None, download: bool = True) -> Path:
-    """Where the built-in corpus lives: ``data_dir`` / ``$HONYAKU_DATA_DIR``, then the cache, else a download."""
+    """Where the built-in corpus lives: ``data_dir`` / ``$HONYAKU_DATA_DIR``, then the cache, else a download.
+
+    The directory given may be the corpus's own, one that holds corpora by name, or another corpus's own, beside
+    which the others are looked for (``data/small_parallel_enja`` finds ``data/tatoeba_enja``). A corpus whose
+    splits are derived (tatoeba_enja) is copied from there into the cache, checked, and split there."""
     corpus = _builtin(name)
     explicit = data_dir or os.environ.get(DATA_DIR_ENV)
     if explicit:
-        directory = Path(explicit)
-        missing = _missing_files(corpus, directory)
-        if missing:
-            source = "--data-dir" if data_dir else f"${DATA_DIR_ENV}"
-            raise HonyakuError(f"{directory} ({source}): not a {name} directory, missing {', '.join(missing)}")
-        return directory
+        given = Path(explicit)
+        places = [given, given / name, given.parent / name]
+        for directory in places:
+            if not _missing_files(corpus, directory):
+                return directory
+        for directory in places:
+            if corpus.derive_splits is not None and all((directory / f).is_file() for f in corpus.sha256):
+                return fetch_corpus(name, source_dir=directory)
+        source = "--data-dir" if data_dir else f"${DATA_DIR_ENV}"
+        missing = [file for file in corpus.sha256 if not (given / file).is_file()] or _missing_files(corpus, given)
+        raise HonyakuError(f"{given} ({source}): not a {name} directory, missing {', '.join(missing)}")
     cached = cache_dir() / name
     if not _missing_files(corpus, cached):
         return cached
     if not download:
-        raise HonyakuError(f"{name} is not in {cached}; run 'honyaku data fetch' first")
+        raise HonyakuError(f"{name} is not in {cached}; run 'honyaku data fetch --corpus {name}' first")
     return fetch_corpus(name)
 
 
 def fetch_corpus(name: str, source_dir: str | Path | None = None, destination: Path | None = None) -> Path:
-    """Put every file of the corpus into the cache, each checked against its pinned SHA-256.
+    """Put every file of the corpus into the cache, each checked against its pinned SHA-256, and derive its
+    splits where it has no files of its own for them.
 
     Files come from ``source_dir`` (a local copy) or are downloaded. Each file is written to a temporary
     name and renamed only once its checksum matches, so the cache never holds a partial or corrupted file;
@@ -114,7 +189,82 @@ def fetch_corpus(name: str, source_dir: str | Path | None = None, destination: P
                 raise HonyakuError(
                     f"{file_name} ({origin}): SHA-256 mismatch, expected {expected}, got {actual}; nothing was kept"
                 )
+    if corpus.derive_splits is not None and _missing_files(corpus, destination):
+        corpus.derive_splits(destination, None if source_dir is None else Path(source_dir))
+        stamp = {"version": SPLIT_VERSION, "sha256": corpus.sha256}
+        (destination / SPLITS_STAMP).write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
     return destination
+
+
+def _stamp_matches(corpus: BuiltinCorpus, directory: Path) -> bool:
+    try:
+        stamp = json.loads((directory / SPLITS_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return stamp == {"version": SPLIT_VERSION, "sha256": corpus.sha256}
+
+
+# --- splits of a corpus without its own ------------------------------------------------------------------
+
+SPLIT_VERSION = 1  # of split_tatoeba: another version derives the splits afresh
+HELD_OUT_PAIRS = 1000  # pairs in each of dev and test
+
+
+def split_tatoeba(
+    path: Path, directory: Path, held_out: int = HELD_OUT_PAIRS, unseen_by: set[str] = frozenset()
+) -> dict[str, int]:
+    """Split a TSV of ``English<TAB>Japanese`` pairs into train, dev and test (``{split}.en``, ``{split}.ja``,
+    pairs in the file's order), deterministically and without leakage: pairs that share an English or a
+    Japanese sentence form one group (all translations of a sentence, and theirs), and a group lies in one split.
+    Groups are taken in the order of a hash of their sentences, into test until it holds ``held_out`` pairs,
+    then into dev (a group that would overflow is passed over, and so is one with a sentence in ``unseen_by``,
+    ``sentence_key``s of another corpus); the rest is train. Gives the pairs per split."""
+    pairs = list(_tsv_pairs(path))
+    for number, pair in enumerate(pairs, start=1):
+        for column, sentence in zip(("English", "Japanese"), pair):
+            if not sentence.strip():
+                raise HonyakuError(f"{path}:{number}: empty {column} sentence")
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(node: tuple[str, str]) -> tuple[str, str]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for english, japanese in pairs:
+        parent[root(("en", english.strip()))] = root(("ja", japanese.strip()))
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, (english, _) in enumerate(pairs):
+        groups.setdefault(root(("en", english.strip())), []).append(index)
+    order = sorted(groups.values(), key=lambda members: _group_hash(pairs, members))
+    split_of = ["train"] * len(pairs)
+    sizes = {"test": 0, "dev": 0}
+    for members in order:
+        if any(sentence_key(sentence) in unseen_by for i in members for sentence in pairs[i]):
+            continue
+        for split in sizes:
+            if sizes[split] + len(members) <= held_out:
+                sizes[split] += len(members)
+                for index in members:
+                    split_of[index] = split
+                break
+        if all(size == held_out for size in sizes.values()):
+            break
+    counts = {}
+    for split in SPLITS:
+        chosen = [pair for pair, where in zip(pairs, split_of) if where == split]
+        for column, lang in enumerate(("en", "ja")):
+            with atomic_path(directory / f"{split}.{lang}") as temp:
+                temp.write_text("".join(pair[column].strip() + "\n" for pair in chosen), encoding="utf-8")
+        counts[split] = len(chosen)
+    return counts
+
+
+def _group_hash(pairs: list[tuple[str, str]], members: list[int]) -> str:
+    text = "\n".join(sorted(f"{pairs[i][0]}\t{pairs[i][1]}" for i in members))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _copy_local(path: Path, out) -> None:
@@ -242,14 +392,103 @@ def builtin_corpus_of(direction: tuple[str, str]) -> str | None:
     return next((name for name, corpus in BUILTIN_CORPORA.items() if set(corpus.languages) == set(direction)), None)
 
 
-def split_files(data: DataConfig, split: str, data_dir: str | Path | None = None) -> SplitFiles:
-    """The files of ``split`` (dev or test): the config's own, else the built-in corpus's."""
-    files = getattr(data, split)
-    if files is not None:
-        return files
-    if data.corpus is None:
-        raise HonyakuError(f"data.{split}: no files given and no built-in corpus configured")
-    return builtin_split(data.corpus, data, split, data_dir)
+def split_sources(
+    data: DataConfig, split: str, data_dir: str | Path | None = None
+) -> list[tuple[SplitFiles, str, str | None]]:
+    """The files of ``split`` (dev or test), each with the setting that names it and its built-in corpus (or
+    None): the config's own corpora (one, or several end to end), else the built-in corpus's."""
+    given = getattr(data, split)
+    if given is None:
+        if data.corpus is None:
+            raise HonyakuError(f"data.{split}: no files given and no built-in corpus configured")
+        return [(builtin_split(data.corpus, data, split, data_dir), f"data.corpus ({data.corpus})", data.corpus)]
+    listed = isinstance(given, list)
+    found = []
+    for i, corpus in enumerate(as_list(given)):
+        setting = f"data.{split}[{i}]" if listed else f"data.{split}"
+        files = corpus if corpus.corpus is None else builtin_split(corpus.corpus, data, split, data_dir)
+        found.append((files, setting, corpus.corpus))
+    return found
+
+
+def sentence_key(text: str) -> str:
+    """A sentence as it is compared across corpora whatever their form: raw (「私はトムです。」, "I don't") or
+    tokenized (「私 は トム です 。」, "i don 't"): NFKC, lowercased, without white space, quotes alike."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("''", '"').replace("``", '"')
+    return "".join(text.split())
+
+
+def held_out_sentences(data: DataConfig, data_dir: str | Path | None = None) -> tuple[set[str], list[SplitFiles]]:
+    """The keys (``sentence_key``) of every sentence of the config's dev and test splits and of the dev and test
+    splits of each built-in corpus that it trains on, with the files they were read from."""
+    every = []
+    for split in ("dev", "test"):
+        if getattr(data, split) is not None or data.corpus is not None:
+            every += [files for files, _, _ in split_sources(data, split, data_dir)]
+        trained_on = {corpus.corpus for corpus in as_list(data.train) if corpus.corpus is not None}
+        every += [builtin_split(name, data, split, data_dir) for name in sorted(trained_on - {data.corpus})]
+    keys = {sentence_key(sentence) for files in every for pair in iter_pairs(files) for sentence in pair}
+    return keys, every
+
+
+def corpora_of(data: DataConfig) -> list[str]:
+    """The built-in corpora a config learns from or is scored on, in the order it names them."""
+    named = [data.corpus] + [
+        corpus.corpus for split in ("train", "dev", "test") for corpus in as_list(getattr(data, split))
+    ]
+    return [name for name in dict.fromkeys(named) if name is not None]
+
+
+def corpus_about(name: str) -> str:
+    return _builtin(name).about
+
+
+@dataclass
+class EvaluationSet:
+    """A dev or test split as it is scored: each source sentence with its reference translations."""
+
+    sources: list[str]
+    references: list[list[str]]  # one or more per source
+    # Text as people write it, translated as such and scored as natural text; else the corpus's tokens.
+    raw: bool = False
+
+    @classmethod
+    def of_tokens(cls, sources: list[str], targets: list[str]) -> EvaluationSet:
+        return cls(sources, [[target] for target in targets])
+
+
+def evaluation_set(
+    data: DataConfig, split: str, data_dir: str | Path | None = None, corpus: str | None = None
+) -> EvaluationSet:
+    """The ``split`` (dev or test) of the config, or of the built-in ``corpus``, as it is scored. A raw corpus
+    is kept as written; a multi-reference one (tatoeba_enja) gives each distinct source every translation that
+    it has in the split as references."""
+    if corpus is not None:
+        every = [(builtin_split(corpus, data, split, data_dir), f"--corpus {corpus}", corpus)]
+    else:
+        every = split_sources(data, split, data_dir)
+    formats = {files.format for files, _, _ in every}
+    if formats == {"tokenized"}:
+        sources, targets = _read_tokenized([(files, setting) for files, setting, _ in every], data)
+        return EvaluationSet.of_tokens(sources, targets)
+    if len(formats) > 1:
+        raise HonyakuError(
+            f"data.{split}: holds both raw and tokenized corpora, which are scored differently; "
+            "evaluate one corpus at a time (--corpus)"
+        )
+    found = EvaluationSet([], [], raw=True)
+    for files, _, name in every:
+        sources, targets = read_parallel(files)
+        if name is not None and BUILTIN_CORPORA[name].multi_reference:
+            grouped: dict[str, list[str]] = {}
+            for source, target in zip(sources, targets):
+                grouped.setdefault(source, []).append(target)
+            sources, references = list(grouped), list(grouped.values())
+        else:
+            references = [[target] for target in targets]
+        found.sources += sources
+        found.references += references
+    return found
 
 
 def builtin_split(name: str, data: DataConfig, split: str, data_dir: str | Path | None = None) -> SplitFiles:
@@ -262,6 +501,7 @@ def builtin_split(name: str, data: DataConfig, split: str, data_dir: str | Path 
     return SplitFiles(
         src=str(directory / corpus.split_file(split, data.src_lang)),
         tgt=str(directory / corpus.split_file(split, data.tgt_lang)),
+        format=corpus.format,
     )
 
 
@@ -306,7 +546,11 @@ def read_split(data: DataConfig, split: str, data_dir: str | Path | None = None)
     if split == "train":
         every = [(source.files, source.setting) for source in training_sources(data, data_dir, distilled=False)]
     else:
-        every = [(split_files(data, split, data_dir), f"data.{split}")]
+        every = [(files, setting) for files, setting, _ in split_sources(data, split, data_dir)]
+    return _read_tokenized(every, data)
+
+
+def _read_tokenized(every: list[tuple[SplitFiles, str]], data: DataConfig) -> tuple[list[str], list[str]]:
     sources: list[str] = []
     targets: list[str] = []
     for files, setting in every:

@@ -19,7 +19,14 @@ import numpy as np
 
 from honyaku.core.config import DataConfig
 from honyaku.core.runtime import WORKER_CHUNK, WorkerPool, chunked
-from honyaku.data.corpus import TrainingSource, check_tokenized, iter_lines, iter_pairs, tokenized_text
+from honyaku.data.corpus import (
+    TrainingSource,
+    check_tokenized,
+    iter_lines,
+    iter_pairs,
+    sentence_key,
+    tokenized_text,
+)
 from honyaku.data.subwords import SentencePieceModel, Subwords, WordLevel, text_readers
 from honyaku.data.text import processor_names
 from honyaku.data.vocabulary import Vocabulary
@@ -27,26 +34,52 @@ from honyaku.data.vocabulary import Vocabulary
 CHUNK = WORKER_CHUNK  # pairs per task: large enough that a task outweighs sending it to a worker
 
 
+@dataclass
+class CorpusCounts:
+    """What pass 1 took from one corpus: pairs written, and pairs left out as held-out sentences."""
+
+    pairs: int = 0
+    held_out: int = 0
+
+
 def write_words(
-    sources: list[TrainingSource], data: DataConfig, paths: tuple[Path, Path], pool: WorkerPool
-) -> list[int]:
-    """Pass 1: every corpus's pairs as words separated by spaces, source and target lines into ``paths``; gives
-    each corpus's number of pairs. Tokenized corpora are checked not to look raw (``check_tokenized``)."""
+    sources: list[TrainingSource],
+    data: DataConfig,
+    paths: tuple[Path, Path],
+    pool: WorkerPool,
+    held_out: set[str] = frozenset(),
+) -> list[CorpusCounts]:
+    """Pass 1: every corpus's pairs as words separated by spaces, source and target lines into ``paths``, but the
+    pairs with a side in ``held_out`` (``sentence_key``s); gives each corpus's counts. Tokenized corpora are
+    checked not to look raw (``check_tokenized``)."""
     counts = []
     with paths[0].open("w", encoding="utf-8") as src_out, paths[1].open("w", encoding="utf-8") as tgt_out:
         for source in sources:
-            chunks = chunked(itertools.islice(iter_pairs(source.files), source.limit), CHUNK)
+            counted = CorpusCounts()
+            pairs = itertools.islice(iter_pairs(source.files), source.limit)
+            if held_out:
+                pairs = _without_held_out(pairs, held_out, counted)
+            chunks = chunked(pairs, CHUNK)
             if source.files.format == "raw":
                 words = pool.imap(_raw_words, ((processor_names(data), chunk) for chunk in chunks))
             else:
                 words = (_tokenized_words(chunk, source, data, first=i == 0) for i, chunk in enumerate(chunks))
-            count = 0
             for src_lines, tgt_lines in words:
                 src_out.writelines(line + "\n" for line in src_lines)
                 tgt_out.writelines(line + "\n" for line in tgt_lines)
-                count += len(src_lines)
-            counts.append(count)
+                counted.pairs += len(src_lines)
+            counts.append(counted)
     return counts
+
+
+def _without_held_out(
+    pairs: Iterator[tuple[str, str]], held_out: set[str], counted: CorpusCounts
+) -> Iterator[tuple[str, str]]:
+    for pair in pairs:
+        if sentence_key(pair[0]) in held_out or sentence_key(pair[1]) in held_out:
+            counted.held_out += 1
+        else:
+            yield pair
 
 
 def _raw_words(task: tuple[tuple[str, str], list[tuple[str, str]]]) -> tuple[list[str], list[str]]:
