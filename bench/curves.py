@@ -83,7 +83,7 @@ def row(run: Path, epochs: list[int], base: Config | None = None) -> str:
         raise HonyakuError(f"{run}: not a honyaku run directory (no {CONFIG_FILE})")
     translator = Translator.load(run, device="cpu")
     data = translator.config.data
-    parameters = count_parameters(translator.model) / 1e6
+    parameters = count_parameters(translator.with_pytorch().model) / 1e6
     scores, best = dev_bleu_at_epochs(run, epochs)
     cells = " | ".join(f"{score:.2f}" for score in scores)
     if base is not None:

@@ -32,9 +32,8 @@ from peers import FAIRSEQ_LANGUAGES, FAIRSEQ_TRANSFORMER, fairseq_preprocess  # 
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import resolve_corpus_dir
+from honyaku.data.corpus import DataPlaces, resolve_corpus_dir
 from honyaku.prediction import Translator, evaluate
-from honyaku.preparation import DataPlaces
 from honyaku.pretrained import pretrained_model
 from honyaku.training import train
 
@@ -76,7 +75,7 @@ def training_row(name: str, overrides: list[str], args: argparse.Namespace, work
 
 
 def translation_row(dtype: str, sources: list[str], references: list[str]) -> dict:
-    translator = Translator.load(pretrained_model(("en", "ja")), device="cuda", dtype=dtype)
+    translator = Translator.load(pretrained_model(("en", "ja")), device="cuda", dtype=dtype, backend="torch")
     translator.translate(sources[:64], pretokenized=True, beam_size=5)  # warm-up: CUDA kernels and allocator
     torch.cuda.synchronize()
     started = time.perf_counter()

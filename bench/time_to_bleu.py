@@ -18,8 +18,8 @@ import torch
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config import load_config
+from honyaku.data.corpus import DataPlaces
 from honyaku.modeldir import METRICS_FILE
-from honyaku.preparation import DataPlaces
 from honyaku.training import train
 
 

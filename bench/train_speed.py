@@ -27,9 +27,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from honyaku.core.config import load_config
 from honyaku.data.batching import collate, make_batches
+from honyaku.data.corpus import DataPlaces
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.factory import count_parameters
-from honyaku.preparation import DataPlaces
 from honyaku.training import Trainer
 
 

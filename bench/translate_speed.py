@@ -63,7 +63,7 @@ def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int 
         outputs = []
         for start in range(0, len(sources), per_call):
             outputs += translator.translate(sources[start : start + per_call], beam_size, pretokenized=True)
-        if translator.device.type == "cuda":
+        if str(translator.device).startswith("cuda"):  # a torch.device, or CTranslate2's device name
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
         tokens = sum(len(output.split()) for output in outputs)

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from honyaku.core import runtime
+from honyaku.core import workers as core_workers
 from honyaku.core.config import SplitFiles, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import BUILTIN_CORPORA, fetch_corpus, read_parallel, resolve_corpus_dir, tokenized_text
@@ -161,8 +161,8 @@ def test_a_raw_text_corpus_trains_on_the_processors_tokens_and_undeclared_raw_te
 
 
 def test_raw_text_is_tokenized_in_worker_processes_in_input_order(monkeypatch):
-    monkeypatch.setattr(runtime, "WORKER_CHUNK", 7)  # 40 sentences: chunks for two workers
+    monkeypatch.setattr(core_workers, "WORKER_CHUNK", 7)  # 40 sentences: chunks for two workers
     sentences = [f"{english} ({number})" for number, (english, _) in enumerate(RAW_PAIRS * 10)]
     tokenize = functools.partial(tokenized_text, "english")
-    assert runtime.map_chunks(tokenize, sentences, workers=2) == tokenize(sentences)
+    assert core_workers.map_chunks(tokenize, sentences, workers=2) == tokenize(sentences)
     assert tokenize(sentences)[:2] == ["i 'm hungry . ( 0 )", "tom likes cats very much . ( 1 )"]

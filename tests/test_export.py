@@ -26,7 +26,7 @@ def test_sentences(corpus_dir):
 
 
 def test_logits_match_within_1e_4(shared_run, exported, test_sentences):
-    ours = Translator.load(shared_run, device="cpu")
+    ours = Translator.load(shared_run, device="cpu", backend="torch")  # its network, to compare logits
     theirs = transformers.AutoModelForSeq2SeqLM.from_pretrained(exported).eval()
     tokenizer = transformers.AutoTokenizer.from_pretrained(exported)
     batch = test_sentences[:16]
@@ -75,6 +75,14 @@ def test_the_ctranslate2_backend_gives_honyakus_greedy_output(shared_run, test_s
     assert same >= 0.95 * len(test_sentences), f"{same}/{len(test_sentences)} equal"
     n_best = fast.translate_n_best(test_sentences[:3], 3, beam_size=4)
     assert all(len(c) == 3 and len({t.text for t in c}) == 3 for c in n_best)
+    slow = Translator.load(shared_run, device="cpu", backend="torch")
+    for translator in (fast, slow):
+        translator.decoding.length_penalty = 1.2  # one normalisation: the same ranking on both engines
+    theirs, ours = (t.translate_n_best(test_sentences, 3, beam_size=5) for t in (fast, slow))
+    same = [[a.text for a in x] == [b.text for b in y] for x, y in zip(theirs, ours, strict=True)]
+    assert sum(same) >= 0.95 * len(test_sentences), f"{sum(same)}/{len(test_sentences)} n-best lists equal"
+    scores = [(a.score, b.score) for x, y, equal in zip(theirs, ours, same) if equal for a, b in zip(x, y)]
+    assert all(a == pytest.approx(b, abs=1e-3) for a, b in scores)
     int8 = Translator.load(shared_run, device="cpu", backend="ctranslate2", int8=True)
     assert all(isinstance(t, str) for t in int8.translate(test_sentences[:5]))
 
@@ -110,7 +118,7 @@ def test_a_model_trained_both_ways_with_sampling_and_without_max_len_exports(tmp
     out = export_huggingface(tmp_path / "run", tmp_path / "hf")
     model = transformers.AutoModelForSeq2SeqLM.from_pretrained(out)
     assert model.generation_config.max_length == model.config.max_position_embeddings == 1024
-    ours = Translator.load(tmp_path / "run", device="cpu")
+    ours = Translator.load(tmp_path / "run", device="cpu", backend="torch")
     sources = [ours.src_vocab.encode(ours.source_tokens(s), add_eos=True) for s in random_sequences(8, seed=7)]
     order = torch.tensor(exported_order(len(ours.tgt_vocab)))
     width = max(map(len, sources))

@@ -10,7 +10,7 @@ from honyaku.models.ensemble import Ensemble
 from honyaku.models.factory import AttentionModel, build_model
 from honyaku.models.layers import Dropout
 from honyaku.models.rnn import reverse_padded
-from honyaku.search import beam_search, greedy_search, length_penalty, translate_ids
+from honyaku.search import beam_search, greedy_search, translate_ids
 
 BOS, EOS, PAD = 2, 3, 0
 
@@ -145,9 +145,9 @@ def test_beam_hypotheses_are_sorted_distinct_and_scored(model):
         assert [h.score for h in hypotheses] == sorted((h.score for h in hypotheses), reverse=True)
         assert len({tuple(h.tokens) for h in hypotheses}) == 5
         cap = len(source) + 4
-        for h in hypotheses:  # the score is the log-probability over the GNMT penalty of the length with </s>
+        for h in hypotheses:  # the score is the log-probability over the length with </s>, ** alpha
             length = len(h.tokens) if len(h.tokens) == cap else len(h.tokens) + 1
-            assert h.log_prob < 0 and h.score == pytest.approx(h.log_prob / length_penalty(length, 0.6), rel=1e-6)
+            assert h.log_prob < 0 and h.score == pytest.approx(h.log_prob / length**0.6, rel=1e-6)
 
 
 def test_beam_log_prob_is_the_models_probability_of_the_output(model):

@@ -30,6 +30,11 @@ def last_dev(run, column: str = "dev_loss") -> float:
         return float(list(csv.DictReader(rows))[-1][column])
 
 
+def dev_losses(run) -> list[float]:
+    with (run / "metrics.csv").open(encoding="utf-8") as rows:
+        return [float(row["dev_loss"]) for row in csv.DictReader(rows)]
+
+
 def weights(run) -> dict[str, torch.Tensor]:
     """The weights of the run's newest checkpoint."""
     return safetensors.torch.load_file(CheckpointStore(run).latest() / "model.safetensors")
@@ -43,8 +48,10 @@ def test_bfloat16_autocast_learns_the_toy_task_as_float32_does(tmp_path):
         runs[precision] = tmp_path / precision
     for precision, run in runs.items():  # learnt: the dev loss starts near log(vocabulary) = 2.8, BLEU near 0
         assert last_dev(run) < 0.3 and last_dev(run, "dev_bleu") > 80, precision
-    full, half = (last_dev(runs[p], "dev_bleu") for p in ("float32", "bfloat16"))
-    assert abs(half - full) < 5, (half, full)
+    # the same curve: the dev loss of each epoch but the last, where the task is being solved and a small difference
+    # in the step at which it is solved is a large one in the loss (seen here: 0.26 and 0.08 at epoch 3)
+    full, half = (dev_losses(runs[p])[:-1] for p in ("float32", "bfloat16"))
+    assert all(abs(a - b) < 0.05 for a, b in zip(full, half)), (half, full)
     saved = weights(runs["bfloat16"])
     assert all(tensor.dtype == torch.float32 for tensor in saved.values())  # the weights themselves stay float32
     assert any(not saved[name].equal(tensor) for name, tensor in weights(runs["float32"]).items())  # autocast ran

@@ -9,13 +9,13 @@ import pytest
 import yaml
 
 from honyaku import preparation
-from honyaku.core import runtime
+from honyaku.core import workers as core_workers
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data import encoding
+from honyaku.data.corpus import DataPlaces
 from honyaku.data.store import StoredPairs
 from honyaku.modeldir import PREPARED_INFO, TRAINING_STORE
-from honyaku.preparation import DataPlaces
 from honyaku.training import Trainer, prepare
 
 from .conftest import random_sequences, toy_config
@@ -42,7 +42,7 @@ def test_runs_of_the_same_data_share_its_preparation_and_others_do_not(tmp_path)
 
 
 def test_worker_processes_prepare_what_one_process_prepares(tmp_path, monkeypatch):
-    monkeypatch.setattr(runtime, "WORKER_CHUNK", 500)  # 3000 pairs: six chunks, two workers
+    monkeypatch.setattr(core_workers, "WORKER_CHUNK", 500)  # 3000 pairs: six chunks, two workers
     monkeypatch.setattr(encoding, "CHUNK", 500)
     config = toy_config(tmp_path, data={**SUBWORDS, "max_len": 9})
     for workers in (1, 2):

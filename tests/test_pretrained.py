@@ -1,6 +1,7 @@
 """Pretrained models: ``honyaku bundle`` makes one from a run, and pipeline() and the CLI find it without -m."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -123,6 +124,8 @@ def test_a_pretrained_models_ctranslate2_conversion_goes_to_the_user_cache(pretr
     pytest.importorskip("ctranslate2")
     monkeypatch.setenv("HONYAKU_PRETRAINED_DIR", str(pretrained_dir))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # earlier tests loaded the directory as any model directory, whose conversion is kept inside it
+    shutil.rmtree(pretrained_dir / "en-ja" / "ctranslate2", ignore_errors=True)
     fast = Translator.load(pretrained_dir / "en-ja", device="cpu", backend="ctranslate2")
     assert not (pretrained_dir / "en-ja" / "ctranslate2").exists()
     (converted,) = (tmp_path / "honyaku" / "ctranslate2").iterdir()
@@ -159,3 +162,39 @@ def test_the_shipped_en_ja_model_exports_and_the_seeds_code_runs_it(monkeypatch,
     ours = Translator.load(pretrained_model(), device="cpu")
     sentences = ["I am Tom.", "He is a good teacher.", "Where is the station?", "Please open the window."]
     assert [t["translation_text"] for t in translator(sentences, num_beams=1)] == ours.translate(sentences, beam_size=1)
+
+
+def test_both_engines_find_the_same_translations_for_the_bundled_models(corpus_dir, monkeypatch):
+    pytest.importorskip("ctranslate2")
+    from honyaku.pretrained import pretrained_models
+
+    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+    compared = []
+    for model in pretrained_models():
+        fast = Translator.load(model, device="cpu")  # backend "auto"
+        if fast.model is not None:
+            assert fast.engine_choice.startswith("PyTorch: it does not convert")
+            continue
+        source_language = fast.direction[0]
+        sources = (corpus_dir / f"test.{source_language}").read_text(encoding="utf-8").splitlines()
+        ours = Translator.load(model, device="cpu", backend="torch").translate(sources, pretokenized=True, beam_size=5)
+        theirs = fast.translate(sources, pretokenized=True, beam_size=5)
+        same = sum(a == b for a, b in zip(ours, theirs, strict=True))
+        assert same >= 0.99 * len(sources), f"{model.name}: {same} of {len(sources)} the same"
+        compared.append(model.name)
+    assert "en-ja" in compared
+
+
+def test_translating_with_ctranslate2_imports_no_pytorch(monkeypatch):
+    pytest.importorskip("ctranslate2")
+    from honyaku.pretrained import pretrained_model
+
+    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+    Translator.load(pretrained_model(("en", "ja")), device="cpu")  # converted once, into this test's cache
+    code = "import sys; from honyaku.cli import main; main(['translate', 'I am Tom.']); print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        Translator.load(pretrained_model(("en", "ja"))).translate(["I am Tom."])[0],
+        "False",
+    ]

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from honyaku.core.errors import HonyakuError
-from honyaku.core.runtime import configure_threads, physical_cores
+from honyaku.core.runtime import configure_threads
+from honyaku.core.workers import physical_cores
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,12 @@ from .conftest import random_sequences, running
 
 def test_health_and_docs(server):
     client, _, _ = server
-    assert client.get("/health").json() == {"status": "ok", "directions": ["xx-yy"]}
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "directions": ["xx-yy"],
+        "engines": {"xx-yy": "PyTorch: it does not convert to CTranslate2 (only Transformer models export to "
+                    "transformers, not 'attention')"},
+    }  # fmt: skip
     assert "/translate" in client.get("/openapi.json").json()["paths"]
 
 
@@ -41,7 +46,8 @@ def test_translations_match_the_python_api(server):
         ({"text": "w1", "beam_size": 0}, 422, "greater than or equal to 1"),
         ({"text": "w1", "beam_size": 2, "n_best": 3}, 422, "n_best (3) cannot exceed beam_size (2)"),
         ({"text": "w1", "colour": "red"}, 422, "Extra inputs are not permitted"),
-        ({"text": "w1", "direction": "en-ja"}, 422, "direction 'en-ja' is not served; served: xx-yy"),
+        ({"text": "w1", "direction": "en-ja"}, 422, "direction: 'en-ja' is not served; allowed values: xx-yy"),
+        ({"texts": []}, 422, "texts: an empty list; give at least one text"),
         ({"text": 5}, 422, "Input should be a valid string"),
     ],
 )
@@ -96,3 +102,33 @@ def test_serving_without_the_serve_extra_names_what_installs_it(monkeypatch):
     monkeypatch.delitem(sys.modules, "honyaku.serve", raising=False)
     with pytest.raises(HonyakuError, match=r"the HTTP API needs fastapi: pip install 'honyaku\[serve\]'"):
         importlib.import_module("honyaku.serve")
+
+
+@pytest.fixture(scope="module")
+def both_ways():
+    """The API over the bundled models, both directions: (client, {direction: translator})."""
+    from honyaku import Translator
+    from honyaku.pretrained import pretrained_models
+    from honyaku.serve import create_app
+
+    translators = {"-".join(t.direction): t for t in (Translator.load(d, device="cpu") for d in pretrained_models())}
+    with running(create_app(list(translators.values()))) as client:
+        yield client, translators
+
+
+def test_without_a_direction_each_text_goes_the_way_its_script_reads(both_ways):
+    client, translators = both_ways
+    texts = ["I am Tom. I live in Tokyo.", "私はトムです。", "Where is the station?"]
+    answer = client.post("/translate", json={"texts": texts})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["direction"] == "mixed"
+    assert [t["direction"] for t in body["translations"]] == ["en-ja", "ja-en", "en-ja"]
+    expected = [translators[d].translate([text])[0] for d, text in zip(["en-ja", "ja-en", "en-ja"], texts)]
+    assert [t["translation"] for t in body["translations"]] == expected
+    one = client.post("/translate", json={"text": "こんにちは。"}).json()
+    assert one["direction"] == one["translations"][0]["direction"] == "ja-en"
+    wrong = client.post("/translate", json={"text": "I am Tom.", "direction": "en-fr"})
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"] == "direction: 'en-fr' is not served; allowed values: en-ja, ja-en"
+    assert "None" not in wrong.text

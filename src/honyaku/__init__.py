@@ -1,7 +1,22 @@
 """honyaku (翻訳): train, evaluate and serve sequence-to-sequence neural machine translation models."""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from honyaku.core.errors import HonyakuError
-from honyaku.prediction import TranslationPipeline, Translator, pipeline
+
+if TYPE_CHECKING:
+    from honyaku.prediction import TranslationPipeline, Translator, pipeline
 
 __version__ = "0.1.0"
 __all__ = ["HonyakuError", "TranslationPipeline", "Translator", "pipeline", "__version__"]
+
+
+def __getattr__(name: str):
+    """``Translator``, ``TranslationPipeline`` and ``pipeline`` from honyaku.prediction, imported when first asked for:
+    ``import honyaku`` (and the command line, which needs its version) stays light."""
+    if name in ("Translator", "TranslationPipeline", "pipeline"):
+        return getattr(importlib.import_module("honyaku.prediction"), name)
+    raise AttributeError(f"module 'honyaku' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 from pathlib import Path
 
 import yaml
@@ -20,6 +21,7 @@ from honyaku.data.corpus import corpora_of, corpus_about, evaluation_set
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     CARD_FILE,
+    CTRANSLATE2_DIR,
     ENSEMBLE_FILE,
     METRICS_FILE,
     TUNING_FILE,
@@ -27,6 +29,7 @@ from honyaku.modeldir import (
     copy_model_files,
     read_members,
     save_weights,
+    stored_in_half,
 )
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, evaluate
@@ -36,7 +39,7 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
     """Write ``out_dir``: the run's model in the bundled form, with a model card whose figures (dev and test
     BLEU and chrF, corpus tokens and natural text) are measured on the written weights."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    translator = Translator.load(run_dir, device="cpu")
+    translator = Translator.load(run_dir, device="cpu", backend="torch")  # the weights themselves, to write
     if out_dir.exists() and out_dir.resolve() == run_dir.resolve():
         raise HonyakuError(f"{out_dir}: choose an output directory other than the run itself")
     with atomic_directory(out_dir) as staged:
@@ -47,9 +50,11 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
         scored_on = scored_splits(bundled.config.data)
         scores = {name: score(bundled, *which, data_dir) for name, which in scored_on.items()}
         last = list(scored_on)[-1] if scored_on else None
-        reference = score(Translator.load(run_dir, device="cpu"), *scored_on[last], data_dir) if half and last else None
+        from_float32 = half and last and not stored_in_half(run_dir / WEIGHTS_FILE)
+        reference = score(Translator.load(run_dir, device="cpu"), *scored_on[last], data_dir) if from_float32 else None
         card = model_card(run_dir, bundled, scores, reference)
         (staged / CARD_FILE).write_text(card, encoding="utf-8")
+        shutil.rmtree(staged / CTRANSLATE2_DIR, ignore_errors=True)  # scoring's conversion: not part of the model
     return out_dir
 
 
@@ -92,7 +97,7 @@ def model_card(
     lines = [
         f"# honyaku {src}→{tgt}: {cfg.name}{' ensemble' if members else ''}",
         "",
-        f"{kind} with {count_parameters(translator.model):,} parameters, trained by honyaku on "
+        f"{kind} with {count_parameters(translator.with_pytorch().model):,} parameters, trained by honyaku on "
         f"{' and '.join(corpora) or 'its own parallel text'} ({src}→{tgt}).",
         "",
         "## Data",
@@ -107,10 +112,18 @@ def model_card(
         "",
         "## Training",
         "",
-        *(ensemble_facts(run_dir, members) if members else training_facts(run_dir)),
-        f"- Reproduce: {reproduction(run_dir, cfg.name, half=float32_scores is not None)}.",
+        *(
+            rebundled_facts(run_dir)
+            if is_bundled(run_dir)
+            else [
+                *(ensemble_facts(run_dir, members) if members else training_facts(run_dir)),
+                f"- Reproduce: {reproduction(run_dir, cfg.name, half=float32_scores is not None)}.",
+            ]
+        ),
         "",
         f"## Scores of these weights ({search}; sacrebleu)",
+        "",
+        f"Searched as honyaku searches by default (backend auto): with {translator.engine_choice}.",
     ]
     for split, by_text in scores.items():
         for scored, metric_lines in by_text.items():
@@ -136,6 +149,28 @@ def model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def is_bundled(model_dir: Path) -> bool:
+    """A bundled model (its card, no training record of its own), bundled again: after a new length penalty."""
+    return (
+        (model_dir / CARD_FILE).is_file() and not (model_dir / METRICS_FILE).is_file() and not read_members(model_dir)
+    )
+
+
+def rebundled_facts(model_dir: Path) -> list[str]:
+    """The training section of a bundled model's card, its length penalty as tuned since (``honyaku tune`` on the
+    bundled directory) and the command that did it."""
+    card = (model_dir / CARD_FILE).read_text(encoding="utf-8")
+    section = card.partition("\n## Training\n")[2].partition("\n## ")[0]
+    lines = [line for line in section.splitlines() if line.strip() and not line.startswith(TUNING_FACT)]
+    tried = tuning(model_dir)
+    if not tried:
+        return lines
+    candidates = " ".join(alpha for alpha, _ in tried)
+    retune = f", then, on the bundled directory, `honyaku tune -m DIR --length-penalty {candidates}`"
+    lines = [line.rstrip(".") + retune + "." if line.startswith("- Reproduce:") else line for line in lines]
+    return lines[:-1] + tuning_facts(model_dir) + lines[-1:] if lines[-1].startswith("- Reproduce:") else lines
 
 
 def reproduction(run_dir: Path, name: str, half: bool) -> str:
@@ -220,4 +255,7 @@ def tuning_facts(model_dir: Path) -> list[str]:
     if not tried:
         return []
     scores = ", ".join(f"{alpha} → {score}" for alpha, score in tried)
-    return [f"- The length penalty was chosen on dev by beam-search BLEU (corpus tokens): {scores}."]
+    return [f"{TUNING_FACT}: {scores}."]
+
+
+TUNING_FACT = "- The length penalty was chosen on dev by beam-search BLEU (corpus tokens)"

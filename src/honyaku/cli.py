@@ -1,4 +1,7 @@
-"""``honyaku`` command line: data, train, translate, evaluate. Each command is a thin layer over the Python API."""
+"""``honyaku`` command line: data, train, translate, evaluate. Each command is a thin layer over the Python API.
+
+The commands that need PyTorch import what they run in their handlers: translating with CTranslate2, the
+default for a Transformer, starts without it."""
 
 from __future__ import annotations
 
@@ -15,13 +18,13 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from honyaku import __version__
-from honyaku.averaging import average_run
-from honyaku.bundle import bundle
 from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
-from honyaku.core.runtime import configure_threads
+from honyaku.core.workers import thread_count
 from honyaku.data.corpus import (
+    PREPARED_DIR_ENV,
+    DataPlaces,
     EvaluationSet,
     count_lines,
     evaluation_set,
@@ -30,16 +33,9 @@ from honyaku.data.corpus import (
     read_parallel,
     resolve_corpus_dir,
 )
-from honyaku.distillation import distill
-from honyaku.distributed import launched_rank, relaunch_with_torchrun
-from honyaku.ensemble import ensemble
-from honyaku.export import export_ctranslate2, export_huggingface
-from honyaku.heatmap import attention_map, plot_attention
 from honyaku.modeldir import CARD_FILE
-from honyaku.prediction import Translator, evaluate, tune_length_penalty
-from honyaku.preparation import PREPARED_DIR_ENV, DataPlaces
+from honyaku.prediction import BACKENDS, Translator, evaluate, tune_length_penalty
 from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
-from honyaku.training import prepare, train
 from honyaku.translation import STREAM_CHUNK
 
 
@@ -48,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     try:
-        configure_threads()
+        thread_count()  # a bad $HONYAKU_THREADS is refused before any work
         return args.handler(args) or 0
     except HonyakuError as error:
         print(f"honyaku: error: {error}", file=sys.stderr)
@@ -60,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-BACKEND_HELP = "search with PyTorch, or with CTranslate2 (Transformer models; pip install 'honyaku[ct2]')"
+BACKEND_HELP = (
+    "auto (default): CTranslate2 for a Transformer that converts, where installed (pip install 'honyaku[ct2]'), "
+    "else PyTorch; or either one"
+)
 DIRECTION_HELP = (
     "e.g. en-ja: the direction of a transformers model (-m hf:NAME or a directory) whose name does not tell"
 )
@@ -79,6 +78,7 @@ def _options(*arguments: tuple[tuple[str, ...], dict[str, Any]]) -> argparse.Arg
 
 
 DEVICE = (("--device",), {"default": "auto", "help": "cpu, cuda, cuda:N or auto (CUDA where there is one)"})
+BACKEND = (("--backend",), {"choices": BACKENDS, "default": "auto", "help": BACKEND_HELP})
 DEVICE_OPTION = _options(DEVICE)
 DTYPE = (
     ("--dtype",),
@@ -128,7 +128,7 @@ QUIET_OPTION = _options(
 TRANSLATOR_OPTIONS = _options(  # how translate and evaluate load a model
     (("-m", "--model"), {"metavar": "MODEL", "help": MODEL_HELP}),
     (("--int8",), {"action": "store_true", "help": "8-bit quantization (CPU): faster, slightly less exact"}),
-    (("--backend",), {"choices": ("torch", "ctranslate2"), "default": "torch", "help": BACKEND_HELP}),
+    BACKEND,
     (("--direction",), {"metavar": "SRC-TGT", "help": DIRECTION_HELP}),
     DEVICE,
     DTYPE,
@@ -174,6 +174,7 @@ def add_attention_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _attention(args: argparse.Namespace) -> None:
+    from honyaku.heatmap import attention_map, plot_attention  # PyTorch: imported by the commands that need it
 
     translator = Translator.load(args.model, device=args.device)
     found = attention_map(
@@ -186,7 +187,7 @@ def _attention(args: argparse.Namespace) -> None:
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "serve",
-        parents=[_options(DEVICE, DTYPE)],
+        parents=[_options(DEVICE, DTYPE, BACKEND)],
         help="an HTTP API (FastAPI): POST /translate, GET /health, docs at /docs",
     )
     parser.add_argument(
@@ -224,7 +225,10 @@ def _serve(args: argparse.Namespace) -> None:
     )
     if not args.model:
         args.model = [str(path) for path in pretrained_models()]
-    serve(args.model, host=args.host, port=args.port, limits=limits, device=args.device, dtype=args.dtype)
+    serve(
+        args.model, host=args.host, port=args.port, limits=limits, device=args.device, dtype=args.dtype,
+        backend=args.backend,
+    )  # fmt: skip
 
 
 def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
@@ -246,6 +250,11 @@ def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
     )
 
 
+def _engine(translator) -> str:
+    """Which engine searches, as the CLI reports it: "searching with CTranslate2: …"."""
+    return f"searching with {getattr(translator, 'engine_choice', 'transformers')}"
+
+
 def add_export_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "export", help="write a Transformer run as a transformers (M2M100) or CTranslate2 model directory"
@@ -260,6 +269,7 @@ def add_export_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
+    from honyaku.export import export_ctranslate2, export_huggingface  # PyTorch: imported by the commands that need it
 
     if args.format == "huggingface":
         if args.quantization:
@@ -281,6 +291,7 @@ def add_average_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _average(args: argparse.Namespace) -> None:
+    from honyaku.averaging import average_run  # PyTorch: imported by the commands that need it
 
     sources = average_run(args.model, args.out, last=args.last, best=args.best)
     names = ", ".join(path.parent.name if path.name == "model.safetensors" else path.stem for path in sources)
@@ -299,6 +310,7 @@ def add_ensemble_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _ensemble(args: argparse.Namespace) -> None:
+    from honyaku.ensemble import ensemble  # PyTorch: imported by the commands that need it
 
     ensemble(args.model, args.out)
     print(f"{args.out}: an ensemble of {', '.join(args.model)}; choose its length penalty: honyaku tune -m {args.out}")
@@ -325,6 +337,7 @@ def add_distill_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _distill(args: argparse.Namespace) -> None:
+    from honyaku.distillation import distill  # PyTorch: imported by the commands that need it
 
     if args.limit is not None and args.limit < 1:
         raise HonyakuError(f"--limit: must be ≥ 1, got {args.limit}")
@@ -376,6 +389,7 @@ def add_bundle_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _bundle(args: argparse.Namespace) -> None:
+    from honyaku.bundle import bundle  # PyTorch: imported by the commands that need it
 
     out = bundle(args.model, args.out, half=args.half, data_dir=args.data_dir)
     size = sum(path.stat().st_size for path in out.iterdir()) / 2**20
@@ -433,6 +447,8 @@ def add_prepare_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> None:
+    from honyaku.training import prepare  # PyTorch: imported by the commands that need it
+
     prepared = prepare(args.config, args.out, args.overwrite, args.set, _places(args))
     pairs, vocabularies = len(prepared.training_pairs), f"{len(prepared.src_vocab)}/{len(prepared.tgt_vocab)}"
     print(
@@ -448,6 +464,8 @@ def _places(args: argparse.Namespace) -> DataPlaces:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from honyaku.distributed import launched_rank, relaunch_with_torchrun
+    from honyaku.training import train  # PyTorch: imported by the commands that need it
 
     if args.nproc < 1:
         raise HonyakuError(f"--nproc must be ≥ 1, got {args.nproc}")
@@ -509,6 +527,8 @@ def _translate(args: argparse.Namespace) -> None:
         sentences, total = (line.rstrip("\r\n") for line in sys.stdin), None
     first = list(itertools.islice(sentences, STREAM_CHUNK))  # without -m, its language chooses the model
     translator = _load_translator(args, first)
+    if args.input and not args.quiet:  # a file's translation says what translated it; a sentence's says nothing
+        print(f"honyaku: {'→'.join(translator.direction)}, {_engine(translator)}", file=sys.stderr)
     found = translator.translate_stream(
         itertools.chain(first, sentences),
         args.n_best,
@@ -613,7 +633,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         if beam_size == 1
         else (f"beam search (beam {beam_size}, length penalty {translator.decoding.length_penalty:g})")
     )
-    print(f"{len(evaluation.sources)} sentences ({name}), {search}; hypotheses in {hypotheses_path}")
+    engine = _engine(translator)
+    print(f"{len(evaluation.sources)} sentences ({name}), {search}, {engine}; hypotheses in {hypotheses_path}")
     print(f"scored on {scored}")
     for result in results:
         print(result.line())

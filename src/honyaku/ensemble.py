@@ -29,7 +29,7 @@ def ensemble(model_dirs: list[str | Path], out_dir: str | Path) -> Path:
         raise HonyakuError("an ensemble needs at least two models: give -m once for each")
     if any(out_dir.exists() and out_dir.resolve() == d.resolve() for d in model_dirs):
         raise HonyakuError(f"{out_dir}: choose an output directory other than the members")
-    translators = [Translator.load(d, device="cpu") for d in model_dirs]
+    translators = [Translator.load(d, device="cpu", backend="torch") for d in model_dirs]  # their networks
     first_dir, first = model_dirs[0], translators[0]
     for model_dir, translator in zip(model_dirs, translators):
         if isinstance(translator.model, Ensemble):

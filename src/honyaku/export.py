@@ -16,23 +16,21 @@ left to honyaku: MeCab segmentation of Japanese input, and Moses detokenization 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 
 import torch
 
-from honyaku.core.config import Config, DecodingConfig
+from honyaku.core.config import Config
 from honyaku.core.errors import HonyakuError, optional_import
-from honyaku.core.files import atomic_directory, atomic_write_bytes
-from honyaku.data.corpus import cache_dir
+from honyaku.core.files import atomic_directory
+from honyaku.ct2 import export_refusal
 from honyaku.data.subwords import SentencePieceModel
 from honyaku.data.text import ENGLISH_PUNCTUATION, LATIN_OR_DIGIT, processor_names
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, ModelDirectory, read_members, stored_hash
+from honyaku.engine import output_caps
+from honyaku.modeldir import ModelDirectory
 from honyaku.models.transformer import Transformer
-from honyaku.pretrained import pretrained_root
-from honyaku.search import Hypothesis, max_output_lengths
 
 # Exported id of each of honyaku's ids below 4 (the rest keep theirs): <pad> and <unk> change places.
 SPECIAL_IDS = {Vocabulary.pad_id: 1, Vocabulary.unk_id: 0, Vocabulary.bos_id: 2, Vocabulary.eos_id: 3}
@@ -136,19 +134,8 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     transformers = optional_import("transformers", "hf", "exporting")
     files = ModelDirectory.read(run_dir)
     cfg = files.config
-    if read_members(files.path):
-        raise HonyakuError(f"{run_dir}: an ensemble does not export to one transformers model; export a member")
-    if cfg.model.arch != "transformer":
-        raise HonyakuError(f"{run_dir}: only Transformer models export to transformers, not {cfg.model.arch!r}")
-    if not cfg.model.share_vocab:
-        raise HonyakuError(f"{run_dir}: M2M100 has one vocabulary for both sides; train with model.share_vocab: true")
-    if not cfg.model.tie_embeddings:
-        # measured: M2M100 (transformers 4.x) and its CTranslate2 conversion computed other scores than honyaku
-        # for a model with its own output layer, so the export would translate differently
-        raise HonyakuError(
-            f"{run_dir}: only a model whose output layer is its embedding exports (train with model.tie_embeddings:"
-            " true)"
-        )
+    if reason := export_refusal(files.path, cfg):
+        raise HonyakuError(f"{run_dir}: {reason}")
     order = exported_order(len(files.tgt_vocab))
     tokens = [files.tgt_vocab.tokens[i] for i in order]
     decoding = cfg.decoding
@@ -215,8 +202,8 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
 def max_output_length(cfg: Config) -> int:
     """The longest output, counting the start token, that honyaku's search would allow for a source of
     ``data.max_len`` tokens (without one, as long as the model's positions)."""
-    longest_source = torch.tensor([cfg.data.max_len or cfg.model.max_positions])
-    return int(max_output_lengths(longest_source, cfg.decoding, cfg.model.max_positions)) + 1
+    longest_source = cfg.data.max_len or cfg.model.max_positions
+    return output_caps([longest_source], cfg.decoding, cfg.model.max_positions)[0] + 1
 
 
 def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: str | None = None) -> Path:
@@ -230,71 +217,3 @@ def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: s
         )
         converter.convert(str(converted), quantization=quantization, force=True)  # force: into the staged directory
     return out
-
-
-def conversion_dir(run_dir: Path, weights_hash: str | None) -> Path:
-    """Where a model's CTranslate2 conversion is kept: inside a run; for a pretrained model, whose directory is
-    part of an installed package, or a directory the user cannot write, in the user cache under the weights'
-    hash."""
-    if run_dir.resolve().is_relative_to(pretrained_root().resolve()) or not os.access(run_dir, os.W_OK):
-        return cache_dir() / CTRANSLATE2_DIR / f"{run_dir.name}-{(weights_hash or 'unhashed')[:16]}"
-    return run_dir / CTRANSLATE2_DIR
-
-
-def load_ctranslate2(files: ModelDirectory, device: torch.device, compute_type: str) -> CTranslate2Search:
-    """CTranslate2's search over the model, converted the first time (see ``conversion_dir``) and again
-    whenever its weights have changed since (the conversion records their content hash). ``compute_type``:
-    float32, bfloat16, float16 or int8."""
-    run_dir = files.path
-    weights_hash = stored_hash(run_dir / WEIGHTS_FILE)
-    converted = conversion_dir(run_dir, weights_hash)
-    marker = converted / "honyaku_sha256"
-    if not marker.is_file() or marker.read_text().strip() != weights_hash:
-        export_ctranslate2(run_dir, converted)
-        atomic_write_bytes(marker, (weights_hash or "").encode())
-    import ctranslate2  # the 'ct2' extra, present: export_ctranslate2 above has checked
-
-    on_device = (
-        {"device_index": device.index or 0} if device.type == "cuda" else {"intra_threads": torch.get_num_threads()}
-    )
-    try:
-        translator = ctranslate2.Translator(str(converted), device.type, compute_type=compute_type, **on_device)
-    except ValueError as error:  # a compute type that this device or build does not support
-        raise HonyakuError(f"CTranslate2 cannot compute in {compute_type} on {device}: {error}") from None
-    config = files.config
-    return CTranslate2Search(translator, files.tgt_vocab, config.decoding, config.model.max_positions)
-
-
-class CTranslate2Search:
-    """The search engine (``honyaku.search.SearchEngine``) of a translator whose model CTranslate2 runs. It caps
-    every output of a batch at the longest cap of the batch, and ranks beams with its own length penalty,
-    len ** alpha."""
-
-    def __init__(self, translator, tgt_vocab: Vocabulary, decoding: DecodingConfig, max_positions: int):
-        self.translator = translator  # a ctranslate2.Translator
-        self.tgt_vocab = tgt_vocab
-        self.decoding = decoding
-        self.max_positions = max_positions
-
-    def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
-        if not token_lists:
-            return []
-        lengths = torch.tensor([len(tokens) + 1 for tokens in token_lists])  # with </s>, as honyaku counts
-        eos = self.tgt_vocab.tokens[Vocabulary.eos_id]
-        results = self.translator.translate_batch(
-            [tokens + [eos] for tokens in token_lists],
-            beam_size=beam_size,
-            num_hypotheses=n_best,
-            length_penalty=self.decoding.length_penalty,
-            max_decoding_length=int(max_output_lengths(lengths, self.decoding, self.max_positions).max()),
-            max_batch_size=self.decoding.batch_size,
-            return_scores=True,
-        )
-        index = self.tgt_vocab.index
-        return [
-            [
-                Hypothesis([index.get(token, Vocabulary.unk_id) for token in tokens], score, score)
-                for tokens, score in zip(result.hypotheses, result.scores, strict=True)
-            ]
-            for result in results
-        ]

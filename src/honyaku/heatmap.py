@@ -37,9 +37,8 @@ def attention_map(
 ) -> AttentionMap:
     """Attention of ``sentence``'s translation: the best, or the ``rank``-th of the n-best list. For a
     Transformer: ``layer`` (default the last) and ``head`` (default the mean over heads)."""
+    translator = translator.with_pytorch()  # the network itself, whichever engine translates
     model = translator.model
-    if model is None:
-        raise HonyakuError("attention maps need the PyTorch model: load it without backend='ctranslate2'")
     if not isinstance(model, AttentionModel):
         raise HonyakuError(f"a {translator.config.model.arch} model has no attention to show")
     tokens = translator.source_tokens(sentence, pretokenized)

@@ -20,20 +20,11 @@ from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.runtime import named_dtype, resolve_device
 from honyaku.data.corpus import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
-from honyaku.modeldir import CONFIG_FILE
+from honyaku.modeldir import HUB_PREFIX
 from honyaku.translation import Translation, TranslatorBase
 
-HUB_PREFIX = "hf:"
 # Language codes in model names that are not ISO 639-1 (OPUS-MT's "jap" is its Japanese).
 LANGUAGE_ALIASES = {"jap": "ja", "jpn": "ja", "eng": "en"}
-
-
-def is_transformers_model(name: str | Path) -> bool:
-    """``hf:NAME``, or a directory with a transformers ``config.json`` and no honyaku ``config.yaml``."""
-    path = Path(name)
-    return str(name).startswith(HUB_PREFIX) or (
-        path.is_dir() and (path / "config.json").is_file() and not (path / CONFIG_FILE).is_file()
-    )
 
 
 def direction_of(name: str, directory: Path | None) -> tuple[str, str] | None:

@@ -25,13 +25,10 @@ import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import safetensors
-import safetensors.torch
-import torch
 import yaml
-from torch import nn
 
 from honyaku.core.config import Config, load_config, model_config_from_dict
 from honyaku.core.errors import HonyakuError
@@ -39,8 +36,9 @@ from honyaku.core.files import atomic_path
 from honyaku.data.casing import load_casing
 from honyaku.data.subwords import Subwords, load_subwords
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.models.ensemble import Ensemble
-from honyaku.models.factory import build_model
+
+if TYPE_CHECKING:
+    from torch import nn
 
 CONFIG_FILE = "config.yaml"
 SRC_VOCAB_FILE = "src_vocab.txt"
@@ -61,6 +59,15 @@ PREPARED_INFO = "prepared.json"  # what a directory of prepared data was made fr
 VOCABULARY_FILES = (SRC_VOCAB_FILE, TGT_VOCAB_FILE)
 # What a model needs besides its weights, those it has of them.
 MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES, ENSEMBLE_FILE)
+HUB_PREFIX = "hf:"  # a model name that names a transformers model on the HuggingFace hub (honyaku.hub)
+
+
+def is_transformers_model(name: str | Path) -> bool:
+    """``hf:NAME``, or a directory with a transformers ``config.json`` and no honyaku ``config.yaml``."""
+    path = Path(name)
+    return str(name).startswith(HUB_PREFIX) or (
+        path.is_dir() and (path / "config.json").is_file() and not (path / CONFIG_FILE).is_file()
+    )
 
 
 @dataclass
@@ -153,6 +160,9 @@ def build_directory_model(
     model_dir: Path, config: Config, src_vocab_size: int, tgt_vocab_size: int, pad_id: int
 ) -> nn.Module:
     """The model a directory's weights fit: ``config.model``, or an ``Ensemble`` where ``ensemble.yaml`` is."""
+    from honyaku.models.ensemble import Ensemble  # PyTorch: for the network, not the directory's other files
+    from honyaku.models.factory import build_model
+
     members = read_members(model_dir)
     if not members:
         return build_model(config.model, src_vocab_size, tgt_vocab_size, pad_id)
@@ -169,6 +179,8 @@ HASH_KEY = "honyaku_sha256"
 
 def content_hash(model: nn.Module) -> str:
     """SHA-256 of every tensor of the model's state (names, dtypes, shapes and bytes), in name order."""
+    import torch  # weights are PyTorch's; reading the other files of a directory needs none
+
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
@@ -179,15 +191,26 @@ def content_hash(model: nn.Module) -> str:
 def stored_hash(path: Path) -> str | None:
     """The content hash a weights file was saved with (None for a file without one)."""
     try:
-        with safetensors.safe_open(str(path), "pt") as weights:
+        with safetensors.safe_open(str(path), "numpy") as weights:  # the header only: no PyTorch needed
             return (weights.metadata() or {}).get(HASH_KEY)
     except Exception as error:  # safetensors raises several kinds for damaged files
+        raise HonyakuError(f"{path}: corrupted or unreadable weights ({type(error).__name__})") from None
+
+
+def stored_in_half(path: Path) -> bool:
+    """Whether a weights file holds float16 tensors only (a bundled model's smaller form)."""
+    try:
+        with safetensors.safe_open(str(path), framework="numpy") as weights:
+            return {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"F16"}
+    except Exception as error:  # safetensors reports damage with several exception types
         raise HonyakuError(f"{path}: corrupted or unreadable weights ({type(error).__name__})") from None
 
 
 def save_weights(model: nn.Module, path: Path) -> None:
     """safetensors' save_model stores tied parameters (e.g. shared embeddings) once; the metadata holds the
     content hash that loading checks."""
+    import safetensors.torch  # PyTorch: for the weights only
+
     with atomic_path(path) as temp:
         safetensors.torch.save_model(model, str(temp), metadata={HASH_KEY: content_hash(model)})
 
@@ -195,6 +218,8 @@ def save_weights(model: nn.Module, path: Path) -> None:
 def load_weights(model: nn.Module, path: Path) -> None:
     """Load ``path`` into ``model`` and check its content hash. Weights stored in float16 (a bundled model's
     smaller form) are checked as stored, then computed with in the model's own dtype."""
+    import safetensors.torch  # PyTorch: for the weights only
+
     if not path.is_file():
         raise HonyakuError(f"{path}: checkpoint not found")
     try:

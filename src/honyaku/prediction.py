@@ -1,36 +1,76 @@
-"""Loading a trained run once and translating with it: ``Translator`` and a transformers-style ``pipeline``."""
+"""Loading a trained run once and translating with it: ``Translator`` and a transformers-style ``pipeline``.
+
+A translator that searches with CTranslate2 (the default for a Transformer) imports no PyTorch: the engines that
+need it are imported where they are chosen."""
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import sys
-import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
 from tqdm import tqdm
 
-from honyaku.core.config import Config, DataConfig, DecodingConfig
+from honyaku.core.config import PRECISION_NAMES, Config, DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
-from honyaku.core.runtime import named_dtype, resolve_device
+from honyaku.ct2 import export_refusal, load_ctranslate2
 from honyaku.data.corpus import EvaluationSet, read_split
 from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.export import load_ctranslate2
-from honyaku.hub import TransformersTranslator, is_transformers_model
-from honyaku.modeldir import CONFIG_FILE, TUNING_FILE, ModelDirectory
+from honyaku.engine import Hypothesis, SearchEngine
+from honyaku.modeldir import CONFIG_FILE, TUNING_FILE, ModelDirectory, is_transformers_model
 from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
-from honyaku.search import Hypothesis, SearchEngine, TorchSearch
 from honyaku.translation import Translation, TranslatorBase
+
+if TYPE_CHECKING:  # PyTorch and transformers are imported where a translator needs them, not to translate
+    import torch
+    from torch import nn
+
+    from honyaku.hub import TransformersTranslator
+
+logger = logging.getLogger("honyaku")
+
+
+BACKENDS = ("auto", "torch", "ctranslate2")
+
+
+def pytorch_engine(files: ModelDirectory, device: str, int8: bool, dtype: str) -> SearchEngine:
+    """honyaku's own search over the directory's PyTorch model, on ``device``, in ``dtype``; with ``int8``, its
+    Linear and LSTM weights quantized (CPU only)."""
+    from honyaku.core.runtime import configure_threads, named_dtype, resolve_device  # PyTorch: where it searches
+    from honyaku.search import TorchSearch, on_device
+
+    configure_threads()
+    resolved = resolve_device(device)
+    model = on_device(files.model(), resolved, int8, named_dtype(dtype))
+    return TorchSearch(model, files.src_vocab, files.config.decoding, resolved)
+
+
+def convert_for_ctranslate2(model_dir: Path, out_dir: Path) -> None:
+    from honyaku.export import export_ctranslate2  # PyTorch and transformers: converting only, once per weights
+
+    export_ctranslate2(model_dir, out_dir)
+
+
+def ctranslate2_refusal(files: ModelDirectory) -> str | None:
+    """Why ``backend="auto"`` searches a model directory with PyTorch rather than CTranslate2, or None."""
+    if importlib.util.find_spec("ctranslate2") is None:
+        return "ctranslate2 is not installed (pip install 'honyaku[ct2]')"
+    if reason := export_refusal(files.path, files.config):
+        return f"it does not convert to CTranslate2 ({reason.partition(';')[0]})"
+    return None
 
 
 class Translator(TranslatorBase):
     """A trained model with its vocabularies and decoding settings, ready to translate lists of sentences."""
 
     pretokenized_io = True  # can read and write the corpus's own tokens
+    engine_choice = "PyTorch"  # which engine searches, and why (Translator.load)
 
     def __init__(
         self,
@@ -38,7 +78,7 @@ class Translator(TranslatorBase):
         config: Config,
         src_vocab: Vocabulary,
         tgt_vocab: Vocabulary,
-        device: torch.device,
+        device: torch.device | str,
         subwords: tuple[Subwords, Subwords] = (WordLevel(), WordLevel()),
         casing: dict[str, str] | None = None,
     ):
@@ -71,7 +111,18 @@ class Translator(TranslatorBase):
     @property
     def model(self) -> nn.Module | None:
         """The PyTorch model, where PyTorch searches (None where CTranslate2 does: its weights stay on disk)."""
-        return self.engine.model if isinstance(self.engine, TorchSearch) else None
+        return getattr(self.engine, "model", None)
+
+    def with_pytorch(self) -> Translator:
+        """This translator where PyTorch searches, else the same model loaded for PyTorch (once, then kept): what
+        needs the network itself, as attention maps do."""
+        if self.model is not None:
+            return self
+        if getattr(self, "_pytorch", None) is None:
+            device, int8, dtype = self._loaded_as
+            self._pytorch = Translator.load(self.path, device=device, int8=int8, backend="torch", dtype=dtype)
+            self._pytorch.config.decoding = self.config.decoding  # one set of search settings for both
+        return self._pytorch
 
     @classmethod
     def load(
@@ -79,7 +130,7 @@ class Translator(TranslatorBase):
         run_dir: str | Path,
         device: str = "auto",
         int8: bool = False,
-        backend: str = "torch",
+        backend: str = "auto",
         direction: tuple[str, str] | None = None,
         dtype: str = "float32",
     ) -> Translator | TransformersTranslator:
@@ -88,29 +139,47 @@ class Translator(TranslatorBase):
         precision the model computes in: half precision halves its memory and, on a GPU, speeds it up (the
         search ranks in float32 whatever it is). ``backend="ctranslate2"`` searches with CTranslate2
         (Transformer models; converted once into ``RUN/ctranslate2/``, or into the user cache for a
-        pretrained model); ``int8`` and ``dtype`` then choose its compute type.
+        pretrained model); ``int8`` and ``dtype`` then choose its compute type. ``"auto"`` (the default) does so
+        where ctranslate2 is installed and the model converts, and searches with PyTorch otherwise (RNN models,
+        ensembles); both find the same translations (``honyaku.search.beam_search``), and ``engine_choice``
+        says which searches and why.
 
         A transformers seq2seq model — ``hf:OWNER/NAME`` from the HuggingFace hub, or a local directory — loads
         as a ``honyaku.hub.TransformersTranslator`` with the same methods; ``direction`` (e.g. ``("en", "ja")``)
         is needed where its name does not tell."""
-        torch_dtype = named_dtype(dtype)
-        if int8 and torch_dtype != torch.float32:
+        if dtype not in PRECISION_NAMES:
+            raise HonyakuError(f"unknown dtype {dtype!r}: {', '.join(PRECISION_NAMES)}")
+        if int8 and dtype != "float32":
             raise HonyakuError(f"int8 and dtype {dtype} exclude each other: choose one")
         if is_transformers_model(run_dir):
-            if int8 or backend != "torch":
+            if int8 or backend == "ctranslate2":
                 raise HonyakuError(f"{run_dir}: int8 and other backends are for honyaku models")
+            from honyaku.hub import TransformersTranslator  # transformers and PyTorch: for such a model only
+
             return TransformersTranslator.load(run_dir, device, direction, dtype)
-        if backend not in ("torch", "ctranslate2"):
-            raise HonyakuError(f"unknown backend {backend!r}: 'torch' or 'ctranslate2'")
+        if backend not in BACKENDS:
+            raise HonyakuError(f"unknown backend {backend!r}: one of {', '.join(BACKENDS)}")
         files = ModelDirectory.read(run_dir)
         config, src_vocab, tgt_vocab, subwords = files.config, files.src_vocab, files.tgt_vocab, files.subwords
-        resolved = resolve_device(device)
-        if backend == "ctranslate2":
-            engine: SearchEngine = load_ctranslate2(files, resolved, "int8" if int8 else dtype)
+        engine: SearchEngine | None = None
+        if backend == "auto" and (reason := ctranslate2_refusal(files)):
+            why = f"PyTorch: {reason}"
+        elif backend != "torch":
+            try:
+                engine = load_ctranslate2(files, device, "int8" if int8 else dtype, convert_for_ctranslate2)
+                why = "CTranslate2" if backend == "ctranslate2" else "CTranslate2: a Transformer that converts"
+            except HonyakuError as error:
+                if backend == "ctranslate2":
+                    raise
+                why = f"PyTorch: CTranslate2 could not load it ({error})"
         else:
-            model = torch_model(files, resolved, int8, torch_dtype)
-            engine = TorchSearch(model, src_vocab, config.decoding, resolved)
-        return cls(engine, config, src_vocab, tgt_vocab, resolved, subwords, files.casing)
+            why = "PyTorch: asked for"
+        if engine is None:
+            engine = pytorch_engine(files, device, int8, dtype)
+        translator = cls(engine, config, src_vocab, tgt_vocab, engine.device, subwords, files.casing)
+        translator.engine_choice, translator.path, translator._loaded_as = why, files.path, (device, int8, dtype)
+        logger.info(f"{files.path}: searching with {why}")
+        return translator
 
     def _translate(
         self, sentences: list[str], n_best: int, beam_size: int, pretokenized: bool
@@ -140,22 +209,6 @@ class Translator(TranslatorBase):
         return found
 
 
-def torch_model(
-    files: ModelDirectory, device: torch.device, int8: bool = False, dtype: torch.dtype = torch.float32
-) -> nn.Module:
-    """The directory's model on ``device``, in ``dtype``; with ``int8``, its Linear and LSTM weights quantized
-    (CPU only)."""
-    model = files.model()
-    if int8:
-        if device.type != "cpu":
-            raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
-        with warnings.catch_warnings():  # torch.ao.quantization works in 2.13 but points users to torchao
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
-            model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
-    return model.to(device=device, dtype=dtype)
-
-
 class TranslationPipeline:
     """Callable like ``transformers``' translation pipeline: a string or a list in, ``translation_text`` out."""
 
@@ -183,7 +236,9 @@ class TranslationPipeline:
         return per_input[0] if isinstance(inputs, str) else per_input
 
 
-def pipeline(task: str = "translation", model: str | Path | None = None, device: str = "auto") -> TranslationPipeline:
+def pipeline(
+    task: str = "translation", model: str | Path | None = None, device: str = "auto", backend: str = "auto"
+) -> TranslationPipeline:
     """``pipeline("translation", model=RUN_DIR)``; ``translation_xx_to_yy`` also checks the model's direction.
     Without a model, the pretrained one of the task's direction (``"translation"``: English→Japanese)."""
     if task != "translation" and not task.startswith("translation_"):
@@ -196,7 +251,7 @@ def pipeline(task: str = "translation", model: str | Path | None = None, device:
         direction = (src, tgt)
     if model is None:
         model = pretrained_model(direction or DEFAULT_DIRECTION)
-    translator = Translator.load(model, device=device)
+    translator = Translator.load(model, device=device, backend=backend)
     if direction is not None and direction != translator.direction:
         raise HonyakuError(f"task {task!r} does not match the model's direction {'→'.join(translator.direction)}")
     return TranslationPipeline(translator)

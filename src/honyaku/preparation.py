@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import sys
 import time
@@ -29,10 +28,17 @@ import numpy as np
 from honyaku.core.config import Config, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.core.runtime import WorkerPool, workers_for
+from honyaku.core.workers import WorkerPool, workers_for
 from honyaku.data.batching import CorpusRange, ParallelData, TrainingPairs, encode_pairs, tokenized
 from honyaku.data.casing import learn_casing, save_casing
-from honyaku.data.corpus import TrainingSource, cache_dir, count_lines, held_out_sentences, read_split, training_sources
+from honyaku.data.corpus import (
+    DataPlaces,
+    TrainingSource,
+    count_lines,
+    held_out_sentences,
+    read_split,
+    training_sources,
+)
 from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs, word_lines, write_words
 from honyaku.data.store import WORDS_FILES, StoredPairs, StoreWriter, store_info
 from honyaku.data.subwords import Subwords, learn_subwords, load_subwords
@@ -53,23 +59,8 @@ from honyaku.modeldir import (
 
 logger = logging.getLogger("honyaku.training")
 
-PREPARED_DIR_ENV = "HONYAKU_PREPARED_DIR"
 PREPARED_FORMAT = 1  # part of the hash: a new format prepares afresh
 WORDS = ("words.src", "words.tgt")  # pass 1's output, while the directory is being prepared
-
-
-@dataclass(frozen=True)
-class DataPlaces:
-    """Where a run's data comes from and goes: the built-in corpus's directory (else ``$HONYAKU_DATA_DIR`` or
-    the cache), the root of prepared data that runs share (else ``$HONYAKU_PREPARED_DIR``, else the cache's
-    ``prepared/``), and how many worker processes prepare it (default: every CPU the process may use)."""
-
-    data_dir: str | None = None
-    prepared_dir: str | None = None
-    workers: int | None = None
-
-    def prepared_root(self) -> Path:
-        return Path(self.prepared_dir or os.environ.get(PREPARED_DIR_ENV) or cache_dir() / "prepared")
 
 
 @dataclass

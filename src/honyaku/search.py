@@ -1,17 +1,18 @@
 """Search over any model's ``encode`` / ``decode_step`` / ``select_state`` interface
-(``honyaku.models.factory.TranslationModel``), and the search engine interface that translators call."""
+(``honyaku.models.factory.TranslationModel``), and the engine (``TorchSearch``) that runs them for a translator."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import warnings
 
 import torch
+from torch import nn
 
 from honyaku.core.config import DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.batching import pad
 from honyaku.data.vocabulary import Vocabulary
+from honyaku.engine import Hypothesis, beam_size_for, normalized_score, output_caps
 from honyaku.models.factory import TranslationModel
 
 
@@ -51,18 +52,6 @@ def greedy_search(
     return output, log_probs
 
 
-@dataclass
-class Hypothesis:
-    tokens: list[int]  # without </s>
-    score: float  # log-probability divided by the GNMT length penalty
-    log_prob: float
-
-
-def length_penalty(length: int, alpha: float) -> float:
-    """Wu et al. (2016): ((5 + |Y|) / 6) ** alpha; alpha = 0 ranks by plain log-probability."""
-    return ((5 + length) / 6) ** alpha
-
-
 @torch.inference_mode()
 def beam_search(
     model: TranslationModel,
@@ -75,13 +64,14 @@ def beam_search(
     alpha: float = 0.0,
     n_best: int = 1,
 ) -> list[list[Hypothesis]]:
-    """Batched beam search in which every ended hypothesis takes one of the ``beam_size`` places.
+    """Batched beam search, the algorithm of CTranslate2 (run without its length penalty, which honyaku applies to
+    the finished hypotheses), so that both engines find the same translations.
 
-    A sentence keeps ``beam_size`` minus its ended hypotheses alive (the beam shrinks, as in Nematus and
-    Marian), and only candidates ranked among that many may end. The best path is therefore never cut off
-    by weaker hypotheses that ended early, a beam of 1 is exactly greedy search, and each sentence leaves the
-    batch when its beam is used up. Returns, per sentence, its ``n_best`` hypotheses, best first by
-    length-penalised score.
+    Each step ranks 2k candidates (k = ``beam_size``) by log-probability. Those among the first k that end
+    (``</s>``, or the sentence's cap) are kept as finished; the k best candidates that do not end continue. A
+    sentence is done once the best candidate of a step has ended and k hypotheses have finished: short
+    hypotheses that end early never stop the search before the most probable one has ended. A beam of 1 is
+    greedy search. Returns, per sentence, its ``n_best`` hypotheses, best first by ``normalized_score``.
     """
     batch_size, device, k = src.size(0), src.device, beam_size
     max_lengths = max_lengths.to(device)
@@ -89,7 +79,8 @@ def beam_search(
     # The first step expands one row per sentence, not k identical ones; its selection makes the k rows.
     state = model.encode(src, src_lengths)
     log_probs = torch.zeros(batch_size, 1, device=device)  # (b, rows per sentence)
-    alive = torch.full((batch_size,), k, device=device)  # places left in each sentence's beam
+    finished_count = torch.zeros(batch_size, dtype=torch.long, device=device)
+    best_ended = torch.zeros(batch_size, dtype=torch.bool, device=device)  # the top candidate ended at some step
     ranks = torch.arange(2 * k, device=device)
     history = torch.empty(batch_size, 0, dtype=torch.long, device=device)  # (b·rows, t)
     prev = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
@@ -102,43 +93,38 @@ def beam_search(
         top_log_probs, top_index = candidates.flatten(1).topk(min(2 * k, candidates[0].numel()), dim=1)  # (b, 2k)
         beams, tokens = top_index // vocab, top_index % vocab
         at_cap = max_lengths[sentences] <= step + 1  # (b,)
-        ends = (tokens == eos_id) | at_cap.unsqueeze(1)
-        ends &= (ranks[: tokens.size(1)] < alive.unsqueeze(1)) & (top_log_probs > float("-inf"))
+        is_eos = tokens == eos_id
+        ends = (is_eos | at_cap.unsqueeze(1)) & (ranks[: tokens.size(1)] < k) & (top_log_probs > float("-inf"))
         paths = history.view(len(sentences), rows_per_sentence, step)  # (b, rows, t)
         for row, rank in ends.nonzero().tolist():
             token, log_prob = int(tokens[row, rank]), float(top_log_probs[row, rank])
             sequence = paths[row, beams[row, rank]].tolist() + ([] if token == eos_id else [token])
-            hypothesis = Hypothesis(sequence, log_prob / length_penalty(step + 1, alpha), log_prob)
+            hypothesis = Hypothesis(sequence, normalized_score(log_prob, step + 1, alpha), log_prob)
             finished[int(sentences[row])].append(hypothesis)
-        alive = alive - ends.sum(dim=1)
-        width = min(k, top_log_probs.size(1))  # k, unless the first step has fewer candidates (tiny vocabularies)
-        continuing, pick = top_log_probs.masked_fill(ends, float("-inf")).topk(width, dim=1)  # (b, k)
-        continuing = continuing.masked_fill(ranks[:width] >= alive.unsqueeze(1), float("-inf"))  # places used up
-        searching = ((alive > 0) & ~at_cap).nonzero().squeeze(1)  # (b',)
+        finished_count[sentences] += ends.sum(dim=1)
+        best_ended[sentences] |= ends[:, 0]
+        done = at_cap | (best_ended[sentences] & (finished_count[sentences] >= k))
+        # the k best candidates that do not end, in rank order: those that end give their places to the next
+        width = min(k, tokens.size(1))
+        pick = torch.where(is_eos, ranks[: tokens.size(1)] + 2 * k, ranks[: tokens.size(1)]).argsort(dim=1)[:, :width]
+        searching = (~done).nonzero().squeeze(1)  # (b',)
         first_rows = torch.arange(len(sentences), device=device).unsqueeze(1) * rows_per_sentence  # (b, 1)
         rows = (first_rows + beams.gather(1, pick))[searching]  # (b', k)
         next_tokens = tokens.gather(1, pick)[searching]  # (b', k)
         history = torch.cat([history[rows.view(-1)], next_tokens.view(-1, 1)], dim=1)
         state = model.select_state(state, rows)
-        log_probs, prev, sentences = continuing[searching], next_tokens.view(-1), sentences[searching]
-        alive = alive[searching]
+        log_probs, prev, sentences = (
+            top_log_probs.gather(1, pick)[searching],
+            next_tokens.view(-1),
+            sentences[searching],
+        )
         step += 1
     return [sorted(hypotheses, key=lambda h: -h.score)[:n_best] for hypotheses in finished]
 
 
 def max_output_lengths(src_lengths: torch.Tensor, decoding: DecodingConfig, max_positions: int | None) -> torch.Tensor:
-    """Each source's longest output, without ``</s>``: ``max_length_ratio`` × its length + ``max_length_offset``,
-    within the model's ``max_positions`` (None: no limit), one of which the start token takes."""
-    caps = (src_lengths.float() * decoding.max_length_ratio).floor().long() + decoding.max_length_offset
-    return caps if max_positions is None else caps.clamp(max=max_positions - 1)
-
-
-def beam_size_for(n_best: int, beam_size: int | None, decoding: DecodingConfig) -> int:
-    """The beam that finds ``n_best`` translations: ``beam_size``, by default the config's (at least ``n_best``)."""
-    beam_size = beam_size or max(decoding.beam_size, n_best)
-    if not 1 <= n_best <= beam_size:
-        raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
-    return beam_size
+    """``output_caps`` of a batch's source lengths, as a tensor."""
+    return torch.tensor(output_caps(src_lengths.tolist(), decoding, max_positions), dtype=torch.long)
 
 
 def translate_ids(
@@ -170,8 +156,8 @@ def translate_ids(
             output, log_probs = greedy_search(model, src, src_lengths, bos_id, eos_id, max_lengths)
             for i, row, log_prob in zip(chunk, output.tolist(), log_probs.tolist()):
                 tokens = row[: row.index(eos_id)] if eos_id in row else row
-                length = len(tokens) + (eos_id in row)
-                results[i] = [Hypothesis(tokens, log_prob / length_penalty(length, decoding.length_penalty), log_prob)]
+                score = normalized_score(log_prob, len(tokens) + (eos_id in row), decoding.length_penalty)
+                results[i] = [Hypothesis(tokens, score, log_prob)]
         else:
             hypotheses = beam_search(
                 model, src, src_lengths, bos_id, eos_id, max_lengths, beam_size, decoding.length_penalty, n_best
@@ -182,14 +168,19 @@ def translate_ids(
     return results
 
 
-class SearchEngine(Protocol):
-    """What searches for a translator: PyTorch over a honyaku model (``TorchSearch``), or CTranslate2 over its
-    conversion (``honyaku.export.CTranslate2Search``). Both read the translator's ``DecodingConfig`` at every
-    call, so that a changed length penalty applies at once."""
-
-    def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
-        """The ``n_best`` hypotheses (target ids) of each non-empty list of source tokens, in order."""
-        ...
+def on_device(
+    model: nn.Module, device: torch.device, int8: bool = False, dtype: torch.dtype = torch.float32
+) -> nn.Module:
+    """A model ready to search on ``device``, in ``dtype``; with ``int8``, its Linear and LSTM weights quantized
+    (CPU only)."""
+    if int8:
+        if device.type != "cpu":
+            raise HonyakuError("int8 translation runs on the CPU: use --device cpu")
+        with warnings.catch_warnings():  # torch.ao.quantization works in 2.13 but points users to torchao
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation functions", category=UserWarning)
+            model = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM}, dtype=torch.qint8)
+    return model.to(device=device, dtype=dtype)
 
 
 class TorchSearch:

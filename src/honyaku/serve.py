@@ -19,6 +19,7 @@ from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
+from honyaku.pretrained import detect_direction
 
 # The serve extra (fastapi, which brings pydantic): checked before either is imported, so that an install
 # without it gets the message naming the extra.
@@ -33,7 +34,9 @@ class TranslateRequest(BaseModel):
 
     text: str | None = Field(None, description="one text to translate")
     texts: list[str] | None = Field(None, description="several texts, translated in order")
-    direction: str | None = Field(None, description="e.g. 'en-ja'; may be left out when one model is served")
+    direction: str | None = Field(
+        None, description="e.g. 'en-ja'; left out, each text's is detected from its script (see /health)"
+    )
     beam_size: int | None = Field(None, ge=1, le=32, description="default: the model's config")
     n_best: int = Field(1, ge=1, le=32, description="translations per text, best first")
     pretokenized: bool = Field(False, description="texts and translations are corpus-style tokens")
@@ -43,6 +46,8 @@ class TranslateRequest(BaseModel):
     def one_of_text_and_texts(self) -> TranslateRequest:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give either 'text' or 'texts'")
+        if self.texts == []:
+            raise ValueError("texts: an empty list; give at least one text")
         if self.beam_size is not None and self.n_best > self.beam_size:
             raise ValueError(f"n_best ({self.n_best}) cannot exceed beam_size ({self.beam_size})")
         return self
@@ -75,13 +80,14 @@ class Candidate(BaseModel):
 
 
 class TranslationResult(BaseModel):
+    direction: str = Field(description="the direction it was translated in: as asked, or detected from the text")
     translation: str
     score: float = Field(description="log-probability over the length penalty")
     n_best: list[Candidate] | None = None
 
 
 class TranslateResponse(BaseModel):
-    direction: str
+    direction: str = Field(description="the direction of every text, or 'mixed' where they differ")
     translations: list[TranslationResult]
 
 
@@ -197,18 +203,30 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
 
     @app.get("/health")
     async def health() -> dict[str, object]:
-        return {"status": "ok", "directions": sorted(batchers)}
+        engines = {direction: batchers[direction].translator.engine_choice for direction in sorted(batchers)}
+        return {"status": "ok", "directions": sorted(batchers), "engines": engines}
 
     def check_lengths(texts: list[str]) -> None:
         for number, text in enumerate(texts, start=1):
             if len(text) > limits.max_chars:
                 raise HTTPException(413, f"text {number} has {len(text)} characters; the limit is {limits.max_chars}")
 
-    def served(direction: str | None) -> str:
-        direction = direction or (next(iter(batchers)) if len(batchers) == 1 else None)
-        if direction not in batchers:
-            raise HTTPException(422, f"direction {direction!r} is not served; served: {', '.join(sorted(batchers))}")
-        return direction
+    allowed = ", ".join(sorted(batchers))
+
+    def served(direction: str | None, text: str, number: int = 1) -> str:
+        """The direction asked for, else the only one served, else the one the text's script tells."""
+        if direction is not None:
+            if direction not in batchers:
+                raise HTTPException(422, f"direction: {direction!r} is not served; allowed values: {allowed}")
+            return direction
+        if len(batchers) == 1:
+            return next(iter(batchers))
+        detected = "-".join(detect_direction([text]))
+        if detected not in batchers:
+            raise HTTPException(
+                422, f"text {number} reads as {detected}, which is not served; give direction, one of: {allowed}"
+            )
+        return detected
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> str:
@@ -217,7 +235,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     @app.post("/attention", response_model=AttentionResponse)
     async def attention(request: AttentionRequest) -> AttentionResponse:
         """Attention weights of a translation (LSTM attention, or Transformer cross-attention averaged over heads)."""
-        batcher = batchers[served(request.direction)]
+        batcher = batchers[served(request.direction, request.text)]
         check_lengths([request.text])
         try:
             found = await batcher.run_alone(
@@ -238,25 +256,37 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
 
     @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True)
     async def translate(request: TranslateRequest) -> TranslateResponse:
-        direction = served(request.direction)
         texts = request.all_texts
         if len(texts) > limits.max_texts:
             raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
         check_lengths(texts)
+        directions = [served(request.direction, text, number) for number, text in enumerate(texts, start=1)]
         options = (request.beam_size, request.n_best, request.pretokenized, request.split_sentences)
+        # a batch of several directions goes to each direction's model, all at once, and comes back in order
+        groups = {direction: [i for i, d in enumerate(directions) if d == direction] for direction in set(directions)}
         try:
-            found = await batchers[direction].translate(texts, options)
+            answers = await asyncio.gather(
+                *(
+                    batchers[direction].translate([texts[i] for i in group], options)
+                    for direction, group in groups.items()
+                )
+            )
         except HonyakuError as error:
             raise HTTPException(422, str(error)) from None
+        found: list = [None] * len(texts)
+        for group, answer in zip(groups.values(), answers):
+            for i, candidates in zip(group, answer):
+                found[i] = candidates
         return TranslateResponse(
-            direction=direction,
+            direction=directions[0] if len(groups) == 1 else "mixed",
             translations=[
                 TranslationResult(
+                    direction=direction,
                     translation=candidates[0].text,
                     score=candidates[0].score,
                     n_best=[Candidate(text=c.text, score=c.score) for c in candidates] if request.n_best > 1 else None,
                 )
-                for candidates in found
+                for direction, candidates in zip(directions, found)
             ],
         )
 
@@ -270,10 +300,11 @@ def serve(
     limits: Limits | None = None,
     device: str = "auto",
     dtype: str = "float32",
+    backend: str = "auto",
 ) -> None:
     import uvicorn
 
-    translators = [Translator.load(directory, device=device, dtype=dtype) for directory in model_dirs]
+    translators = [Translator.load(directory, device=device, dtype=dtype, backend=backend) for directory in model_dirs]
     directions = ["-".join(t.direction) for t in translators]
     if len(set(directions)) != len(directions):
         raise HonyakuError(f"one model per direction, got {', '.join(directions)}")

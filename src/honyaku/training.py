@@ -33,8 +33,9 @@ from honyaku.checkpoint import BestCheckpoints, CheckpointStore
 from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
-from honyaku.core.runtime import resolve_device, resolve_precision
+from honyaku.core.runtime import configure_threads, resolve_device, resolve_precision
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
+from honyaku.data.corpus import DataPlaces
 from honyaku.data.store import store_info
 from honyaku.data.text import detokenize
 from honyaku.data.vocabulary import Vocabulary
@@ -50,7 +51,7 @@ from honyaku.modeldir import (
     save_weights,
 )
 from honyaku.models.factory import build_model, count_parameters
-from honyaku.preparation import DataPlaces, PreparedData, prepare_data
+from honyaku.preparation import PreparedData, prepare_data
 from honyaku.search import translate_ids
 
 METRICS_COLUMNS = (
@@ -202,6 +203,7 @@ class Trainer:
         self.config, self.run_dir, self.places = config, run_dir, places or DataPlaces()
         self.world = world or World()
         self.progress_bar = progress_bar and self.world.is_main
+        configure_threads()
         self.device = resolve_device(device or config.training.device)
         self.precision = MixedPrecision(resolve_precision(config.training.precision, self.device), self.device)
         # Padded lengths in multiples of 8 on a GPU: fewer distinct shapes to allocate and compile for, and

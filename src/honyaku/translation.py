@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.sentences import join_sentences, split_sentences
-from honyaku.search import beam_size_for
+from honyaku.engine import beam_size_for
 
 # Sentences translated together when streaming: enough to sort into batches of similar length, few enough that
 # memory stays flat and output comes soon.

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from honyaku.core.config import DataConfig, SplitFiles, TrainingCorpus, as_list
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
-from honyaku.core.runtime import map_chunks
+from honyaku.core.workers import map_chunks
 from honyaku.data.text import detokenize, get_processor, processor_names
 
 SPLITS = ("train", "dev", "test")
@@ -117,6 +117,23 @@ BUILTIN_CORPORA = {
 # Tests and mirrors point this at another server; the file name is appended.
 URL_ENV = "HONYAKU_CORPUS_URL"
 DATA_DIR_ENV = "HONYAKU_DATA_DIR"
+
+
+PREPARED_DIR_ENV = "HONYAKU_PREPARED_DIR"
+
+
+@dataclass(frozen=True)
+class DataPlaces:
+    """Where a run's data comes from and goes: the built-in corpus's directory (else ``$HONYAKU_DATA_DIR`` or
+    the cache), the root of prepared data that runs share (else ``$HONYAKU_PREPARED_DIR``, else the cache's
+    ``prepared/``), and how many worker processes prepare it (default: every CPU the process may use)."""
+
+    data_dir: str | None = None
+    prepared_dir: str | None = None
+    workers: int | None = None
+
+    def prepared_root(self) -> Path:
+        return Path(self.prepared_dir or os.environ.get(PREPARED_DIR_ENV) or cache_dir() / "prepared")
 
 
 def cache_dir() -> Path:

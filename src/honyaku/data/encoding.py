@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from honyaku.core.config import DataConfig
-from honyaku.core.runtime import WORKER_CHUNK, WorkerPool, chunked
+from honyaku.core.workers import WORKER_CHUNK, WorkerPool, chunked
 from honyaku.data.corpus import (
     TrainingSource,
     check_tokenized,

@@ -1,0 +1,51 @@
+"""The search engine interface that translators call, and what every engine shares: hypotheses, their score, the
+beam a number of translations needs, each output's length cap. Without PyTorch: CTranslate2's engine
+(``honyaku.ct2``) needs none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from honyaku.core.config import DecodingConfig
+from honyaku.core.errors import HonyakuError
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # without </s>
+    score: float  # log-probability normalised by length (normalized_score)
+    log_prob: float
+
+
+def normalized_score(log_prob: float, length: int, alpha: float) -> float:
+    """The rank of a finished hypothesis: its log-probability over ``length ** alpha``, ``length`` counting the
+    tokens it generated, ``</s>`` included. CTranslate2 normalises so, and transformers' ``length_penalty`` alike:
+    a length penalty tuned with one engine means the same in the others. alpha = 0 ranks by log-probability."""
+    return log_prob / length**alpha
+
+
+def output_caps(src_lengths: list[int], decoding: DecodingConfig, max_positions: int | None) -> list[int]:
+    """Each source's longest output, without ``</s>``: ``max_length_ratio`` × its length (``</s>`` counted) +
+    ``max_length_offset``, within the model's ``max_positions`` (None: no limit), one of which the start token
+    takes."""
+    caps = [int(length * decoding.max_length_ratio) + decoding.max_length_offset for length in src_lengths]
+    return caps if max_positions is None else [min(cap, max_positions - 1) for cap in caps]
+
+
+def beam_size_for(n_best: int, beam_size: int | None, decoding: DecodingConfig) -> int:
+    """The beam that finds ``n_best`` translations: ``beam_size``, by default the config's (at least ``n_best``)."""
+    beam_size = beam_size or max(decoding.beam_size, n_best)
+    if not 1 <= n_best <= beam_size:
+        raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
+    return beam_size
+
+
+class SearchEngine(Protocol):
+    """What searches for a translator: PyTorch over a honyaku model (``TorchSearch``), or CTranslate2 over its
+    conversion (``honyaku.ct2.CTranslate2Search``). Both read the translator's ``DecodingConfig`` at every
+    call, so that a changed length penalty applies at once."""
+
+    def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
+        """The ``n_best`` hypotheses (target ids) of each non-empty list of source tokens, in order."""
+        ...
