@@ -110,6 +110,7 @@ HEADER = [
     "first translation, in a fresh process. Server: one short sentence per request, sequential, through `honyaku",
     "serve` (both bundled models). Test set: `honyaku translate --input` of small_parallel_enja's 500 test",
     "sentences, beam 5, process start included; BLEU on the corpus's tokens (sacrebleu `tokenize=none`).",
+    "CPU: {cpu}.",
     "",
     "| engine | start to first translation | `pipeline()` to first translation | server median | server p99 "
     "| test set, end to end | test BLEU | same output as PyTorch | speed-up on the test set |",
@@ -158,7 +159,17 @@ def main() -> None:
             f"{torch_test / statistics.median(seen['test']):.2f}× |"
         )
         print(rows[-1])
-    write_section(args.results, "latency", HEADER, rows, keep_rows=False)
+    header = [line.format(cpu=cpu_model()) if "{cpu}" in line else line for line in HEADER]
+    write_section(args.results, "latency", header, rows, keep_rows=False)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), which timings depend on: another machine gives other figures."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next(line.partition(":")[2].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown"
 
 
 if __name__ == "__main__":
