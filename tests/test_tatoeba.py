@@ -15,9 +15,10 @@ from honyaku.data.corpus import (
     SPLITS_STAMP,
     evaluation_set,
     fetch_corpus,
-    held_out_sentences,
+    held_out_splits,
     resolve_corpus_dir,
     sentence_key,
+    sentence_keys,
     split_tatoeba,
 )
 from honyaku.modeldir import TRAINING_STORE
@@ -117,7 +118,8 @@ def test_sentence_keys_match_raw_text_and_the_corpus_tokens():
 def test_training_leaves_out_pairs_whose_sentence_is_held_out_of_either_corpus(corpus_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("HONYAKU_DATA_DIR", str(corpus_dir))
     both = DataConfig(train=[TrainingCorpus(corpus="small_parallel_enja"), TrainingCorpus(corpus="tatoeba_enja")])
-    keys, files = held_out_sentences(both)
+    files = held_out_splits(both)
+    keys = sentence_keys(files)
     assert sorted(str(f.src).split("/")[-2:][0] for f in files) == ["small_parallel_enja"] * 2 + ["tatoeba_enja"] * 2
     assert sentence_key((corpus_dir / "test.ja").read_text(encoding="utf-8").splitlines()[0]) in keys
 

@@ -29,7 +29,7 @@ from honyaku.modeldir import (
     copy_model_files,
     read_members,
     save_weights,
-    stored_in_half,
+    stored_weights,
 )
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, evaluate
@@ -50,7 +50,7 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
         scored_on = scored_splits(bundled.config.data)
         scores = {name: score(bundled, *which, data_dir) for name, which in scored_on.items()}
         last = list(scored_on)[-1] if scored_on else None
-        from_float32 = half and last and not stored_in_half(run_dir / WEIGHTS_FILE)
+        from_float32 = half and last and not stored_weights(run_dir / WEIGHTS_FILE).half
         reference = score(Translator.load(run_dir, device="cpu"), *scored_on[last], data_dir) if from_float32 else None
         card = model_card(run_dir, bundled, scores, reference)
         (staged / CARD_FILE).write_text(card, encoding="utf-8")

@@ -252,7 +252,7 @@ def _load_translator(args: argparse.Namespace, texts: list[str] | None = None):
 
 def _engine(translator) -> str:
     """Which engine searches, as the CLI reports it: "searching with CTranslate2: …"."""
-    return f"searching with {getattr(translator, 'engine_choice', 'transformers')}"
+    return f"searching with {translator.engine_choice}"
 
 
 def add_export_command(commands: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ from honyaku.core.workers import thread_count
 from honyaku.data.corpus import cache_dir
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.engine import Hypothesis, normalized_score, output_caps
-from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, ModelDirectory, read_members, stored_hash
+from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
 from honyaku.pretrained import pretrained_root
 
 
@@ -65,7 +65,7 @@ def load_ctranslate2(
     float32, bfloat16, float16 or int8."""
     ctranslate2 = optional_import("ctranslate2", "ct2", "CTranslate2")
     run_dir = files.path
-    weights_hash = stored_hash(run_dir / WEIGHTS_FILE)
+    weights_hash = stored_weights(run_dir / WEIGHTS_FILE).content_hash
     converted = conversion_dir(run_dir, weights_hash)
     marker = converted / "honyaku_sha256"
     if not marker.is_file() or marker.read_text().strip() != weights_hash:

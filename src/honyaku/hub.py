@@ -43,6 +43,7 @@ class TransformersTranslator(TranslatorBase):
     """A transformers seq2seq model with the methods of ``Translator`` that pipelines and evaluation use."""
 
     pretokenized_io = False  # natural text in and out: evaluation scores natural text
+    engine_choice = "transformers"  # its own generate(), on PyTorch
 
     def __init__(self, model, tokenizer, name: str, direction: tuple[str, str], device: torch.device):
         self.model = model.eval()

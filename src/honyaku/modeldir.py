@@ -188,21 +188,27 @@ def content_hash(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def stored_hash(path: Path) -> str | None:
-    """The content hash a weights file was saved with (None for a file without one)."""
+@dataclass(frozen=True)
+class StoredWeights:
+    """What a weights file's header says, read without PyTorch: the content hash it was saved with (None for a
+    file without one), and whether it holds float16 tensors only (a bundled model's smaller form)."""
+
+    content_hash: str | None
+    half: bool
+
+    @classmethod
+    def read(cls, path: Path) -> StoredWeights:
+        """The header of ``path``; safetensors' own errors for a damaged file, which each caller names."""
+        with safetensors.safe_open(str(path), framework="numpy") as weights:  # reading it checks the data offsets
+            dtypes = {weights.get_slice(name).get_dtype() for name in weights.keys()}
+            return cls((weights.metadata() or {}).get(HASH_KEY), dtypes == {"F16"})
+
+
+def stored_weights(path: Path) -> StoredWeights:
+    """``StoredWeights.read``, a damaged file reported in one line."""
     try:
-        with safetensors.safe_open(str(path), "numpy") as weights:  # the header only: no PyTorch needed
-            return (weights.metadata() or {}).get(HASH_KEY)
+        return StoredWeights.read(path)
     except Exception as error:  # safetensors raises several kinds for damaged files
-        raise HonyakuError(f"{path}: corrupted or unreadable weights ({type(error).__name__})") from None
-
-
-def stored_in_half(path: Path) -> bool:
-    """Whether a weights file holds float16 tensors only (a bundled model's smaller form)."""
-    try:
-        with safetensors.safe_open(str(path), framework="numpy") as weights:
-            return {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"F16"}
-    except Exception as error:  # safetensors reports damage with several exception types
         raise HonyakuError(f"{path}: corrupted or unreadable weights ({type(error).__name__})") from None
 
 
@@ -223,20 +229,18 @@ def load_weights(model: nn.Module, path: Path) -> None:
     if not path.is_file():
         raise HonyakuError(f"{path}: checkpoint not found")
     try:
-        with safetensors.safe_open(str(path), framework="pt") as weights:
-            expected = (weights.metadata() or {}).get(HASH_KEY)  # reading the header checks the data offsets
-            stored_half = {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"F16"}
+        stored = StoredWeights.read(path)
     except Exception as error:  # safetensors reports damage with several exception types
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise HonyakuError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
     # float16 weights load into a float16 copy, where the hash of their content is checked as it was stored
-    target = copy.deepcopy(model).half() if stored_half else model
+    target = copy.deepcopy(model).half() if stored.half else model
     try:
         safetensors.torch.load_model(target, str(path), strict=True)
     except RuntimeError as error:
         lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
         raise HonyakuError(f"{path}: weights do not fit the model in config.yaml ({lines[-1]})") from None
-    if expected is not None and content_hash(target) != expected:
+    if stored.content_hash is not None and content_hash(target) != stored.content_hash:
         raise HonyakuError(f"{path}: corrupted checkpoint (its content does not match the hash it was saved with)")
     if target is not model:
         model.load_state_dict(target.state_dict())

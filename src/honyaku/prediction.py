@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,11 +67,20 @@ def ctranslate2_refusal(files: ModelDirectory) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class LoadedFrom:
+    """The directory a translator's model was loaded from, and how: what loading it again for PyTorch needs."""
+
+    path: Path
+    device: str
+    int8: bool
+    dtype: str
+
+
 class Translator(TranslatorBase):
     """A trained model with its vocabularies and decoding settings, ready to translate lists of sentences."""
 
     pretokenized_io = True  # can read and write the corpus's own tokens
-    engine_choice = "PyTorch"  # which engine searches, and why (Translator.load)
 
     def __init__(
         self,
@@ -81,8 +91,13 @@ class Translator(TranslatorBase):
         device: torch.device | str,
         subwords: tuple[Subwords, Subwords] = (WordLevel(), WordLevel()),
         casing: dict[str, str] | None = None,
+        engine_choice: str = "PyTorch",
+        loaded_from: LoadedFrom | None = None,
     ):
         self.engine = engine  # searches: PyTorch (TorchSearch) or CTranslate2 (CTranslate2Search)
+        self.engine_choice = engine_choice  # which engine searches, and why (Translator.load)
+        self.loaded_from = loaded_from
+        self._pytorch: Translator | None = None  # the same model for PyTorch, where CTranslate2 searches
         self.config = config
         self.src_vocab = src_vocab
         self.tgt_vocab = tgt_vocab
@@ -118,9 +133,11 @@ class Translator(TranslatorBase):
         needs the network itself, as attention maps do."""
         if self.model is not None:
             return self
-        if getattr(self, "_pytorch", None) is None:
-            device, int8, dtype = self._loaded_as
-            self._pytorch = Translator.load(self.path, device=device, int8=int8, backend="torch", dtype=dtype)
+        if self._pytorch is None:
+            loaded = self.loaded_from
+            self._pytorch = Translator.load(
+                loaded.path, device=loaded.device, int8=loaded.int8, backend="torch", dtype=loaded.dtype
+            )
             self._pytorch.config.decoding = self.config.decoding  # one set of search settings for both
         return self._pytorch
 
@@ -176,10 +193,9 @@ class Translator(TranslatorBase):
             why = "PyTorch: asked for"
         if engine is None:
             engine = pytorch_engine(files, device, int8, dtype)
-        translator = cls(engine, config, src_vocab, tgt_vocab, engine.device, subwords, files.casing)
-        translator.engine_choice, translator.path, translator._loaded_as = why, files.path, (device, int8, dtype)
         logger.info(f"{files.path}: searching with {why}")
-        return translator
+        loaded_from = LoadedFrom(files.path, device, int8, dtype)
+        return cls(engine, config, src_vocab, tgt_vocab, engine.device, subwords, files.casing, why, loaded_from)
 
     def _translate(
         self, sentences: list[str], n_best: int, beam_size: int, pretokenized: bool

@@ -35,8 +35,9 @@ from honyaku.data.corpus import (
     DataPlaces,
     TrainingSource,
     count_lines,
-    held_out_sentences,
+    held_out_splits,
     read_split,
+    sentence_keys,
     training_sources,
 )
 from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs, word_lines, write_words
@@ -115,14 +116,12 @@ def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: boo
     """Put the config's prepared data into the run, preparing it first where no run has: the model's files are
     copied (a resumed run keeps its own, which must agree), the store is linked."""
     sources = training_sources(config.data, places.data_dir)
-    held_out, held_out_files = (
-        held_out_sentences(config.data, places.data_dir) if config.data.exclude_held_out else (set(), [])
-    )
-    directory = places.prepared_root() / data_key(config, sources, held_out_files)
+    held_out = held_out_splits(config.data, places.data_dir) if config.data.exclude_held_out else []
+    directory = places.prepared_root() / data_key(config, sources, held_out)
     if (directory / PREPARED_INFO).is_file():
         logger.info(f"prepared data: {directory} (made before, reused)")
     else:
-        prepare_directory(config, sources, directory, places.workers, held_out)
+        prepare_directory(config, sources, directory, places.workers, sentence_keys(held_out))
         logger.info(f"prepared data: {directory}")
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in (*VOCABULARY_FILES, *SUBWORD_FILES, CASING_FILE):

@@ -31,6 +31,7 @@ class TranslatorBase(ABC):
     direction: tuple[str, str]  # source and target language codes
     decoding: DecodingConfig  # its search settings by default (beam size, batch size, length penalty)
     data: DataConfig  # where its dev and test sets are (honyaku evaluate)
+    engine_choice: str  # which engine searches, and why ("CTranslate2: a Transformer that converts")
 
     def translate(
         self,

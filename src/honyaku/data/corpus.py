@@ -236,11 +236,7 @@ def split_tatoeba(
     Groups are taken in the order of a hash of their sentences, into test until it holds ``held_out`` pairs,
     then into dev (a group that would overflow is passed over, and so is one with a sentence in ``unseen_by``,
     ``sentence_key``s of another corpus); the rest is train. Gives the pairs per split."""
-    pairs = list(_tsv_pairs(path))
-    for number, pair in enumerate(pairs, start=1):
-        for column, sentence in zip(("English", "Japanese"), pair):
-            if not sentence.strip():
-                raise HonyakuError(f"{path}:{number}: empty {column} sentence")
+    pairs = list(iter_pairs(SplitFiles(tsv=str(path))))  # each line checked: two fields, neither empty
     parent: dict[tuple[str, str], tuple[str, str]] = {}
 
     def root(node: tuple[str, str]) -> tuple[str, str]:
@@ -435,17 +431,21 @@ def sentence_key(text: str) -> str:
     return "".join(text.split())
 
 
-def held_out_sentences(data: DataConfig, data_dir: str | Path | None = None) -> tuple[set[str], list[SplitFiles]]:
-    """The keys (``sentence_key``) of every sentence of the config's dev and test splits and of the dev and test
-    splits of each built-in corpus that it trains on, with the files they were read from."""
+def held_out_splits(data: DataConfig, data_dir: str | Path | None = None) -> list[SplitFiles]:
+    """The config's dev and test splits, and the dev and test splits of each built-in corpus that it trains on:
+    the sentences that ``data.exclude_held_out`` keeps out of training."""
+    trained_on = sorted({corpus.corpus for corpus in as_list(data.train) if corpus.corpus is not None} - {data.corpus})
     every = []
     for split in ("dev", "test"):
         if getattr(data, split) is not None or data.corpus is not None:
             every += [files for files, _, _ in split_sources(data, split, data_dir)]
-        trained_on = {corpus.corpus for corpus in as_list(data.train) if corpus.corpus is not None}
-        every += [builtin_split(name, data, split, data_dir) for name in sorted(trained_on - {data.corpus})]
-    keys = {sentence_key(sentence) for files in every for pair in iter_pairs(files) for sentence in pair}
-    return keys, every
+        every += [builtin_split(name, data, split, data_dir) for name in trained_on]
+    return every
+
+
+def sentence_keys(splits: list[SplitFiles]) -> set[str]:
+    """The ``sentence_key`` of every sentence, either side, of ``splits``."""
+    return {sentence_key(sentence) for files in splits for pair in iter_pairs(files) for sentence in pair}
 
 
 def corpora_of(data: DataConfig) -> list[str]:
