@@ -171,3 +171,20 @@ def server(attention_run):
     app = create_app([translator], Limits(max_chars=50, max_texts=8, batch_wait_s=0.05))
     with running(app) as client:
         yield client, translator, app
+
+
+@pytest.fixture(scope="session")
+def bundled_server(tmp_path_factory):
+    """The HTTP API over the bundled models, both directions, as `honyaku serve` without -m runs it:
+    (client, {direction: translator}). Their CTranslate2 conversions go to a cache of its own."""
+    from honyaku import Translator
+    from honyaku.pretrained import pretrained_models
+    from honyaku.serve import create_app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        loaded = [Translator.load(directory, device="cpu") for directory in pretrained_models()]
+        translators = {"-".join(translator.direction): translator for translator in loaded}
+        with running(create_app(list(translators.values()))) as client:
+            yield client, translators

@@ -5,6 +5,7 @@ import importlib
 import sys
 import time
 
+import numpy
 import pytest
 
 from honyaku.core.errors import HonyakuError
@@ -19,6 +20,7 @@ def test_health_and_docs(server):
         "directions": ["xx-yy"],
         "engines": {"xx-yy": "PyTorch: it does not convert to CTranslate2 (only Transformer models export to "
                     "transformers, not 'attention')"},
+        "max_chars": 50,
     }  # fmt: skip
     assert "/translate" in client.get("/openapi.json").json()["paths"]
 
@@ -104,20 +106,8 @@ def test_serving_without_the_serve_extra_names_what_installs_it(monkeypatch):
         importlib.import_module("honyaku.serve")
 
 
-@pytest.fixture(scope="module")
-def both_ways():
-    """The API over the bundled models, both directions: (client, {direction: translator})."""
-    from honyaku import Translator
-    from honyaku.pretrained import pretrained_models
-    from honyaku.serve import create_app
-
-    translators = {"-".join(t.direction): t for t in (Translator.load(d, device="cpu") for d in pretrained_models())}
-    with running(create_app(list(translators.values()))) as client:
-        yield client, translators
-
-
-def test_without_a_direction_each_text_goes_the_way_its_script_reads(both_ways):
-    client, translators = both_ways
+def test_without_a_direction_each_text_goes_the_way_its_script_reads(bundled_server):
+    client, translators = bundled_server
     texts = ["I am Tom. I live in Tokyo.", "私はトムです。", "Where is the station?"]
     answer = client.post("/translate", json={"texts": texts})
     assert answer.status_code == 200, answer.text
@@ -132,3 +122,25 @@ def test_without_a_direction_each_text_goes_the_way_its_script_reads(both_ways):
     assert wrong.status_code == 422
     assert wrong.json()["detail"] == "direction: 'en-fr' is not served; allowed values: en-ja, ja-en"
     assert "None" not in wrong.text
+
+
+def test_the_answer_says_how_long_the_server_took(server):
+    body = server[0].post("/translate", json={"text": "w1 w2"}).json()
+    assert body["elapsed_ms"] > 0
+
+
+def test_attention_of_each_sentence_of_a_text(bundled_server):
+    from honyaku.heatmap import attention_map
+
+    client, translators = bundled_server
+    text = "I am Tom. I live in Tokyo."
+    for number, sentence in enumerate(["I am Tom.", "I live in Tokyo."]):
+        answer = client.post("/attention", json={"text": text, "sentence": number, "rank": 1, "beam_size": 3})
+        assert answer.status_code == 200, answer.text
+        expected = attention_map(translators["en-ja"], sentence, beam_size=3, rank=1)
+        body = answer.json()
+        assert (body["source"], body["target"], body["sentences"]) == (expected.source, expected.target, 2)
+        numpy.testing.assert_allclose(body["weights"], expected.weights.numpy(), atol=1e-6)
+    past = client.post("/attention", json={"text": text, "sentence": 2})
+    assert past.status_code == 422
+    assert past.json()["detail"] == "sentence: the text's sentences are numbered 0 to 1; got 2"

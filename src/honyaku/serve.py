@@ -17,6 +17,7 @@ from importlib import resources
 from honyaku import __version__
 from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError, optional_import
+from honyaku.data.sentences import split_sentences
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
 from honyaku.pretrained import detect_direction
@@ -64,6 +65,7 @@ class AttentionRequest(BaseModel):
     direction: str | None = None
     beam_size: int | None = Field(None, ge=1, le=32)
     rank: int = Field(0, ge=0, le=31, description="which translation of the n-best list: 0 is the best")
+    sentence: int = Field(0, ge=0, description="which sentence of a text of several: 0 is the first")
     pretokenized: bool = False
 
 
@@ -72,6 +74,7 @@ class AttentionResponse(BaseModel):
     target: list[str]
     weights: list[list[float]] = Field(description="one row per target token, one column per source token")
     title: str
+    sentences: int = Field(description="how many sentences the text holds (translated one at a time)")
 
 
 class Candidate(BaseModel):
@@ -89,6 +92,7 @@ class TranslationResult(BaseModel):
 class TranslateResponse(BaseModel):
     direction: str = Field(description="the direction of every text, or 'mixed' where they differ")
     translations: list[TranslationResult]
+    elapsed_ms: float = Field(description="the server's time on the request, waiting for a batch included")
 
 
 @dataclass
@@ -204,7 +208,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     @app.get("/health")
     async def health() -> dict[str, object]:
         engines = {direction: batchers[direction].translator.engine_choice for direction in sorted(batchers)}
-        return {"status": "ok", "directions": sorted(batchers), "engines": engines}
+        return {"status": "ok", "directions": sorted(batchers), "engines": engines, "max_chars": limits.max_chars}
 
     def check_lengths(texts: list[str]) -> None:
         for number, text in enumerate(texts, start=1):
@@ -235,13 +239,21 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     @app.post("/attention", response_model=AttentionResponse)
     async def attention(request: AttentionRequest) -> AttentionResponse:
         """Attention weights of a translation (LSTM attention, or Transformer cross-attention averaged over heads)."""
-        batcher = batchers[served(request.direction, request.text)]
+        direction = served(request.direction, request.text)
+        batcher = batchers[direction]
         check_lengths([request.text])
+        sentences = [request.text]
+        if not request.pretokenized:
+            sentences = [s for line in split_sentences(request.text, direction.split("-")[0]) for s in line] or [""]
+        if request.sentence >= len(sentences):
+            raise HTTPException(
+                422, f"sentence: the text's sentences are numbered 0 to {len(sentences) - 1}; got {request.sentence}"
+            )
         try:
             found = await batcher.run_alone(
                 attention_map,
                 batcher.translator,
-                request.text,
+                sentences[request.sentence],
                 request.beam_size,
                 None,
                 None,
@@ -251,11 +263,16 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
         except HonyakuError as error:
             raise HTTPException(422, str(error)) from None
         return AttentionResponse(
-            source=found.source, target=found.target, weights=found.weights.tolist(), title=found.title
+            source=found.source,
+            target=found.target,
+            weights=found.weights.tolist(),
+            title=found.title,
+            sentences=len(sentences),
         )
 
     @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True)
     async def translate(request: TranslateRequest) -> TranslateResponse:
+        start = time.perf_counter()
         texts = request.all_texts
         if len(texts) > limits.max_texts:
             raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
@@ -288,6 +305,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
                 )
                 for direction, candidates in zip(directions, found)
             ],
+            elapsed_ms=round((time.perf_counter() - start) * 1000, 1),
         )
 
     return app
