@@ -24,8 +24,9 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "make test needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
+# One worker per core (pytest-xdist), each on one thread; idle workers take tests from busy ones (worksteal).
 test: install browser
-	HONYAKU_DATA_DIR="$${HONYAKU_DATA_DIR:-$(SHARED_CORPUS)}" $(BIN)/python -m pytest
+	HONYAKU_DATA_DIR="$${HONYAKU_DATA_DIR:-$(SHARED_CORPUS)}" $(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: install
 	$(BIN)/ruff check src tests bench docs

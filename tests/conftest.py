@@ -16,6 +16,16 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs a worker per core), each worker computes on one thread, and so do
+    the commands it starts: two workers of two threads each on two cores would wait on each other."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        import torch
+
+        os.environ["HONYAKU_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``cuda`` are skipped, and say so, where PyTorch sees no CUDA device."""
     import torch
