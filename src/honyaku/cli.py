@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from tqdm import tqdm
-
 from honyaku import __version__
 from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles
 from honyaku.core.errors import HonyakuError
@@ -536,16 +534,24 @@ def _translate(args: argparse.Namespace) -> None:
         pretokenized=args.pretokenized,
         split_sentences=not args.no_split,
     )
-    bar = tqdm(total=total, unit=" sentences", disable=args.quiet or None, file=sys.stderr, dynamic_ncols=True)
-    with _output(args.output) as out, bar:
+    bar = None if args.text else _progress_bar(total, args.quiet)
+    with _output(args.output) as out, contextlib.nullcontext() if bar is None else bar:
         for number, translations in enumerate(found):
             if args.n_best == 1:
                 out.write(f"{translations[0].text}\n")
             else:
                 out.writelines(f"{number} ||| {t.text} ||| {t.score:.4f}\n" for t in translations)
-            bar.update()
+            if bar is not None:
+                bar.update()
             if (number + 1) % STREAM_CHUNK == 0:
                 out.flush()  # each chunk as soon as it is translated (a disabled bar does not count)
+
+
+def _progress_bar(total: int | None, quiet: bool):
+    """A progress bar on stderr for a file's or stdin's sentences, shown on a terminal only."""
+    from tqdm import tqdm  # 0.1 s to import: not for the sentences of the command line
+
+    return tqdm(total=total, unit=" sentences", disable=quiet or None, file=sys.stderr, dynamic_ncols=True)
 
 
 @contextlib.contextmanager

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
 from honyaku.core.config import PRECISION_NAMES, Config, DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
-from honyaku.core.metrics import MetricResult, natural_text_tokenizer, score_all
 from honyaku.ct2 import export_refusal, load_ctranslate2
 from honyaku.data.corpus import EvaluationSet, read_split
 from honyaku.data.subwords import Subwords, WordLevel
@@ -32,6 +29,7 @@ if TYPE_CHECKING:  # PyTorch and transformers are imported where a translator ne
     import torch
     from torch import nn
 
+    from honyaku.core.metrics import MetricResult
     from honyaku.hub import TransformersTranslator
 
 logger = logging.getLogger("honyaku")
@@ -290,6 +288,10 @@ def evaluate(
     and the natural output scored against detokenized references. Returns the results and a line saying which
     text was scored. ``progress`` shows a progress bar on stderr (on a terminal only).
     """
+    from tqdm import tqdm  # sacrebleu and tqdm take 0.2 s to import, which translating does not need
+
+    from honyaku.core.metrics import natural_text_tokenizer, score_all
+
     sources, references = evaluation.sources, evaluation.references
     pretokenized = translator.pretokenized_io and not detok and not evaluation.raw
     if evaluation.raw:
