@@ -262,3 +262,16 @@ def test_the_gpu_check_refuses_a_machine_without_cuda_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("bench/gpu_check.py: error: no CUDA device: torch ")
     assert "Traceback" not in result.stderr
+
+
+def test_everyday_phrases_read_and_checked(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from everyday import read_phrases
+
+    phrases = read_phrases()
+    assert len(phrases) >= 30 and {p.direction for p in phrases} == {"en-ja", "ja-en"}
+    hello = next(p for p in phrases if p.text == "Hello!")
+    assert hello.missing("こんにちは！") == [] and hello.missing("彼はよろしく！") == ["こんにちは"]
+    tom = next(p for p in phrases if p.text.startswith("私はトムです。東京"))
+    assert tom.missing("I am Tom. I live in Tokyo. I like cats very much.") == []
+    assert tom.missing("I like Tom lives very much in Tokyo with cats.") == ["3 sentences (has 1)"]
