@@ -9,7 +9,7 @@ from honyaku.data.batching import BothDirections, collate, encode_pairs
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.layers import WordDropout
 from honyaku.models.transformer import Transformer
-from honyaku.training import Trainer, train
+from honyaku.training import Trainer, regularization_summary, train
 
 from .conftest import random_sequences, toy_config
 
@@ -76,6 +76,8 @@ def test_bidirectional_epochs_train_both_ways_then_the_configs_direction(tmp_pat
 
     with pytest.raises(Exception, match="bidirectional_epochs: training both directions needs one vocabulary"):
         load_config(config, ["training.bidirectional_epochs=1", "model.share_vocab=false"])
+    for epochs, said in ((1, "both directions for 1 epoch"), (2, "both directions for 2 epochs")):
+        assert regularization_summary(load_config(config, [f"training.bidirectional_epochs={epochs}"])) == said
 
 
 def test_rdrop_adds_the_divergence_of_two_dropout_masks(tmp_path):

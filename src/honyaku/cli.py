@@ -19,6 +19,7 @@ from honyaku import __version__
 from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
+from honyaku.core.wording import counted
 from honyaku.core.workers import thread_count
 from honyaku.data.corpus import (
     PREPARED_DIR_ENV,
@@ -481,7 +482,8 @@ def _train(args: argparse.Namespace) -> None:
     if launched_rank() != 0:
         return  # rank 0 alone reports
     best = "none yet" if progress.best_score is None else f"{progress.best_score:.4g}"
-    print(f"{args.out}: {progress.finished}; {progress.epoch} epochs, {progress.step} steps; best dev score {best}")
+    trained = f"{counted(progress.epoch, 'epoch')}, {counted(progress.step, 'step')}"
+    print(f"{args.out}: {progress.finished}; {trained}; best dev score {best}")
 
 
 def add_translate_command(commands: argparse._SubParsersAction) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 from honyaku.core.config import Config, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
+from honyaku.core.wording import counted
 from honyaku.core.workers import WorkerPool, workers_for
 from honyaku.data.batching import CorpusRange, ParallelData, TrainingPairs, encode_pairs, tokenized
 from honyaku.data.casing import learn_casing, save_casing
@@ -178,12 +179,13 @@ def prepare_directory(
     with atomic_directory(directory) as staging, WorkerPool(workers_for(lines, workers)) as pool:
         clock = time.perf_counter()
         words = (staging / WORDS[0], staging / WORDS[1])
-        counted = write_words(sources, data, words, pool, held_out)
-        corpus_pairs = [counts.pairs for counts in counted]
-        for source, counts in zip(sources, counted):
+        written = write_words(sources, data, words, pool, held_out)
+        corpus_pairs = [counts.pairs for counts in written]
+        for source, counts in zip(sources, written):
             if held_out:
                 logger.info(f"{source.name}: {counts.held_out:,} training pairs left out, their sentences held out")
-        clock = _logged_pass(clock, f"read {sum(corpus_pairs):,} pairs from {len(sources)} corpora as words")
+        corpora = counted(len(sources), "corpus", "corpora")
+        clock = _logged_pass(clock, f"read {sum(corpus_pairs):,} pairs from {corpora} as words")
         if processor_names(data) == ("japanese", "english"):
             english = (target.split() for _, target in word_lines(words))
             japanese = (source.split() for source, _ in word_lines(words))
@@ -222,7 +224,7 @@ def prepare_directory(
                 "weight": source.weight,
                 "tag": source.tag,
             }
-            for source, pairs, counts in zip(sources, segmented.kept_per_corpus, counted)
+            for source, pairs, counts in zip(sources, segmented.kept_per_corpus, written)
         ]
         writer.close({"config": config.name, "corpora": corpora})
         if data.subwords is not None and data.subwords.sampling is not None:

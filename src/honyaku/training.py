@@ -34,6 +34,7 @@ from honyaku.core.config import Config, TrainingConfig, changed_settings, load_c
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.core.runtime import configure_threads, resolve_device, resolve_precision
+from honyaku.core.wording import counted
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
 from honyaku.data.corpus import DataPlaces
 from honyaku.data.store import store_info
@@ -528,9 +529,10 @@ def regularization_summary(config: Config) -> str:
     """The small-data options a run trains with, in words, for its log."""
     data, model, training = config.data, config.model, config.training
     sampling = data.subwords.sampling if data.subwords is not None else None
+    both_ways = counted(training.bidirectional_epochs, "epoch")
     options = [
         f"subword sampling from the {sampling.nbest_size} best, alpha {sampling.alpha:g}" if sampling else "",
-        f"both directions for {training.bidirectional_epochs} epochs" if training.bidirectional_epochs else "",
+        f"both directions for {both_ways}" if training.bidirectional_epochs else "",
         f"R-Drop alpha {training.rdrop_alpha:g}" if training.rdrop_alpha else "",
         f"word dropout {model.word_dropout:g}" if model.word_dropout else "",
     ]
