@@ -27,6 +27,7 @@ from honyaku.modeldir import (
     TUNING_FILE,
     WEIGHTS_FILE,
     copy_model_files,
+    read_config,
     read_members,
     save_weights,
     stored_weights,
@@ -193,7 +194,9 @@ def reproduction(run_dir: Path, name: str, half: bool) -> str:
     if candidates:
         commands.append(f"honyaku tune -m {run} --length-penalty {' '.join(candidates)}")
     commands.append(f"honyaku bundle -m {run} -o DIR{' --half' if half else ''}")
-    return ", then ".join(f"`{command}`" for command in commands)
+    said = ", then ".join(f"`{command}`" for command in commands)
+    init_from = None if members else read_config(run_dir).training.init_from
+    return said if init_from is None else f"from `{init_from}` (training.init_from), made first: {said}"
 
 
 def averaged_from(run_dir: Path) -> list[str]:

@@ -111,6 +111,59 @@ def read_config(model_dir: Path) -> Config:
     return load_config(model_dir / CONFIG_FILE)
 
 
+@dataclass(frozen=True)
+class InitialModel:
+    """What ``training.init_from`` names: the weights a fine-tuning run starts from, and the model directory
+    whose vocabularies and subword models it reads and writes with."""
+
+    directory: Path
+    weights: Path
+    config: Config
+
+    @classmethod
+    def find(cls, name: str) -> InitialModel:
+        """``name``: a model directory (its ``model.safetensors``), a run's checkpoint directory or a weights
+        file in a run (the run's directory holds the vocabularies)."""
+        path = Path(name)
+        if path.is_file() and path.suffix == ".safetensors":
+            weights = path
+        elif path.is_dir() and (path / WEIGHTS_FILE).is_file():
+            weights = path / WEIGHTS_FILE
+        else:
+            raise HonyakuError(
+                f"training.init_from: {name}: not a model directory, a checkpoint or a weights file "
+                f"(no {WEIGHTS_FILE} there)"
+            )
+        directory = next((d for d in weights.parents if (d / CONFIG_FILE).is_file()), None)
+        if directory is None:
+            raise HonyakuError(f"training.init_from: {name}: in no model directory (no {CONFIG_FILE} above it)")
+        return cls(directory, weights, read_config(directory))
+
+    def files_for(self, config: Config) -> dict[str, Path]:
+        """The vocabularies and subword models of this model by the names they take in a run of ``config``:
+        its sides swapped where ``config`` translates the other way."""
+        ours, theirs = (config.data.src_lang, config.data.tgt_lang), self.direction
+        if ours not in (theirs, theirs[::-1]):
+            raise HonyakuError(
+                f"training.init_from: {self.directory} translates {'-'.join(theirs)}, which has not the "
+                f"languages of this config's {'-'.join(ours)}"
+            )
+        if (config.data.subwords is None) != (self.config.data.subwords is None):
+            reads = "pieces (data.subwords)" if self.config.data.subwords is not None else "words (no data.subwords)"
+            raise HonyakuError(f"training.init_from: {self.directory} reads {reads}, and so must this config")
+        swapped = ours != theirs
+        files = {}
+        for names in (VOCABULARY_FILES, SUBWORD_FILES):
+            for name, their_name in zip(names, names[::-1] if swapped else names):
+                if (self.directory / their_name).is_file():
+                    files[name] = self.directory / their_name
+        return files
+
+    @property
+    def direction(self) -> tuple[str, str]:
+        return self.config.data.src_lang, self.config.data.tgt_lang
+
+
 def read_vocabularies(model_dir: Path) -> tuple[Vocabulary, Vocabulary]:
     return Vocabulary.load(model_dir / SRC_VOCAB_FILE), Vocabulary.load(model_dir / TGT_VOCAB_FILE)
 

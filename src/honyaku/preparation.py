@@ -53,6 +53,7 @@ from honyaku.modeldir import (
     SUBWORD_FILES,
     TRAINING_STORE,
     VOCABULARY_FILES,
+    InitialModel,
     read_vocabularies,
     remove_store,
     subword_paths,
@@ -161,6 +162,10 @@ def data_key(config: Config, sources: list[TrainingSource], held_out: list[Split
         "share_vocab": config.model.share_vocab,
         "inputs": inputs,
     }
+    if inherited := inherited_files(config):  # the pieces and vocabularies of training.init_from, by content
+        made_from["inherited"] = {
+            name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in inherited.items()
+        }
     return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -191,8 +196,13 @@ def prepare_directory(
             japanese = (source.split() for source, _ in word_lines(words))
             save_casing(learn_casing(english, japanese), staging / CASING_FILE)
             clock = _logged_pass(clock, "learned the casing of English names")
+        inherited = inherited_files(config)
+        for name, path in inherited.items():
+            shutil.copyfile(path, staging / name)
         models: tuple[bytes | None, bytes | None] = (None, None)
-        if data.subwords is not None:
+        if data.subwords is not None and inherited:
+            models = tuple(path.read_bytes() for path in subword_paths(staging))
+        elif data.subwords is not None:
             models = learn_subwords(data, subword_paths(staging), sample_texts(words, sum(corpus_pairs), data))
             clock = _logged_pass(clock, "learned the SentencePiece models")
         tags = [source.tag for source in sources]
@@ -201,9 +211,14 @@ def prepare_directory(
         kept = sum(segmented.kept_per_corpus)
         if not kept:
             raise HonyakuError(f"data.max_len={data.max_len} leaves no training pairs")
-        counts = segmented.piece_counts("src"), segmented.piece_counts("tgt")
-        vocabularies = _build_vocabularies(config, *counts, staging, tags)
-        write_vocabularies(staging, *vocabularies)
+        if inherited:
+            vocabularies = read_vocabularies(staging)
+            if missing := [tag for tag in tags if tag is not None and tag not in vocabularies[0].index]:
+                raise HonyakuError(f"data.train: the tag {missing[0]} is not in training.init_from's vocabulary")
+        else:
+            counts = segmented.piece_counts("src"), segmented.piece_counts("tgt")
+            vocabularies = _build_vocabularies(config, *counts, staging, tags)
+            write_vocabularies(staging, *vocabularies)
         clock = _logged_pass(
             clock,
             f"split into pieces: {kept:,} pairs kept (data.max_len), vocabularies of {len(vocabularies[0]):,} and "
@@ -234,6 +249,14 @@ def prepare_directory(
             path.unlink()
         made = {"data": config.to_dict()["data"], "share_vocab": config.model.share_vocab, "corpora": corpora}
         (staging / PREPARED_INFO).write_text(json.dumps(made, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def inherited_files(config: Config) -> dict[str, Path]:
+    """The vocabularies and subword models that a fine-tuning run takes from ``training.init_from``, by the
+    names they have in the run; none without it."""
+    if config.training.init_from is None:
+        return {}
+    return InitialModel.find(config.training.init_from).files_for(config)
 
 
 def _logged_pass(started: float, what: str) -> float:

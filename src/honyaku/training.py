@@ -48,6 +48,8 @@ from honyaku.modeldir import (
     METRICS_FILE,
     TRAINING_STORE,
     WEIGHTS_FILE,
+    InitialModel,
+    load_weights,
     remove_store,
     save_weights,
 )
@@ -230,7 +232,15 @@ class Trainer:
         self.dev = DevEvaluation(prepared, cfg, self.device, self.precision)
 
         vocab_sizes = len(self.src_vocab), len(self.tgt_vocab)
-        self.model = build_model(cfg.model, *vocab_sizes, Vocabulary.pad_id).to(self.device)
+        self.model = build_model(cfg.model, *vocab_sizes, Vocabulary.pad_id)
+        if cfg.training.init_from is not None and not resume:  # a resumed run has its own weights
+            initial = InitialModel.find(cfg.training.init_from)
+            try:
+                load_weights(self.model, initial.weights)
+            except HonyakuError as error:
+                raise HonyakuError(f"training.init_from: {error}") from None
+            logger.info(f"fine-tuning: the weights of {initial.weights} to start from")
+        self.model.to(self.device)
         self.step_model = self.world.wrap(self.model, self.device, cfg.training.seed)  # the model or its DDP wrapper
         if cfg.training.compile:
             self.step_model = torch.compile(self.step_model)  # checkpoints keep saving self.model, uncompiled

@@ -290,6 +290,11 @@ class TrainingConfig:
     # pairs' sources marked by a leading <s>; later epochs train the config's direction alone. Needs
     # model.share_vocab. The model's files and exports are those of a one-direction model.
     bidirectional_epochs: int = 0
+    # Fine-tuning: the run starts from the weights of another model (a run, an averaged or a bundled model
+    # directory, a run's checkpoint or weights file) and reads and writes with that model's vocabularies and
+    # subword models (sides swapped for a model of the other direction), learning none of its own; optimizer,
+    # schedule and data order start afresh. The model section must build the same network.
+    init_from: str | None = None
     # The precision of the forward and backward passes (torch.autocast): auto | float32 | bfloat16 | float16.
     # auto: bfloat16 on a CUDA device that has it, float16 on an older one, float32 on the CPU. Weights, optimizer
     # state and checkpoints stay float32 and the loss is computed in float32; float16 scales the loss
