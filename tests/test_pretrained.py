@@ -198,3 +198,25 @@ def test_translating_with_ctranslate2_imports_no_pytorch(monkeypatch):
         Translator.load(pretrained_model(("en", "ja"))).translate(["I am Tom."])[0],
         "False",
     ]
+
+
+def test_ctranslate2_keeps_its_own_openmp_runtime_beside_pytorch(monkeypatch):
+    """honyaku loads CTranslate2 before PyTorch can: after PyTorch's, CTranslate2 would run on PyTorch's OpenMP
+    runtime, 4× slower (bench/latency.py's server figures); where PyTorch came first, a warning says so."""
+    pytest.importorskip("ctranslate2")
+    from honyaku.pretrained import pretrained_model
+
+    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+    Translator.load(pretrained_model(("en", "ja")), device="cpu")  # converted once, into this test's cache
+    load = "from honyaku import Translator; from honyaku.pretrained import pretrained_model; "
+    load += "Translator.load(pretrained_model(('en', 'ja')))"
+    order = "list(sys.modules).index('ctranslate2') < list(sys.modules).index('torch')"
+    first = f"import sys, honyaku, torch; print({order})"
+    for code, out, warned in (
+        (f"{first}; {load}", "True", False),
+        (f"import torch, logging; logging.basicConfig(); {load}", "", True),
+    ):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == out
+        assert ("PyTorch was imported before honyaku, so CTranslate2 runs on PyTorch's" in done.stderr) == warned

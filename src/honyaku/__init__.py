@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from honyaku.core import openmp  # noqa: F401  (before anything can import PyTorch)
 from honyaku.core.errors import HonyakuError
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from honyaku.core import openmp
 from honyaku.core.config import Config, DecodingConfig
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.files import atomic_write_bytes
@@ -72,6 +73,8 @@ def load_ctranslate2(
         convert(run_dir, converted)
         atomic_write_bytes(marker, (weights_hash or "").encode())
     kind, index = ctranslate2_device(device)
+    if kind == "cpu":
+        openmp.warn_if_shared()
     on_device = {"device_index": index} if kind == "cuda" else {"intra_threads": thread_count()}
     try:
         translator = ctranslate2.Translator(str(converted), kind, compute_type=compute_type, **on_device)
