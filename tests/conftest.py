@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import honyaku  # noqa: F401  (before PyTorch: CTranslate2 keeps its own OpenMP runtime, see honyaku.core.openmp)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
