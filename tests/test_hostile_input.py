@@ -7,7 +7,7 @@ Each property runs a CI-sized number of generated inputs; ``HONYAKU_HYPOTHESIS_S
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from honyaku import Translator
@@ -40,6 +40,7 @@ def english_translator(tmp_path_factory):
 
 @settings(max_examples=hypothesis_examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(TEXT, min_size=1, max_size=4))
+@example(texts=["\x1b\r\x08"])  # two lines of what cleaning removes: once translated to a line break
 def test_the_translator_takes_any_text(english_translator, texts):
     translations = english_translator.translate(texts, beam_size=2)
     assert len(translations) == len(texts) and all(isinstance(t, str) for t in translations)

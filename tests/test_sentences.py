@@ -35,6 +35,8 @@ def test_translated_sentences_are_joined_as_the_target_language_writes():
         "私はトムです。猫が好きです。\n\nありがとう。"
     )
     assert join_sentences([["I am Tom.", "I like cats."]], "en") == "I am Tom. I like cats."
+    assert join_sentences([[""], ["Thanks."], [""]], "en") == "Thanks."  # lines that translated to nothing
+    assert join_sentences([[""], [""]], "ja") == ""
 
 
 def test_the_bundled_models_keep_every_sentence_of_a_paragraph():

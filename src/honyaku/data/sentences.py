@@ -44,6 +44,8 @@ def split_sentences(text: str, language: str) -> list[list[str]]:
 
 
 def join_sentences(lines: list[list[str]], language: str) -> str:
-    """The translated sentences of each line joined as ``language`` writes them, the lines by line breaks."""
+    """The translated sentences of each line joined as ``language`` writes them, the lines by line breaks. A line
+    whose translation is empty (only characters that the text processors remove) is blank, and blank lines before
+    the first and after the last are dropped, as ``split_sentences`` drops them."""
     joiner = "" if language in UNSPACED_LANGUAGES else " "
-    return "\n".join(joiner.join(sentences) for sentences in lines)
+    return "\n".join(joiner.join(sentences) for sentences in lines).strip("\n")
