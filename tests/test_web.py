@@ -143,7 +143,10 @@ def test_copy_puts_the_translation_on_the_clipboard(browser, server):
     page.context.close()
 
 
-def test_over_long_text_is_refused_before_it_is_sent(page):
+def test_over_long_text_is_refused_before_it_is_sent(page, server):
+    page.fill("#source", "w1 w2")
+    page.locator("#source").press("Control+Enter")
+    expect(page.locator("#translation")).to_have_text(server[1].translate(["w1 w2"])[0])
     sent = translation_requests(page)
     page.fill("#source", "w1 " * 20)  # the fixture's server takes 50 characters
     page.locator("#source").press("Control+Enter")
@@ -152,6 +155,7 @@ def test_over_long_text_is_refused_before_it_is_sent(page):
     )
     expect(page.locator("#count")).to_have_text("60 / 50 characters")
     expect(page.locator("#count")).to_have_class(re.compile(r"\bover\b"))
+    expect(page.locator("#translation")).to_have_text("")  # the last text's translation is not this one's
     page.wait_for_timeout(600)
     assert sent == []
 
