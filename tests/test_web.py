@@ -158,6 +158,9 @@ def test_over_long_text_is_refused_before_it_is_sent(page, server):
     expect(page.locator("#translation")).to_have_text("")  # the last text's translation is not this one's
     page.wait_for_timeout(600)
     assert sent == []
+    page.fill("#source", "😀" * 30)  # 30 characters as the server counts them (60 UTF-16 units)
+    expect(page.locator("#count")).to_have_text("30 / 50 characters")
+    expect(page.locator("#error")).to_have_text("")
 
 
 def test_the_servers_refusal_and_a_server_that_is_down_get_clear_messages(page):
