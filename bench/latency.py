@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 from results_file import RESULTS, run_main, write_section
+from serving import start_server
 
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
@@ -66,24 +67,9 @@ def first_translation(backend: str) -> float:
 
 def server_latencies(backend: str, requests: int) -> list[float]:
     """Seconds of each of ``requests`` sequential one-sentence requests to a fresh ``honyaku serve``."""
-    port = 8765
-    server = subprocess.Popen(
-        [sys.executable, "-m", "honyaku", "serve", "--backend", backend, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url = start_server(["--backend", backend])
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise HonyakuError(f"honyaku serve --backend {backend} did not start")
-                time.sleep(0.2)
+        with httpx.Client(base_url=url, timeout=30) as client:
             client.post("/translate", json={"text": SENTENCE})  # warm-up
             latencies = []
             for _ in range(requests):

@@ -15,16 +15,15 @@ import asyncio
 import json
 import random
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from results_file import RESULTS, run_main, write_section
+from serving import start_server
 
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
@@ -95,40 +94,18 @@ async def client(number: int, requests: int, sources: list[str], http: httpx.Asy
         tally.outcomes.append(Outcome(kind, status, time.perf_counter() - started, texts, detail))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(run: str, port: int, extra: list[str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "honyaku", "serve", "-m", run, "--port", str(port), *extra]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise HonyakuError(f"the server did not start: {server.stderr.read().strip()[-500:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise HonyakuError("the server did not answer /health within 120 s")
-
-
-async def load(port: int, clients: int, requests: int, sources: list[str]) -> tuple[Tally, float]:
+async def load(url: str, clients: int, requests: int, sources: list[str]) -> tuple[Tally, float]:
     tally = Tally()
     limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
         started = time.perf_counter()
         await asyncio.gather(*(client(n, requests, sources, http, tally) for n in range(clients)))
     return tally, time.perf_counter() - started
 
 
-async def shutdown_in_flight(server: subprocess.Popen, port: int, sources: list[str], in_flight: int) -> list[int]:
+async def shutdown_in_flight(server: subprocess.Popen, url: str, sources: list[str], in_flight: int) -> list[int]:
     """Statuses of ``in_flight`` requests sent just before SIGTERM: graceful shutdown answers them all."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
         sent = [
             asyncio.create_task(http.post("/translate", json={"texts": sources[i * 8 : i * 8 + 8], "beam_size": 5}))
             for i in range(in_flight)
@@ -157,11 +134,10 @@ def main() -> None:
     args = parser.parse_args()
     data = load_config(Path(args.model) / "config.yaml").data
     sources = read_split(data, "dev", args.data_dir)[0]
-    port = free_port()
-    server = start_server(args.model, port, [])
+    server, url = start_server(["-m", args.model])
     try:
-        tally, seconds = asyncio.run(load(port, args.clients, args.requests, sources))
-        statuses = asyncio.run(shutdown_in_flight(server, port, sources, in_flight=16))
+        tally, seconds = asyncio.run(load(url, args.clients, args.requests, sources))
+        statuses = asyncio.run(shutdown_in_flight(server, url, sources, in_flight=16))
         exit_code = server.wait(timeout=60)
     finally:
         if server.poll() is None:

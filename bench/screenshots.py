@@ -2,49 +2,27 @@
 `honyaku serve` on the bundled models, types a text into the page in headless Chromium (Debian's package, as
 the browser tests use it), opens the details and saves what the page shows.
 
-    .venv/bin/python docs/screenshots.py
+    .venv/bin/python bench/screenshots.py
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import sync_playwright
+from results_file import run_main
+from serving import start_server
 
-HERE = Path(__file__).resolve().parent
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 TEXTS = {
     "en-ja": "I am Tom. I live in Tokyo.\nWhere is the station?",
     "ja-en": "私はトムです。東京に住んでいます。\n駅はどこですか。",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_up(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"honyaku serve exited with status {server.returncode}")
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    sys.exit(f"honyaku serve did not answer within {seconds:.0f} s")
 
 
 def with_japanese_font(directory: Path) -> dict[str, str]:
@@ -65,16 +43,12 @@ def with_japanese_font(directory: Path) -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=HERE, help="directory for the PNG files (default: docs/)")
+    parser.add_argument("--out", type=Path, default=DOCS, help="directory for the PNG files (default: docs/)")
     args = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "honyaku", "serve", "--port", str(port)])
+    server, url = start_server([])
     try:
-        wait_until_up(url, server)
-        with sync_playwright() as playwright:
-            fonts = tempfile.TemporaryDirectory()
-            environment = with_japanese_font(Path(fonts.name))
+        with sync_playwright() as playwright, tempfile.TemporaryDirectory() as fonts:
+            environment = with_japanese_font(Path(fonts))
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=environment)
             page = browser.new_page(viewport={"width": 1100, "height": 760}, device_scale_factor=1)
             page.goto(f"{url}/")
@@ -91,7 +65,6 @@ def main() -> None:
                 page.screenshot(path=str(path), full_page=True)
                 print(f"wrote {path}")
             browser.close()
-            fonts.cleanup()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -103,4 +76,4 @@ def direction_names(direction: str) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "bench/screenshots.py")
