@@ -119,11 +119,12 @@ def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: boo
     copied (a resumed run keeps its own, which must agree), the store is linked."""
     sources = training_sources(config.data, places.data_dir)
     held_out = held_out_splits(config.data, places.data_dir) if config.data.exclude_held_out else []
-    directory = places.prepared_root() / data_key(config, sources, held_out)
+    inherited = inherited_files(config)
+    directory = places.prepared_root() / data_key(config, sources, held_out, inherited)
     if (directory / PREPARED_INFO).is_file():
         logger.info(f"prepared data: {directory} (made before, reused)")
     else:
-        prepare_directory(config, sources, directory, places.workers, sentence_keys(held_out))
+        prepare_directory(config, sources, directory, places.workers, sentence_keys(held_out), inherited)
         logger.info(f"prepared data: {directory}")
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in (*VOCABULARY_FILES, *SUBWORD_FILES, CASING_FILE):
@@ -141,7 +142,12 @@ def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: boo
     (run_dir / TRAINING_STORE).symlink_to((directory / TRAINING_STORE).resolve(), target_is_directory=True)
 
 
-def data_key(config: Config, sources: list[TrainingSource], held_out: list[SplitFiles] = ()) -> str:
+def data_key(
+    config: Config,
+    sources: list[TrainingSource],
+    held_out: list[SplitFiles] = (),
+    inherited: dict[str, Path] | None = None,
+) -> str:
     """The name of a config's prepared data: a hash of everything that it is made from (the files of the
     held-out splits too, where their sentences are left out of training)."""
     inputs = []
@@ -162,7 +168,7 @@ def data_key(config: Config, sources: list[TrainingSource], held_out: list[Split
         "share_vocab": config.model.share_vocab,
         "inputs": inputs,
     }
-    if inherited := inherited_files(config):  # the pieces and vocabularies of training.init_from, by content
+    if inherited:  # the pieces and vocabularies of training.init_from (inherited_files), by content
         made_from["inherited"] = {
             name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in inherited.items()
         }
@@ -175,10 +181,12 @@ def prepare_directory(
     directory: Path,
     workers: int | None,
     held_out: set[str] = frozenset(),
+    inherited: dict[str, Path] | None = None,
 ) -> None:
     """Prepare the data of ``config`` into ``directory``, atomically: words (pass 1), casing, subword models,
     piece counts and vocabularies (pass 2), the store (pass 3); one pool of workers serves the three passes.
-    Training pairs with a side in ``held_out`` (``sentence_key``s) are left out."""
+    Training pairs with a side in ``held_out`` (``sentence_key``s) are left out; ``inherited`` files
+    (``inherited_files``) stand for the subword models and vocabularies it would learn."""
     data = config.data
     lines = sum(min(count_lines(s.files.tsv or s.files.src), s.limit or sys.maxsize) for s in sources)
     with atomic_directory(directory) as staging, WorkerPool(workers_for(lines, workers)) as pool:
@@ -196,7 +204,7 @@ def prepare_directory(
             japanese = (source.split() for source, _ in word_lines(words))
             save_casing(learn_casing(english, japanese), staging / CASING_FILE)
             clock = _logged_pass(clock, "learned the casing of English names")
-        inherited = inherited_files(config)
+        inherited = inherited or {}
         for name, path in inherited.items():
             shutil.copyfile(path, staging / name)
         models: tuple[bytes | None, bytes | None] = (None, None)

@@ -244,7 +244,8 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
         check_lengths([request.text])
         sentences = [request.text]
         if not request.pretokenized:
-            sentences = [s for line in split_sentences(request.text, direction.split("-")[0]) for s in line] or [""]
+            source_language = batcher.translator.direction[0]
+            sentences = [s for line in split_sentences(request.text, source_language) for s in line] or [""]
         if request.sentence >= len(sentences):
             raise HTTPException(
                 422, f"sentence: the text's sentences are numbered 0 to {len(sentences) - 1}; got {request.sentence}"
