@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from honyaku.core.errors import HonyakuError
+from honyaku.data import moses
 
 if TYPE_CHECKING:
     from honyaku.core.config import DataConfig
@@ -68,22 +69,18 @@ class English:
 
     def __init__(self, casing: dict[str, str] | None = None) -> None:
         """``casing`` maps lowercased names to their written form (honyaku.data.casing)."""
-        from sacremoses import MosesDetokenizer, MosesTokenizer  # slow to import (0.5 s): Japanese never needs it
-
         self.casing = casing or {}
-        self._tokenizer = MosesTokenizer(lang="en")
-        self._detokenizer = MosesDetokenizer(lang="en")
 
     def tokenize(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", clean(text)).translate(_ENGLISH_PUNCTUATION)
         text = _DETACHED_CLITIC.sub(r"'\1", text.replace("''", '"').replace("``", '"'))
         # Case decides sentence boundaries ("No. I'm" splits, "no. 5" does not), so lowercase afterwards.
-        tokens = self._tokenizer.tokenize(text, escape=False)
+        tokens = moses.tokenize(text)
         return ["''" if token == '"' else token.lower() for token in tokens]
 
     def detokenize(self, tokens: list[str]) -> str:
         tokens = ['"' if token == "''" else self.casing.get(token, token) for token in tokens]
-        text = self._detokenizer.detokenize(tokens)
+        text = moses.detokenize(tokens)
         text = _PRONOUN_I.sub("I", text)
         return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
 
@@ -105,14 +102,15 @@ class Japanese:
 
     name = "japanese"
 
-    def __init__(self) -> None:
+    @cached_property
+    def _tagger(self):
+        """MeCab, loaded on first use: a processor that only writes Japanese (en→ja output) never needs it."""
         try:
             import fugashi  # the 'ja' extra: may be missing
             import unidic_lite  # noqa: F401  (fugashi finds the dictionary through it)
         except ImportError:
-            self._tagger = None
-        else:
-            self._tagger = fugashi.Tagger()
+            return None
+        return fugashi.Tagger()
 
     def tokenize(self, text: str) -> list[str]:
         if self._tagger is None:
