@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from honyaku.core.config import DataConfig, DecodingConfig
-from honyaku.core.errors import HonyakuError, optional_import
+from honyaku.core.errors import HonyakuError, first_line, optional_import
 from honyaku.core.runtime import named_dtype, resolve_device
 from honyaku.data.corpus import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
@@ -74,8 +74,7 @@ class TransformersTranslator(TranslatorBase):
             tokenizer = transformers.AutoTokenizer.from_pretrained(source)
             model = transformers.AutoModelForSeq2SeqLM.from_pretrained(source)
         except (OSError, ValueError) as error:  # not cached and no network, or not a seq2seq model
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise HonyakuError(f"{name}: cannot load a transformers seq2seq model ({first_line})") from None
+            raise HonyakuError(f"{name}: cannot load a transformers seq2seq model ({first_line(error)})") from None
         return cls(model.to(device=resolved, dtype=named_dtype(dtype)), tokenizer, source, direction, resolved)
 
     @torch.inference_mode()

@@ -17,3 +17,9 @@ def optional_import(module: str, extra: str, purpose: str):
     except ImportError:
         package = module.partition(".")[0]
         raise HonyakuError(f"{purpose} needs {package}: pip install 'honyaku[{extra}]'") from None
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, for a HonyakuError naming its cause; its kind where it has none."""
+    message = str(error).strip()
+    return message.splitlines()[0] if message else type(error).__name__

@@ -12,8 +12,6 @@ import os
 import re
 import shutil
 import unicodedata
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,6 +287,9 @@ def _copy_local(path: Path, out) -> None:
 
 
 def _download(url: str, file_name: str, out) -> None:
+    import urllib.error  # with ssl and http: 12 ms of every start-up, for a corpus fetched once
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
             shutil.copyfileobj(response, out)
