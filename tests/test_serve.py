@@ -15,7 +15,9 @@ from .conftest import random_sequences, running
 
 def test_health_and_docs(server):
     client, _, _ = server
-    assert client.get("/health").json() == {
+    health = client.get("/health").json()
+    assert health.pop("texts").keys() == {"xx-yy"}
+    assert health == {
         "status": "ok",
         "directions": ["xx-yy"],
         "engines": {"xx-yy": "PyTorch: it does not convert to CTranslate2 (only Transformer models export to "
@@ -23,6 +25,16 @@ def test_health_and_docs(server):
         "max_chars": 50,
     }  # fmt: skip
     assert "/translate" in client.get("/openapi.json").json()["paths"]
+
+
+def test_health_counts_the_texts_taken_and_those_waiting(server):
+    client, _, _ = server
+    before = client.get("/health").json()["texts"]["xx-yy"]
+    assert client.post("/translate", json={"texts": random_sequences(3, seed=5)}).status_code == 200
+    refused = client.post("/translate", json={"texts": ["a " * 60]})  # over max_chars: never taken
+    assert refused.status_code == 413
+    after = client.get("/health").json()["texts"]["xx-yy"]
+    assert after == {"received": before["received"] + 3, "waiting": 0}
 
 
 def test_translations_match_the_python_api(server):

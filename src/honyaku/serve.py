@@ -124,7 +124,8 @@ class BatchingTranslator:
     _worker: asyncio.Task | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)  # one piece of model work at a time
 
-    waiting_texts: int = 0
+    received_texts: int = 0  # since the start: a request's texts count once they are taken
+    waiting_texts: int = 0  # queued or in translation
 
     async def translate(self, texts: list[str], options: tuple[int | None, int, bool, bool]) -> list[list[Translation]]:
         if self.waiting_texts + len(texts) > self.limits.max_waiting_texts:
@@ -135,6 +136,7 @@ class BatchingTranslator:
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._work())
         future = asyncio.get_running_loop().create_future()
+        self.received_texts += len(texts)
         self.waiting_texts += len(texts)
         try:
             await self._queue.put(_Job(texts, options, future))
@@ -208,7 +210,14 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     @app.get("/health")
     async def health() -> dict[str, object]:
         engines = {direction: batchers[direction].translator.engine_choice for direction in sorted(batchers)}
-        return {"status": "ok", "directions": sorted(batchers), "engines": engines, "max_chars": limits.max_chars}
+        texts = {d: {"received": b.received_texts, "waiting": b.waiting_texts} for d, b in sorted(batchers.items())}
+        return {
+            "status": "ok",
+            "directions": sorted(batchers),
+            "engines": engines,
+            "max_chars": limits.max_chars,
+            "texts": texts,
+        }
 
     def check_lengths(texts: list[str]) -> None:
         for number, text in enumerate(texts, start=1):
