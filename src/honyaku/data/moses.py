@@ -3,8 +3,9 @@ English alone: the same rules, the same results (tests/test_moses.py checks both
 
 Why not sacremoses itself: importing it compiles 160 regular expressions for every language it knows, over
 character classes written out character by character (thousands each), and imports joblib and asyncio: 0.34 s,
-half of ``honyaku translate``'s start-up. Here its English tables (moses_tables.py) are sets of characters, and
-only two regular expressions hold one of them.
+half of ``honyaku translate``'s start-up. Here its English tables (moses_tables.py) are sets of characters; the
+four regular expressions that still hold a table (the characters to pad, the digits around commas) hold it as
+code point ranges.
 """
 
 from __future__ import annotations
