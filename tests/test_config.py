@@ -68,6 +68,8 @@ def test_overrides_and_defaults(tmp_path):
     assert config.data == Config().data
     with pytest.raises(HonyakuError, match="expected section.key=value"):
         load_config(write(tmp_path, {}), ["training.max_epochs"])
+    with pytest.raises(HonyakuError, match=r"--set training.max_epochs=\[: the value is not valid YAML \(did not"):
+        load_config(write(tmp_path, {}), ["training.max_epochs=["])
     with pytest.raises(HonyakuError, match="config file not found"):
         load_config(tmp_path / "missing.yaml")
 

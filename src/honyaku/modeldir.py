@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from honyaku.core.config import Config, load_config, model_config_from_dict
+from honyaku.core.config import Config, load_config, model_config_from_dict, parse_yaml
 from honyaku.core.errors import HonyakuError, first_line
 from honyaku.core.files import atomic_path
 from honyaku.data.casing import load_casing
@@ -202,7 +202,7 @@ def read_members(model_dir: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     try:
-        members = yaml.safe_load(path.read_text(encoding="utf-8")).get("members")
+        members = parse_yaml(path.read_text(encoding="utf-8")).get("members")
     except (OSError, UnicodeDecodeError, AttributeError, yaml.YAMLError) as error:
         raise HonyakuError(f"{path}: unreadable ensemble description ({type(error).__name__})") from None
     if not isinstance(members, list) or len(members) < 2:

@@ -22,6 +22,12 @@ from honyaku.core.errors import HonyakuError
 # libyaml's parser where PyYAML was built with it: ten times as fast as the pure-Python one (8 ms for a run's config)
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
+def parse_yaml(text: str) -> Any:
+    """``text``'s YAML, as ``yaml.safe_load`` reads it; raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 # The names a config chooses from. The registries behind them live in the layers above (honyaku.data.corpus,
 # honyaku.data.text, honyaku.models.factory, honyaku.models.attention), keyed by these names (test_config.py
 # checks that they agree), so that a config is validated without importing them.
@@ -480,7 +486,7 @@ def _read_with_bases(path: Path, children: tuple[Path, ...]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise HonyakuError(f"{path}: cannot read config: {error}") from None
     try:
-        raw = yaml.load(text, Loader=SAFE_LOADER) or {}
+        raw = parse_yaml(text) or {}
     except yaml.YAMLError as error:
         raise HonyakuError(f"{path}: invalid YAML: {error}".replace("\n", " ")) from None
     if not isinstance(raw, dict):
@@ -535,7 +541,11 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise HonyakuError(f"--set {override!r}: {part!r} is not a section")
-    node[leaf] = yaml.safe_load(value)
+    try:
+        node[leaf] = parse_yaml(value)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or "not a YAML value"
+        raise HonyakuError(f"--set {override}: the value is not valid YAML ({problem})") from None
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
