@@ -53,6 +53,12 @@ def write(tmp_path, data):
             r"data\.subwords\.sampling: for unigram models only",
         ),
         ({"data": {"subwords": {"sampling": {"nbest_size": -1}}}}, r"sampling\.nbest_size: must be ≥ 2"),
+        ({"training": {"cooldown_epochs": 2}}, r"training\.cooldown_epochs: needs lr_schedule: inverse_sqrt"),
+        (
+            {"training": {"lr_schedule": "inverse_sqrt", "cooldown_epochs": 5, "max_epochs": 4}},
+            r"training\.cooldown_epochs: must be from 1 to max_epochs \(4\), got 5",
+        ),
+        ({"training": {"lr_decay_factor": 1.0}}, r"training\.lr_decay_factor: must be in \(0, 1\)"),
     ],
 )
 def test_invalid_configs_are_rejected_with_the_key(tmp_path, data, message):

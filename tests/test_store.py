@@ -77,7 +77,7 @@ def test_a_prepared_run_trains_as_one_that_prepared_its_own_data(tmp_path):
     assert len(prepared.training_pairs) == 3000 and not (tmp_path / "prepared" / "checkpoints").exists()
     with pytest.raises(HonyakuError, match="already holds a run; use --overwrite"):
         prepare(config, tmp_path / "prepared")
-    with pytest.raises(HonyakuError, match="data.train_limit is 100 here, None in the run; a prepared run trains on"):
+    with pytest.raises(HonyakuError, match="data.train_limit is 100 here, null in the run; a prepared run trains on"):
         train(config, tmp_path / "prepared", overrides=["data.train_limit=100"])
     (tmp_path / "train" / "data.src").unlink()  # training reads the prepared pairs, not the corpus
     assert train(config, tmp_path / "prepared").step == straight.step

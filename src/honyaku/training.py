@@ -30,7 +30,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from honyaku.checkpoint import BestCheckpoints, CheckpointStore
-from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config
+from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config, setting_text
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.core.runtime import configure_threads, resolve_device, resolve_precision
@@ -220,9 +220,12 @@ class Trainer:
     # --- set-up ------------------------------------------------------------------------------------------
 
     @_logged
-    def prepare(self, resume: bool, data_ready: bool = False) -> None:
+    def prepare(
+        self, resume: bool, data_ready: bool = False, changed: dict[str, tuple[Any, Any]] | None = None
+    ) -> None:
         """Prepare the data (honyaku.preparation; ``data_ready``: the run's, prepared before, read back), build
-        model and optimizer; restore everything if resuming."""
+        model and optimizer; restore everything if resuming, taking up the training settings the resume
+        ``changed`` ({"training.key": (before, now)}) that the restored states would otherwise override."""
         cfg = self.config
         torch.manual_seed(cfg.training.seed)
         prepared = prepare_data(cfg, self.run_dir, self.places, resume or data_ready, self.world)
@@ -253,6 +256,7 @@ class Trainer:
                 logger.info(f"skipping a damaged checkpoint: {reason}")
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
+            self._take_up_plateau_settings((changed or {}).get("training.learning_rate"))
             self.precision.load_state_dict(state.get("scaler", {}))
             self.progress = Progress.restored(state["progress"])
             restore_random_states(state, self.world, self.device, cfg.training.seed + self.progress.step)
@@ -263,6 +267,34 @@ class Trainer:
             cfg.save(self.run_dir / CONFIG_FILE)
         if self.world.is_main:
             self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
+
+    def _take_up_plateau_settings(self, rates: tuple[float, float] | None) -> None:
+        """The plateau schedule's settings from the config rather than the restored state, and its decayed rate
+        scaled by a new training.learning_rate (``rates``: before, now). The inverse_sqrt rate needs nothing: it is
+        computed from the config before every update."""
+        if not isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            return
+        cfg = self.config.training
+        self.scheduler.factor, self.scheduler.patience = cfg.lr_decay_factor, cfg.lr_decay_patience
+        self.scheduler.min_lrs = [cfg.min_learning_rate] * len(self.optimizer.param_groups)
+        if rates is not None:
+            before, now = rates
+            for group in self.optimizer.param_groups:
+                group["lr"] = max(group["lr"] * now / before, cfg.min_learning_rate)
+
+    def _schedule_learning_rate(self) -> None:
+        """inverse_sqrt: the rate of the next update from the config, the updates made so far and the data
+        position (the cool-down), so that a resume takes up a new rate or cool-down and still repeats an
+        unchanged run exactly. The scheduler's state only counts the updates."""
+        cfg, progress = self.config.training, self.progress
+        if cfg.lr_schedule != "inverse_sqrt":
+            return
+        rate = cfg.learning_rate * self.scheduler.lr_lambdas[0](self.scheduler.last_epoch)
+        if cfg.cooldown_epochs is not None:
+            epochs_done = progress.epoch + progress.batch_in_epoch / max(1, self.batches_in_epoch)
+            rate *= min(1.0, (cfg.max_epochs - epochs_done) / cfg.cooldown_epochs)
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
 
     @property
     def train_data(self) -> Pairs:
@@ -362,6 +394,7 @@ class Trainer:
     def _train_step(self, batch: Batch, counts: bool = True) -> tuple[float, int]:
         """One update; returns the summed loss and the number of target tokens over all ranks, or (0, 0) when
         a non-finite loss or gradient made it skip the update."""
+        self._schedule_learning_rate()
         with self.precision.autocast():
             loss, cross_entropy = self.criterion(self.step_model, batch)
         if not counts:
@@ -391,7 +424,7 @@ class Trainer:
             else:
                 return self._skip_step("gradient norm")
             if self.config.training.lr_schedule == "inverse_sqrt":
-                self.scheduler.step()
+                self.scheduler.step()  # counts the update; _schedule_learning_rate sets the rate
             self.progress.nonfinite_in_a_row = 0
             return cross_entropy_sum, int(tokens)
         return self._skip_step("loss")
@@ -423,6 +456,7 @@ class Trainer:
             if improved:
                 save_weights(self.model, self.run_dir / WEIGHTS_FILE)
             self.best.offer(self.model, progress.step, score)
+        self._schedule_learning_rate()  # the rate training goes on with, for the log
         row = progress.close_window(dev_loss, dev_bleu, self.optimizer.param_groups[0]["lr"], self.batches_in_epoch)
         if self.world.is_main:
             self.metrics.append(row)
@@ -716,9 +750,9 @@ def train(
         changed, data_ready = world.from_main(checked)
         trainer = Trainer(config, run_dir, places=places, progress_bar=progress_bar, world=world, device=device)
         with run_log(run_dir, world.is_main):
-            trainer.prepare(resume=resume, data_ready=data_ready)
+            trainer.prepare(resume=resume, data_ready=data_ready, changed=changed)
             for key, (before, now) in changed.items():
-                logger.info(f"resumed with {key}={now} (it was {before})")
+                logger.info(f"resumed with {key}={setting_text(now)} (it was {setting_text(before)})")
             progress = trainer.train()
         world.barrier()  # rank 0 may still be writing: leave together (gloo aborts a rank that leaves early)
         return progress
@@ -770,11 +804,18 @@ def _check_run_dir(
         saved = load_config(saved_config)
         if fixed := changed_settings(config, saved, ("data", "model")):
             differences = "; ".join(
-                f"{key} is {now!r} here, {before!r} in the run" for key, (before, now) in fixed.items()
+                f"{key} is {setting_text(now)} here, {setting_text(before)} in the run"
+                for key, (before, now) in fixed.items()
             )
             what = "a run resumes with" if resume else "a prepared run trains on"
             raise HonyakuError(
                 f"{config_path}: differs from {saved_config}: {differences}; {what} the data and model it started with"
+            )
+        schedules = saved.training.lr_schedule, config.training.lr_schedule
+        if resume and schedules[0] != schedules[1]:
+            raise HonyakuError(
+                f"{config_path}: training.lr_schedule is {schedules[1]} here, {schedules[0]} in the run; a run resumes "
+                "with the schedule it started with (its checkpoints hold that schedule's state)"
             )
         config.save(saved_config)
         return (changed_settings(config, saved, ("training",)) if resume else {}), True

@@ -327,6 +327,10 @@ class TrainingConfig:
     # inverse_sqrt: linear warm-up to learning_rate over warmup_steps, then decay ∝ 1/sqrt(step) (Vaswani et al.).
     lr_schedule: str = "plateau"
     warmup_steps: int = 4000
+    # inverse_sqrt: the rate falls linearly to zero over the last cooldown_epochs epochs before max_epochs (the
+    # decay phase of a warm-up–stable–decay schedule, Hägele et al. 2024), where checkpoint averaging only
+    # approximates it. A resume may add it or change max_epochs, to cool a run down that plateaued.
+    cooldown_epochs: int | None = None
     # Early stopping and plateau decay both watch this dev metric.
     validation_metric: str = "bleu"  # bleu | loss
     patience: int | None = 5
@@ -367,8 +371,14 @@ class TrainingConfig:
             )
         if self.bidirectional_epochs < 0:
             raise HonyakuError(f"{where}.bidirectional_epochs: must be ≥ 0, got {self.bidirectional_epochs}")
-        if not 0.0 < self.lr_decay_factor <= 1.0:
-            raise HonyakuError(f"{where}.lr_decay_factor: must be in (0, 1], got {self.lr_decay_factor}")
+        if not 0.0 < self.lr_decay_factor < 1.0:
+            raise HonyakuError(f"{where}.lr_decay_factor: must be in (0, 1), got {self.lr_decay_factor}")
+        if self.cooldown_epochs is not None:
+            if self.lr_schedule != "inverse_sqrt":
+                raise HonyakuError(f"{where}.cooldown_epochs: needs lr_schedule: inverse_sqrt, not {self.lr_schedule}")
+            if not 1 <= self.cooldown_epochs <= self.max_epochs:
+                allowed = f"must be from 1 to max_epochs ({self.max_epochs})"
+                raise HonyakuError(f"{where}.cooldown_epochs: {allowed}, got {self.cooldown_epochs}")
         for name in (
             "max_epochs",
             "max_steps",
@@ -455,6 +465,11 @@ def changed_settings(
         for key, value in ours[section].items()
         if value != theirs[section].get(key)
     }
+
+
+def setting_text(value: Any) -> str:
+    """A setting's value as a config file writes it (null, true, [0.9, 0.98], inverse_sqrt), for messages."""
+    return yaml.safe_dump(_plain(value), default_flow_style=True, allow_unicode=True).removesuffix("\n...\n").strip()
 
 
 def _plain(value: Any) -> Any:
