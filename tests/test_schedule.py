@@ -10,7 +10,7 @@ import safetensors.torch
 
 from honyaku.checkpoint import CheckpointStore
 from honyaku.core.errors import HonyakuError
-from honyaku.training import train
+from honyaku.training import prepare, train
 
 from .conftest import toy_config
 
@@ -68,7 +68,7 @@ def test_a_resume_with_half_the_learning_rate_trains_on_at_half_the_rate(tmp_pat
 
 
 def test_a_resume_keeps_the_schedule_it_started_with(tmp_path):
-    config = toy_config(tmp_path, model=SMALL, training={**INVERSE_SQRT, "max_epochs": 1})
-    train(config, tmp_path / "run", progress_bar=False)
+    config = toy_config(tmp_path, model=SMALL, training=INVERSE_SQRT)
+    prepare(config, tmp_path / "run")  # a run to resume: its config and data
     with pytest.raises(HonyakuError, match="training.lr_schedule is plateau here, inverse_sqrt in the run"):
         train(config, tmp_path / "run", resume=True, overrides=["training.lr_schedule=plateau"])
