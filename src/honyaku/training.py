@@ -272,9 +272,9 @@ class Trainer:
         """The plateau schedule's settings from the config rather than the restored state, and its decayed rate
         scaled by a new training.learning_rate (``rates``: before, now). The inverse_sqrt rate needs nothing: it is
         computed from the config before every update."""
-        if not isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            return
         cfg = self.config.training
+        if cfg.lr_schedule != "plateau":
+            return
         self.scheduler.factor, self.scheduler.patience = cfg.lr_decay_factor, cfg.lr_decay_patience
         self.scheduler.min_lrs = [cfg.min_learning_rate] * len(self.optimizer.param_groups)
         if rates is not None:
