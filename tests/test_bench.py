@@ -103,6 +103,19 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
     assert (tmp_path / "runs" / "toy.ensemble" / "ensemble.yaml").is_file()
 
 
+def test_quality_scores_a_model_validated_on_several_corpora_on_its_own_corpus_alone(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from quality import one_corpus
+
+    from honyaku.core.config import load_config
+
+    everyday = one_corpus(load_config(REPO / "configs" / "everyday_jaen.yaml").data)
+    assert everyday.dev is None and everyday.test is None and everyday.corpus == "small_parallel_enja"
+    own_dev = {"corpus": "small_parallel_enja", "src_lang": "en", "tgt_lang": "ja", "dev": [{"src": "d", "tgt": "d"}]}
+    own = load_config(toy_config(tmp_path, data=own_dev)).data
+    assert one_corpus(own) == own  # one dev set of its own files: scored as the config says
+
+
 def test_results_sections_replace_rows_by_key_or_take_the_rows_as_given(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "bench"))
     from results_file import write_section
