@@ -17,9 +17,10 @@ import yaml
 from tqdm import tqdm
 
 from honyaku import __version__
+from honyaku.core.config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import DISTILLED_INFO, read_split
+from honyaku.data.corpus import BUILTIN_CORPORA, DISTILLED_INFO, read_split, split_sources, training_sources
 from honyaku.prediction import Translator
 
 
@@ -75,7 +76,7 @@ def distill(
                     "model": path,
                     "direction": f"{src_lang}-{tgt_lang}",
                     "synthetic_side": tgt_lang,
-                    "translated": f"{_corpus_name(translator)} {split}.{src_lang}",
+                    "translated": _translated(translator.config.data, split, data_dir),
                     "beam_size": beam,
                     "length_penalty": translator.config.decoding.length_penalty,
                     "pairs": kept,
@@ -92,6 +93,14 @@ def distill(
     return info
 
 
-def _corpus_name(translator: Translator) -> str:
-    data = translator.config.data
-    return data.corpus if data.corpus is not None else f"the files of {translator.config.name}"
+def _translated(data: DataConfig, split: str, data_dir: str | None) -> str:
+    """What a teacher translated, for the provenance: the source side of each corpus of the split, in order (a
+    built-in corpus by name and split, files by path)."""
+    if split == "train":
+        found = [(source.name, source.files) for source in training_sources(data, data_dir, distilled=False)]
+    else:
+        found = [(corpus, files) for files, _, corpus in split_sources(data, split, data_dir)]
+    return ", ".join(
+        f"{name} {split}.{data.src_lang}" if name in BUILTIN_CORPORA else str(files.tsv or files.src)
+        for name, files in found
+    )
