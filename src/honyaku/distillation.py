@@ -20,7 +20,7 @@ from honyaku import __version__
 from honyaku.core.config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import BUILTIN_CORPORA, DISTILLED_INFO, read_split, split_sources, training_sources
+from honyaku.data.corpus import DISTILLED_INFO, corpora_of_split, read_split
 from honyaku.prediction import Translator
 
 
@@ -96,11 +96,7 @@ def distill(
 def _translated(data: DataConfig, split: str, data_dir: str | None) -> str:
     """What a teacher translated, for the provenance: the source side of each corpus of the split, in order (a
     built-in corpus by name and split, files by path)."""
-    if split == "train":
-        found = [(source.name, source.files) for source in training_sources(data, data_dir, distilled=False)]
-    else:
-        found = [(corpus, files) for files, _, corpus in split_sources(data, split, data_dir)]
     return ", ".join(
-        f"{name} {split}.{data.src_lang}" if name in BUILTIN_CORPORA else str(files.tsv or files.src)
-        for name, files in found
+        str(files.tsv or files.src) if corpus is None else f"{corpus} {split}.{data.src_lang}"
+        for files, _, corpus in corpora_of_split(data, split, data_dir)
     )

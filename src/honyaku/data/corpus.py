@@ -557,14 +557,24 @@ def training_sources(
     return sources
 
 
+def corpora_of_split(
+    data: DataConfig, split: str, data_dir: str | Path | None = None
+) -> list[tuple[SplitFiles, str, str | None]]:
+    """The files of ``split`` (train: every training corpus but the distilled ones), each with the setting that
+    names it and its built-in corpus (or None), in order."""
+    if split != "train":
+        return split_sources(data, split, data_dir)
+    return [
+        (source.files, source.setting, source.name if source.name in BUILTIN_CORPORA else None)
+        for source in training_sources(data, data_dir, distilled=False)
+    ]
+
+
 def read_split(data: DataConfig, split: str, data_dir: str | Path | None = None) -> tuple[list[str], list[str]]:
     """The pairs of ``split`` (train: every training corpus but the distilled ones, end to end) as the corpus's
     tokens, separated by spaces. A raw split (``format: raw``) is tokenized by each language's text processor, as
     translation input is; a tokenized one that looks like raw text is refused (``check_tokenized``)."""
-    if split == "train":
-        every = [(source.files, source.setting) for source in training_sources(data, data_dir, distilled=False)]
-    else:
-        every = [(files, setting) for files, setting, _ in split_sources(data, split, data_dir)]
+    every = [(files, setting) for files, setting, _ in corpora_of_split(data, split, data_dir)]
     return _read_tokenized(every, data)
 
 
