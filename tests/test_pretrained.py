@@ -157,24 +157,29 @@ def test_the_shipped_models_translate_the_seeds_sentences(task, sentences, expec
 
 def test_the_shipped_en_ja_model_exports_and_the_seeds_code_runs_it(monkeypatch, tmp_path):
     transformers = pytest.importorskip("transformers")
-    from honyaku.export import export_huggingface
+    from honyaku.export import export_huggingface, tokenizer_shortfalls
+    from honyaku.modeldir import read_config
     from honyaku.pretrained import pretrained_model
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
     exported = export_huggingface(pretrained_model(), tmp_path / "hf")
+    assert tokenizer_shortfalls(read_config(pretrained_model())) == []  # English in, Japanese out: all redone
     translator = transformers.pipeline("translation", model=str(exported), device="cpu")  # the seed's code
     ours = Translator.load(pretrained_model(), device="cpu")
     sentences = ["I am Tom.", "He is a good teacher.", "Where is the station?", "Please open the window."]
     assert [t["translation_text"] for t in translator(sentences, num_beams=1)] == ours.translate(sentences, beam_size=1)
 
 
-def test_the_shipped_ja_en_model_exports_and_translates_japanese_words_as_honyaku_does(monkeypatch, tmp_path):
+def test_the_shipped_ja_en_model_exports_and_translates_japanese_words_as_honyaku_does(monkeypatch, tmp_path, capsys):
     transformers = pytest.importorskip("transformers")
-    from honyaku.export import export_huggingface
+    from honyaku.cli import main
     from honyaku.pretrained import pretrained_model
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
-    exported = export_huggingface(pretrained_model(("ja", "en")), tmp_path / "hf")
+    exported = tmp_path / "hf"
+    assert main(["export", "-m", str(pretrained_model(("ja", "en"))), "-o", str(exported)]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert len(notes) == 2 and "MeCab" in notes[0] and "lowercased" in notes[1]  # what the user must do instead
     translator = transformers.pipeline("translation", model=str(exported), device="cpu")
     ours = Translator.load(pretrained_model(("ja", "en")), device="cpu")
     # The export cannot segment Japanese with MeCab (README): it is given the words, as the corpus writes them.

@@ -268,7 +268,12 @@ def add_export_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from honyaku.export import export_ctranslate2, export_huggingface  # PyTorch: imported by the commands that need it
+    from honyaku.export import (  # PyTorch: imported by the commands that need it
+        export_ctranslate2,
+        export_huggingface,
+        tokenizer_shortfalls,
+    )
+    from honyaku.modeldir import read_config
 
     if args.format == "huggingface":
         if args.quantization:
@@ -277,6 +282,9 @@ def _export(args: argparse.Namespace) -> None:
     else:
         export_ctranslate2(args.model, args.out, args.quantization)
     print(f"{args.out}: {args.model} as a {args.format} model")
+    if args.format == "huggingface":
+        for shortfall in tokenizer_shortfalls(read_config(Path(args.model))):
+            print(f"note: the exported tokenizer processes text as honyaku does but for this: {shortfall}")
 
 
 def add_average_command(commands: argparse._SubParsersAction) -> None:

@@ -128,6 +128,24 @@ def build_tokenizer(files: ModelDirectory, tokens: list[str]):
     return tokenizer
 
 
+def tokenizer_shortfalls(cfg: Config) -> list[str]:
+    """What the exported tokenizer cannot redo of honyaku's text processing for a model of ``cfg``, in words a
+    user can act on."""
+    source, target = processor_names(cfg.data)
+    shortfalls = []
+    if source == "japanese":
+        shortfalls.append(
+            "it cannot segment Japanese input into words with MeCab as honyaku does: give it the words separated "
+            "by spaces (私 は 学生 です 。), or translate with honyaku, whose CTranslate2 backend is as fast"
+        )
+    if target == "english":
+        shortfalls.append(
+            "English output comes out lowercased and only partly detokenized, where honyaku restores its casing "
+            "and detokenizes it"
+        )
+    return shortfalls
+
+
 def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Write a directory that transformers' AutoModelForSeq2SeqLM, AutoTokenizer and
     ``pipeline("translation", model=DIR)`` load offline."""
