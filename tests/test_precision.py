@@ -43,14 +43,15 @@ def weights(run) -> dict[str, torch.Tensor]:
 def test_bfloat16_autocast_learns_the_toy_task_as_float32_does(tmp_path):
     runs = {}
     for precision in ("float32", "bfloat16"):
-        config = toy_config(tmp_path, model=TRANSFORMER, training={**SCHEDULE, "max_epochs": 3, "precision": precision})
+        config = toy_config(tmp_path, model=TRANSFORMER, training={**SCHEDULE, "max_epochs": 4, "precision": precision})
         train(config, tmp_path / precision, progress_bar=False)
         runs[precision] = tmp_path / precision
     for precision, run in runs.items():  # learnt: the dev loss starts near log(vocabulary) = 2.8, BLEU near 0
         assert last_dev(run) < 0.3 and last_dev(run, "dev_bleu") > 80, precision
-    # the same curve: the dev loss of each epoch but the last, where the task is being solved and a small difference
-    # in the step at which it is solved is a large one in the loss (seen here: 0.26 and 0.08 at epoch 3)
-    full, half = (dev_losses(runs[p])[:-1] for p in ("float32", "bfloat16"))
+    # the same curve up to epoch 2; in epochs 3 and 4 the task is being solved, and a small difference in the step at
+    # which it is solved is a large one in the loss (seen at epoch 3: float32 0.26, bfloat16 0.35 on one thread,
+    # 0.25 and 0.40 on two; by epoch 4 both below 0.21 either way)
+    full, half = (dev_losses(runs[p])[:2] for p in ("float32", "bfloat16"))
     assert all(abs(a - b) < 0.05 for a, b in zip(full, half)), (half, full)
     saved = weights(runs["bfloat16"])
     assert all(tensor.dtype == torch.float32 for tensor in saved.values())  # the weights themselves stay float32
