@@ -55,6 +55,10 @@ def write(tmp_path, data):
         ({"data": {"subwords": {"sampling": {"nbest_size": -1}}}}, r"sampling\.nbest_size: must be ≥ 2"),
         ({"training": {"cooldown_epochs": 2}}, r"training\.cooldown_epochs: needs lr_schedule: inverse_sqrt"),
         (
+            {"training": {"grow_vocabulary": True}},
+            r"training\.grow_vocabulary: grows training.init_from's .*init_from too",
+        ),
+        (
             {"training": {"lr_schedule": "inverse_sqrt", "cooldown_epochs": 5, "max_epochs": 4}},
             r"training\.cooldown_epochs: must be from 1 to max_epochs \(4\), got 5",
         ),

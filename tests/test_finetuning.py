@@ -2,7 +2,9 @@
 its vocabularies and subword models, in the same direction or the other."""
 
 import copy
+import re
 import shutil
+from collections import Counter
 
 import pytest
 import yaml
@@ -12,7 +14,9 @@ from honyaku.bundle import reproduction
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import DataPlaces
+from honyaku.data.vocabulary import Vocabulary
 from honyaku.modeldir import SRC_VOCAB_FILE, SUBWORD_FILES, TGT_VOCAB_FILE, WEIGHTS_FILE, load_weights
+from honyaku.models.factory import build_model
 from honyaku.training import Trainer, train
 
 from .conftest import random_sequences, toy_config, write_toy_task
@@ -104,3 +108,48 @@ def test_what_cannot_start_a_run_is_named(attention_run, tmp_path):
         started(config, tmp_path / "d", **settings)
     with pytest.raises(HonyakuError, match=r"reads words \(no data.subwords\), and so must this config"):
         started(config, tmp_path / "e", **{"training.init_from": attention_run, "data.subwords.vocab_size": 16})
+
+
+def test_grown_vocabularies_keep_every_inherited_id_and_learn_the_tokens_they_lacked(attention_run, tmp_path):
+    # the parent copies sentences of w0…w11; the child's copy more words, its sources led by a new tag
+    sources = random_sequences(3200, seed=22, vocabulary=14)
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    for split, (start, end) in (("train", (0, 3000)), ("dev", (3000, 3200))):
+        (pairs / f"{split}.txt").write_text("".join(f"{line}\n" for line in sources[start:end]))
+    config = toy_config(tmp_path, model={"arch": "attention"}, training={"max_epochs": 3})
+    raw = yaml.safe_load(config.read_text())
+    tagged = {"src": str(pairs / "train.txt"), "tgt": str(pairs / "train.txt"), "tag": "<new>"}
+    raw["data"].update(train=[tagged], dev={"src": str(pairs / "dev.txt"), "tgt": str(pairs / "dev.txt")})
+    raw["training"]["init_from"] = str(attention_run)
+    config.write_text(yaml.safe_dump(raw))
+    with pytest.raises(HonyakuError, match=r"the tag <new> is not in .*\(training.grow_vocabulary: true adds it\)"):
+        started(config, tmp_path / "refused")
+    untagged = tmp_path / "untagged.yaml"
+    untagged.write_text(yaml.safe_dump({**raw, "data": {**raw["data"], "train": {**tagged, "tag": None}}}))
+    started(untagged, tmp_path / "unknown")
+    assert re.search(
+        r"[\d,]+ of the [\d,]+ target tokens of the training data are not in training.init_from's",
+        (tmp_path / "unknown" / "train.log").read_text(),
+    )
+
+    trainer = started(config, tmp_path / "started", **{"training.grow_vocabulary": "true"})
+    inherited = (attention_run / SRC_VOCAB_FILE).read_text().splitlines()
+    grown = trainer.src_vocab.tokens
+    assert grown[: len(inherited)] == inherited and grown[len(inherited)] == "<new>"
+    assert {"w12", "w13"} <= set(grown[len(inherited) :]) and "w12" in trainer.tgt_vocab.index
+    parent = build_model(trainer.config.model, len(inherited), len(inherited), Vocabulary.pad_id)
+    load_weights(parent, attention_run / WEIGHTS_FILE)
+    for name, rows in parent.state_dict().items():  # the inherited rows as they were, the new ones their mean
+        tensor = trainer.model.state_dict()[name]
+        assert tensor[: len(rows)].equal(rows), name
+        if tensor.shape != rows.shape:
+            assert tensor[len(rows) :].allclose(rows.mean(dim=0).expand_as(tensor[len(rows) :])), name
+
+    train(config, tmp_path / "grown", overrides=["training.grow_vocabulary=true"], progress_bar=False)
+    assert (tmp_path / "grown" / SRC_VOCAB_FILE).read_text().splitlines() == grown
+    new_words = [line for line in sources[3000:] if "w12" in line.split() or "w13" in line.split()]
+    translations = Translator.load(tmp_path / "grown", device="cpu").translate(new_words)
+    wanted = Counter(word for line in new_words for word in line.split() if word in ("w12", "w13"))
+    found = Counter(word for line in translations for word in line.split() if word in ("w12", "w13"))
+    assert (wanted & found).total() >= 0.6 * wanted.total(), list(zip(new_words, translations))

@@ -160,6 +160,12 @@ class InitialModel:
                     files[name] = self.directory / their_name
         return files
 
+    def vocabulary_sizes(self, config: Config) -> tuple[int, int]:
+        """The sizes of its source and target vocabularies as a run of ``config`` reads them (sides swapped for
+        the other direction): those its weights were made for."""
+        files = self.files_for(config)
+        return len(Vocabulary.load(files[SRC_VOCAB_FILE])), len(Vocabulary.load(files[TGT_VOCAB_FILE]))
+
     @property
     def direction(self) -> tuple[str, str]:
         return self.config.data.src_lang, self.config.data.tgt_lang

@@ -172,6 +172,8 @@ def data_key(
         made_from["inherited"] = {
             name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in inherited.items()
         }
+        if config.training.grow_vocabulary:
+            made_from["grow_vocabulary"] = True
     return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -219,12 +221,10 @@ def prepare_directory(
         kept = sum(segmented.kept_per_corpus)
         if not kept:
             raise HonyakuError(f"data.max_len={data.max_len} leaves no training pairs")
+        counts = segmented.piece_counts("src"), segmented.piece_counts("tgt")
         if inherited:
-            vocabularies = read_vocabularies(staging)
-            if missing := [tag for tag in tags if tag is not None and tag not in vocabularies[0].index]:
-                raise HonyakuError(f"data.train: the tag {missing[0]} is not in training.init_from's vocabulary")
+            vocabularies = _inherited_vocabularies(config, read_vocabularies(staging), counts, staging, tags)
         else:
-            counts = segmented.piece_counts("src"), segmented.piece_counts("tgt")
             vocabularies = _build_vocabularies(config, *counts, staging, tags)
             write_vocabularies(staging, *vocabularies)
         clock = _logged_pass(
@@ -293,6 +293,38 @@ def _build_vocabularies(
         Vocabulary.from_counts(src_pieces, data.src_vocab.min_freq, data.src_vocab.max_size, reserved),
         Vocabulary.from_counts(tgt_pieces, data.tgt_vocab.min_freq, data.tgt_vocab.max_size),
     )
+
+
+def _inherited_vocabularies(
+    config: Config,
+    inherited: tuple[Vocabulary, Vocabulary],
+    counts: tuple[Counter[str], Counter[str]],
+    directory: Path,
+    tags: list[str | None],
+) -> tuple[Vocabulary, Vocabulary]:
+    """training.init_from's vocabularies, as they are or grown (training.grow_vocabulary) by the tokens that
+    vocabularies of this run's data would have and they lack, appended; those grown are written over theirs."""
+    if not config.training.grow_vocabulary:
+        if missing := [tag for tag in tags if tag is not None and tag not in inherited[0].index]:
+            raise HonyakuError(
+                f"data.train: the tag {missing[0]} is not in training.init_from's vocabulary "
+                "(training.grow_vocabulary: true adds it)"
+            )
+        for side, vocabulary, pieces in zip(("source", "target"), inherited, counts):
+            if unknown := sum(n for token, n in pieces.items() if token not in vocabulary.index):
+                logger.info(
+                    f"{unknown:,} of the {sum(pieces.values()):,} {side} tokens of the training data are not in "
+                    "training.init_from's vocabulary and read as <unk> (training.grow_vocabulary: true adds them)"
+                )
+        return inherited
+    wanted = _build_vocabularies(config, *counts, directory, tags)
+    grown = tuple(vocabulary.extended(more.tokens) for vocabulary, more in zip(inherited, wanted))
+    if config.model.share_vocab:
+        grown = (grown[0], grown[0])
+    write_vocabularies(directory, *grown)
+    added = [len(new) - len(old) for new, old in zip(grown, inherited)]
+    logger.info(f"grew training.init_from's vocabularies by {added[0]:,} (source) and {added[1]:,} (target) tokens")
+    return grown
 
 
 def _keep_words(words: tuple[Path, Path], kept: np.ndarray, store: Path) -> None:

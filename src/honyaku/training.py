@@ -239,7 +239,7 @@ class Trainer:
         if cfg.training.init_from is not None and not resume:  # a resumed run has its own weights
             initial = InitialModel.find(cfg.training.init_from)
             try:
-                load_weights(self.model, initial.weights)
+                start_from(self.model, initial, cfg, vocab_sizes)
             except HonyakuError as error:
                 raise HonyakuError(f"training.init_from: {error}") from None
             logger.info(f"fine-tuning: the weights of {initial.weights} to start from")
@@ -588,6 +588,25 @@ def symmetric_kl(first: torch.Tensor, second: torch.Tensor, mask: torch.Tensor) 
     log_p, log_q = first.log_softmax(dim=-1), second.log_softmax(dim=-1)
     divergence = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B, T)
     return divergence.masked_fill(~mask, 0.0).sum()
+
+
+def start_from(model: nn.Module, initial: InitialModel, cfg: Config, vocab_sizes: tuple[int, int]) -> None:
+    """``initial``'s weights into ``model``. Where its vocabularies grew (training.grow_vocabulary), the rows of
+    the appended tokens (embeddings, output layer) start at the mean of the inherited rows: a new token starts
+    as an average one rather than at random."""
+    inherited_sizes = initial.vocabulary_sizes(cfg)
+    if inherited_sizes == vocab_sizes:
+        load_weights(model, initial.weights)
+        return
+    parent = build_model(cfg.model, *inherited_sizes, Vocabulary.pad_id)
+    load_weights(parent, initial.weights)
+    inherited = parent.state_dict()
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            rows = inherited[name]
+            if rows.shape != tensor.shape:  # a vocabulary's rows: only the first dimension grew
+                tensor[len(rows) :] = rows.mean(dim=0)
+            tensor[: len(rows)] = rows
 
 
 def random_states(world: World, device: torch.device) -> dict[str, Any]:

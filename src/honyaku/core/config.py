@@ -304,6 +304,10 @@ class TrainingConfig:
     # subword models (sides swapped for a model of the other direction), learning none of its own; optimizer,
     # schedule and data order start afresh. The model section must build the same network.
     init_from: str | None = None
+    # With init_from: the inherited vocabularies grow by the pieces (or words) of this run's training data that
+    # they lack, at least data.*_vocab.min_freq times, and by its corpus tags, appended after the inherited ones;
+    # their embedding and output rows start at the mean of the inherited rows. Without it those read as <unk>.
+    grow_vocabulary: bool = False
     # The precision of the forward and backward passes (torch.autocast): auto | float32 | bfloat16 | float16.
     # auto: bfloat16 on a CUDA device that has it, float16 on an older one, float32 on the CPU. Weights, optimizer
     # state and checkpoints stay float32 and the loss is computed in float32; float16 scales the loss
@@ -369,6 +373,8 @@ class TrainingConfig:
             raise HonyakuError(
                 f"{where}.precision: must be one of auto, {', '.join(PRECISION_NAMES)}; got {self.precision!r}"
             )
+        if self.grow_vocabulary and self.init_from is None:
+            raise HonyakuError(f"{where}.grow_vocabulary: grows training.init_from's vocabularies; set init_from too")
         if self.bidirectional_epochs < 0:
             raise HonyakuError(f"{where}.bidirectional_epochs: must be ≥ 0, got {self.bidirectional_epochs}")
         if not 0.0 < self.lr_decay_factor < 1.0:

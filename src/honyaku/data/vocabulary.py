@@ -41,6 +41,10 @@ class Vocabulary:
         ranked = sorted((t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t))
         return cls(list(SPECIALS) + reserved + ranked[:max_size])
 
+    def extended(self, tokens: Iterable[str]) -> Vocabulary:
+        """This vocabulary, then the ``tokens`` it lacks in their order: every id it gives stays."""
+        return Vocabulary(self.tokens + [t for t in dict.fromkeys(tokens) if t not in self.index])
+
     def __len__(self) -> int:
         return len(self.tokens)
 
