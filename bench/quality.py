@@ -32,7 +32,7 @@ from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
 from honyaku.core.config import Config, DataConfig, as_list, changed_settings, load_config
 from honyaku.core.metrics import bleu, chrf
-from honyaku.data.corpus import BUILTIN_CORPORA, DataPlaces, evaluation_set, read_split
+from honyaku.data.corpus import BUILTIN_CORPORA, DataPlaces, evaluation_set, read_split_tagged
 from honyaku.data.text import tokenize
 from honyaku.ensemble import ensemble
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, read_members
@@ -98,9 +98,10 @@ def score_run(run: Path, name: str, data_dir: str | None, made: list[str]) -> st
     epochs, hours, fastest_epoch = training_columns(run)
     scores, signature = {}, ""
     for split in ("dev", "test"):
-        sources, references = read_split(one_corpus(config.data), split, data_dir)
+        sources, references, tags = read_split_tagged(one_corpus(config.data), split, data_dir)
+        tagged = translator.tagged(tags[0])  # one corpus: its training tag, if it has one
         for beam_size in (1, 5):
-            hypotheses = translator.translate(sources, beam_size=beam_size, pretokenized=True)
+            hypotheses = tagged.translate(sources, beam_size=beam_size, pretokenized=True)
             result = bleu(hypotheses, references)
             scores[split, beam_size], signature = result.score, result.signature
             if split == "test" and beam_size == 5:

@@ -13,10 +13,11 @@ from honyaku import Translator
 from honyaku.bundle import reproduction
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import DataPlaces
+from honyaku.data.corpus import DataPlaces, evaluation_set
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.modeldir import SRC_VOCAB_FILE, SUBWORD_FILES, TGT_VOCAB_FILE, WEIGHTS_FILE, load_weights
 from honyaku.models.factory import build_model
+from honyaku.prediction import evaluate
 from honyaku.training import Trainer, train
 
 from .conftest import random_sequences, toy_config, write_toy_task
@@ -153,3 +154,28 @@ def test_grown_vocabularies_keep_every_inherited_id_and_learn_the_tokens_they_la
     wanted = Counter(word for line in new_words for word in line.split() if word in ("w12", "w13"))
     found = Counter(word for line in translations for word in line.split() if word in ("w12", "w13"))
     assert (wanted & found).total() >= 0.6 * wanted.total(), list(zip(new_words, translations))
+
+
+def test_a_corpus_trained_with_a_tag_is_evaluated_led_by_it(shared_run, corpus_dir, tmp_path):
+    raw = yaml.safe_load((shared_run / "config.yaml").read_text())
+    raw["data"]["train"] = [{"corpus": "small_parallel_enja", "tag": "<sp>"}]
+    raw["training"].update(init_from=str(shared_run), grow_vocabulary=True, max_steps=4, eval_every_steps=4)
+    config = tmp_path / "tagged.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    places = DataPlaces(data_dir=str(corpus_dir))
+    trainer = started(config, tmp_path / "started", places)
+    tag_id = trainer.src_vocab.index["<sp>"]
+    assert all(ids[0] == tag_id for ids in trainer.dev.data.src)  # dev as the corpus's training pairs
+
+    train(config, tmp_path / "tagged", places=places, progress_bar=False)
+    translator = Translator.load(tmp_path / "tagged", device="cpu")
+    assert translator.tagged("<sp>").source_tokens("i am tom .", pretokenized=True)[0] == "<sp>"
+    assert translator.source_tokens("i am tom .", pretokenized=True)[0] != "<sp>"  # translation input: untagged
+    evaluation = evaluation_set(translator.data, "dev", corpus_dir)
+    assert evaluation.tags == ["<sp>"] * len(evaluation.sources)
+    _, scored = evaluate(translator, evaluation, hypotheses_path=tmp_path / "dev.hyp")
+    assert "led by it: <sp>" in scored
+    led = translator.tagged("<sp>").translate(evaluation.sources, pretokenized=True)
+    assert (tmp_path / "dev.hyp").read_text().splitlines() == led
+    with pytest.raises(HonyakuError, match=r"the tag <nope> is not in the model's source vocabulary"):
+        translator.tagged("<nope>")

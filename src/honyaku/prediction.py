@@ -5,7 +5,9 @@ need it are imported where they are chosen."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import itertools
 import logging
 import sys
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from honyaku.core.config import PRECISION_NAMES, Config, DataConfig, DecodingCon
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.ct2 import export_refusal, load_ctranslate2
-from honyaku.data.corpus import EvaluationSet, read_split
+from honyaku.data.corpus import EvaluationSet, read_split_tagged
 from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
@@ -94,6 +96,7 @@ class Translator(TranslatorBase):
     ):
         self.engine = engine  # searches: PyTorch (TorchSearch) or CTranslate2 (CTranslate2Search)
         self.engine_choice = engine_choice  # which engine searches, and why (Translator.load)
+        self.source_tag: str | None = None  # the corpus tag leading every source (tagged)
         self.loaded_from = loaded_from
         self._pytorch: Translator | None = None  # the same model for PyTorch, where CTranslate2 searches
         self.config = config
@@ -137,7 +140,7 @@ class Translator(TranslatorBase):
                 loaded.path, device=loaded.device, int8=loaded.int8, backend="torch", dtype=loaded.dtype
             )
             self._pytorch.config.decoding = self.config.decoding  # one set of search settings for both
-        return self._pytorch
+        return self._pytorch.tagged(self.source_tag)
 
     @classmethod
     def load(
@@ -206,9 +209,20 @@ class Translator(TranslatorBase):
         ]
 
     def source_tokens(self, sentence: str, pretokenized: bool = False) -> list[str]:
-        """The model's tokens for a sentence: the source processor's words, then subword pieces."""
+        """The model's tokens for a sentence: the source processor's words, then subword pieces (led by the
+        translator's corpus tag, if ``tagged``)."""
         words = (get_processor("pretokenized") if pretokenized else self.src_processor).tokenize(sentence)
-        return self.src_subwords.split(words)
+        pieces = self.src_subwords.split(words)
+        return [self.source_tag, *pieces] if self.source_tag is not None and pieces else pieces
+
+    def tagged(self, tag: str | None) -> Translator:
+        if tag == self.source_tag:
+            return self
+        if tag is not None and tag not in self.src_vocab.index:
+            raise HonyakuError(f"{self.name}: the tag {tag} is not in the model's source vocabulary")
+        tagged = copy.copy(self)
+        tagged.source_tag = tag
+        return tagged
 
     def target_words(self, hypothesis: Hypothesis) -> list[str]:
         return self.tgt_subwords.join(self.tgt_vocab.decode(hypothesis.tokens))
@@ -309,15 +323,21 @@ def evaluate(
     most = max(len(refs) for refs in references)
     if most > 1:
         scored += f", up to {most} references a sentence"
+    if evaluation.tags:
+        led = sorted({tag for tag in evaluation.tags if tag is not None})
+        scored += f"; sources of the corpus trained with a tag led by it: {', '.join(led)}"
     bar = tqdm(total=len(sources), unit=" sentences", disable=not progress or None, file=sys.stderr, dynamic_ncols=True)
     hypotheses = []
+    tags = evaluation.tags or [None] * len(sources)
     with bar:
-        # a test set is aligned a sentence per line, as the model was trained: never split
-        for (best,) in translator.translate_stream(
-            sources, beam_size=beam_size, pretokenized=pretokenized, split_sentences=False
-        ):
-            hypotheses.append(best.text)
-            bar.update()
+        # a test set is aligned a sentence per line, as the model was trained: never split; each corpus's
+        # sentences (a run of one tag) led by its tag
+        for tag, run in itertools.groupby(zip(tags, sources), key=lambda pair: pair[0]):
+            for (best,) in translator.tagged(tag).translate_stream(
+                (source for _, source in run), beam_size=beam_size, pretokenized=pretokenized, split_sentences=False
+            ):
+                hypotheses.append(best.text)
+                bar.update()
     if hypotheses_path is not None:
         hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(hypotheses_path, "".join(f"{h}\n" for h in hypotheses).encode())
@@ -346,7 +366,7 @@ def tune_length_penalty(
         raise HonyakuError(f"{model_dir}: greedy decoding, where the length penalty changes nothing; give a beam size")
     if not candidates or any(alpha < 0 for alpha in candidates):
         raise HonyakuError(f"length penalties must be ≥ 0, got {candidates}")
-    tokens = EvaluationSet.of_tokens(*read_split(translator.config.data, split, data_dir))
+    tokens = EvaluationSet.of_tokens(*read_split_tagged(translator.config.data, split, data_dir))
     results = {}
     for alpha in candidates:
         decoding.length_penalty = alpha

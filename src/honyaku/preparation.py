@@ -37,7 +37,7 @@ from honyaku.data.corpus import (
     TrainingSource,
     count_lines,
     held_out_splits,
-    read_split,
+    read_split_tagged,
     sentence_keys,
     training_sources,
 )
@@ -108,8 +108,12 @@ def prepare_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool
             for corpus in stored.info.get("corpora", every_pair)
         ],
     )
-    dev_src, dev_tgt = tokenized(read_split(data, "dev", places.data_dir))
+    dev_src, dev_tgt, dev_tags = read_split_tagged(data, "dev", places.data_dir)
+    dev_src, dev_tgt = tokenized((dev_src, dev_tgt))
     dev_data = encode_pairs(split(src_subwords, dev_src), split(tgt_subwords, dev_tgt), src_vocab, tgt_vocab)
+    for ids, tag in zip(dev_data.src, dev_tags):  # led by their corpus's tag, as its training pairs are
+        if tag is not None:
+            ids.insert(0, src_vocab.index[tag])
     references = [detokenize(t) for t in dev_tgt]
     return PreparedData(src_vocab, tgt_vocab, src_subwords, tgt_subwords, training_pairs, dev_data, references)
 

@@ -33,6 +33,13 @@ class TranslatorBase(ABC):
     data: DataConfig  # where its dev and test sets are (honyaku evaluate)
     engine_choice: str  # which engine searches, and why ("CTranslate2: a Transformer that converts")
 
+    def tagged(self, tag: str | None) -> TranslatorBase:
+        """This translator with every source led by ``tag``, a corpus tag of its training data (``data.train``),
+        as that corpus's pairs were in training; None: untagged, as translation input is."""
+        if tag is not None:
+            raise HonyakuError(f"{self.name}: reads no corpus tags (asked for {tag})")
+        return self
+
     def translate(
         self,
         sentences: list[str] | str,

@@ -469,10 +469,12 @@ class EvaluationSet:
     references: list[list[str]]  # one or more per source
     # Text as people write it, translated as such and scored as natural text; else the corpus's tokens.
     raw: bool = False
+    # Per source, the tag that leads it (its corpus's in data.train, ``training_tags``), or None: no tags.
+    tags: list[str | None] | None = None
 
     @classmethod
-    def of_tokens(cls, sources: list[str], targets: list[str]) -> EvaluationSet:
-        return cls(sources, [[target] for target in targets])
+    def of_tokens(cls, sources: list[str], targets: list[str], tags: list[str | None] | None = None) -> EvaluationSet:
+        return cls(sources, [[target] for target in targets], tags=tags if tags and any(tags) else None)
 
 
 def evaluation_set(
@@ -486,15 +488,15 @@ def evaluation_set(
     else:
         every = split_sources(data, split, data_dir)
     formats = {files.format for files, _, _ in every}
+    tags = training_tags(data)
     if formats == {"tokenized"}:
-        sources, targets = _read_tokenized([(files, setting) for files, setting, _ in every], data)
-        return EvaluationSet.of_tokens(sources, targets)
+        return EvaluationSet.of_tokens(*_read_tagged(every, data))
     if len(formats) > 1:
         raise HonyakuError(
             f"data.{split}: holds both raw and tokenized corpora, which are scored differently; "
             "evaluate one corpus at a time (--corpus)"
         )
-    found = EvaluationSet([], [], raw=True)
+    found = EvaluationSet([], [], raw=True, tags=[])
     for files, _, name in every:
         sources, targets = read_parallel(files)
         if name is not None and BUILTIN_CORPORA[name].multi_reference:
@@ -506,6 +508,8 @@ def evaluation_set(
             references = [[target] for target in targets]
         found.sources += sources
         found.references += references
+        found.tags += [tags.get(name)] * len(sources)
+    found.tags = found.tags if any(found.tags) else None
     return found
 
 
@@ -576,6 +580,33 @@ def read_split(data: DataConfig, split: str, data_dir: str | Path | None = None)
     translation input is; a tokenized one that looks like raw text is refused (``check_tokenized``)."""
     every = [(files, setting) for files, setting, _ in corpora_of_split(data, split, data_dir)]
     return _read_tokenized(every, data)
+
+
+def read_split_tagged(
+    data: DataConfig, split: str, data_dir: str | Path | None = None
+) -> tuple[list[str], list[str], list[str | None]]:
+    """``read_split``'s pairs, each with the tag that ``data.train`` gives its built-in corpus (``training_tags``):
+    a split of a corpus is translated as that corpus was trained."""
+    return _read_tagged(corpora_of_split(data, split, data_dir), data)
+
+
+def _read_tagged(
+    every: list[tuple[SplitFiles, str, str | None]], data: DataConfig
+) -> tuple[list[str], list[str], list[str | None]]:
+    tags = training_tags(data)
+    sources: list[str] = []
+    targets: list[str] = []
+    tagged: list[str | None] = []
+    for files, setting, name in every:
+        more_sources, more_targets = _read_tokenized([(files, setting)], data)
+        sources, targets = sources + more_sources, targets + more_targets
+        tagged += [tags.get(name)] * len(more_sources)
+    return sources, targets, tagged
+
+
+def training_tags(data: DataConfig) -> dict[str, str]:
+    """The tag of each built-in corpus that ``data.train`` leads with one (``tag``), by the corpus's name."""
+    return {c.corpus: c.tag for c in as_list(data.train) if c.corpus is not None and c.tag is not None}
 
 
 def _read_tokenized(every: list[tuple[SplitFiles, str]], data: DataConfig) -> tuple[list[str], list[str]]:
