@@ -11,6 +11,7 @@ import yaml
 
 from honyaku import Translator
 from honyaku.bundle import reproduction
+from honyaku.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import DataPlaces, evaluation_set
@@ -156,7 +157,7 @@ def test_grown_vocabularies_keep_every_inherited_id_and_learn_the_tokens_they_la
     assert (wanted & found).total() >= 0.6 * wanted.total(), list(zip(new_words, translations))
 
 
-def test_a_corpus_trained_with_a_tag_is_evaluated_led_by_it(shared_run, corpus_dir, tmp_path):
+def test_a_corpus_trained_with_a_tag_is_evaluated_led_by_it(shared_run, corpus_dir, tmp_path, capsys):
     raw = yaml.safe_load((shared_run / "config.yaml").read_text())
     raw["data"]["train"] = [{"corpus": "small_parallel_enja", "tag": "<sp>"}]
     raw["training"].update(init_from=str(shared_run), grow_vocabulary=True, max_steps=4, eval_every_steps=4)
@@ -179,3 +180,8 @@ def test_a_corpus_trained_with_a_tag_is_evaluated_led_by_it(shared_run, corpus_d
     assert (tmp_path / "dev.hyp").read_text().splitlines() == led
     with pytest.raises(HonyakuError, match=r"the tag <nope> is not in the model's source vocabulary"):
         translator.tagged("<nope>")
+    command = ["translate", "-m", str(tmp_path / "tagged"), "--pretokenized", "--tag", "<sp>", evaluation.sources[0]]
+    assert main(command) == 0
+    assert capsys.readouterr().out == f"{led[0]}\n"
+    assert main([*command[:-2], "<nope>", "i am tom ."]) == 1
+    assert capsys.readouterr().err.endswith(": the tag <nope> is not in the model's source vocabulary\n")

@@ -512,6 +512,11 @@ def add_translate_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
     parser.add_argument("--no-split", action="store_true", help="translate each line whole, not a sentence at a time")
     parser.add_argument(
+        "--tag",
+        metavar="TAG",
+        help="lead each sentence with TAG, a corpus tag of the model's data.train: translate as that corpus trained",
+    )
+    parser.add_argument(
         "--src",
         dest="src_lang",
         choices=("en", "ja"),
@@ -524,7 +529,7 @@ def _translate(args: argparse.Namespace) -> None:
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
     if args.interactive:
-        return _interactive(_load_translator(args), args)
+        return _interactive(_load_translator(args).tagged(args.tag), args)
     if args.text:
         sentences, total = iter(args.text), len(args.text)
     elif args.input:
@@ -534,7 +539,7 @@ def _translate(args: argparse.Namespace) -> None:
     else:
         sentences, total = (line.rstrip("\r\n") for line in sys.stdin), None
     first = list(itertools.islice(sentences, STREAM_CHUNK))  # without -m, its language chooses the model
-    translator = _load_translator(args, first)
+    translator = _load_translator(args, first).tagged(args.tag)
     if args.input and not args.quiet:  # a file's translation says what translated it; a sentence's says nothing
         print(f"honyaku: {'→'.join(translator.direction)}, {_engine(translator)}", file=sys.stderr)
     found = translator.translate_stream(
