@@ -16,6 +16,7 @@ from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import DataPlaces, evaluation_set
 from honyaku.data.vocabulary import Vocabulary
+from honyaku.distillation import distill
 from honyaku.modeldir import SRC_VOCAB_FILE, SUBWORD_FILES, TGT_VOCAB_FILE, WEIGHTS_FILE, load_weights
 from honyaku.models.factory import build_model
 from honyaku.prediction import evaluate
@@ -178,6 +179,9 @@ def test_a_corpus_trained_with_a_tag_is_evaluated_led_by_it(shared_run, corpus_d
     assert "led by it: <sp>" in scored
     led = translator.tagged("<sp>").translate(evaluation.sources, pretokenized=True)
     assert (tmp_path / "dev.hyp").read_text().splitlines() == led
+    distill([tmp_path / "tagged"], tmp_path / "distilled", "dev", limit=20, data_dir=corpus_dir, progress_bar=False)
+    distilled = (tmp_path / "distilled" / "train.ja").read_text().splitlines()
+    assert distilled == [line for line in led[:20] if line.strip()]  # a teacher's corpus as it trained it
     with pytest.raises(HonyakuError, match=r"the tag <nope> is not in the model's source vocabulary"):
         translator.tagged("<nope>")
     command = ["translate", "-m", str(tmp_path / "tagged"), "--pretokenized", "--tag", "<sp>", evaluation.sources[0]]

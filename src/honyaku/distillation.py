@@ -20,7 +20,7 @@ from honyaku import __version__
 from honyaku.core.config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import DISTILLED_INFO, corpora_of_split, read_split
+from honyaku.data.corpus import DISTILLED_INFO, corpora_of_split, read_split_tagged
 from honyaku.prediction import Translator
 
 
@@ -53,10 +53,11 @@ def distill(
     with atomic_directory(out) as staging:
         for path, translator in loaded:
             src_lang, tgt_lang = translator.direction
-            sources, _ = read_split(translator.config.data, split, data_dir)
-            sources = sources[:limit]
+            sources, _, tags = read_split_tagged(translator.config.data, split, data_dir)
+            sources, tags = sources[:limit], tags[:limit]
             beam = beam_size or translator.config.decoding.beam_size
-            found = translator.translate_stream(sources, beam_size=beam, pretokenized=True)
+            # a corpus that the teacher trained with a tag, translated led by it
+            found = translator.translate_stream_tagged(sources, tags, beam_size=beam, pretokenized=True)
             description, off = f"{path} {src_lang}→{tgt_lang}", not progress_bar or None  # None: off unless a terminal
             bar = tqdm(total=len(sources), desc=description, unit=" sentences", disable=off)
             kept = 0

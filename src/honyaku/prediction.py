@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import itertools
 import logging
 import sys
 from dataclasses import dataclass
@@ -328,16 +327,13 @@ def evaluate(
         scored += f"; sources of the corpus trained with a tag led by it: {', '.join(led)}"
     bar = tqdm(total=len(sources), unit=" sentences", disable=not progress or None, file=sys.stderr, dynamic_ncols=True)
     hypotheses = []
-    tags = evaluation.tags or [None] * len(sources)
     with bar:
-        # a test set is aligned a sentence per line, as the model was trained: never split; each corpus's
-        # sentences (a run of one tag) led by its tag
-        for tag, run in itertools.groupby(zip(tags, sources), key=lambda pair: pair[0]):
-            for (best,) in translator.tagged(tag).translate_stream(
-                (source for _, source in run), beam_size=beam_size, pretokenized=pretokenized, split_sentences=False
-            ):
-                hypotheses.append(best.text)
-                bar.update()
+        # a test set is aligned a sentence per line, as the model was trained: never split
+        for (best,) in translator.translate_stream_tagged(
+            sources, evaluation.tags, beam_size=beam_size, pretokenized=pretokenized, split_sentences=False
+        ):
+            hypotheses.append(best.text)
+            bar.update()
     if hypotheses_path is not None:
         hypotheses_path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(hypotheses_path, "".join(f"{h}\n" for h in hypotheses).encode())

@@ -7,6 +7,7 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
@@ -87,6 +88,14 @@ class TranslatorBase(ABC):
         while chunk := list(itertools.islice(sentences, chunk_size)):
             yield from self._checked(chunk, n_best, beam_size, pretokenized, split_sentences, first)
             first += len(chunk)
+
+    def translate_stream_tagged(
+        self, sentences: list[str], tags: list[str | None] | None, **options: Any
+    ) -> Iterator[list[Translation]]:
+        """``translate_stream`` of ``sentences``, each led by its tag in ``tags`` (None: none), a run of one
+        tag at a time: the splits of several corpora, each translated as its corpus was trained."""
+        for tag, run in itertools.groupby(zip(tags or [None] * len(sentences), sentences), key=lambda pair: pair[0]):
+            yield from self.tagged(tag).translate_stream((sentence for _, sentence in run), **options)
 
     def _checked(
         self,
