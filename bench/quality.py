@@ -165,7 +165,8 @@ HEADER = [
     "GNMT's length penalty); later rows with the present one, CTranslate2's algorithm and normalisation, on which",
     "the bundled models of commit a169473, their length penalties chosen on dev again, score 39.69 (en→ja) and 34.12",
     "(ja→en) on test (their model cards). Rows named `src/honyaku/pretrained/…` are the bundled models of the commit",
-    "that wrote them.",
+    "that wrote them. A model that trained on small_parallel_enja with a corpus tag (`data.train`) translates its",
+    "splits led by that tag, as `honyaku evaluate` does; the raw-input column without, as users type.",
     "",
     "| model | direction | parameters | epochs | training time | fastest epoch | dev BLEU greedy | dev BLEU beam 5 "
     "| dev BLEU beam 5, raw input | test BLEU greedy | test BLEU beam 5 | test chrF2 beam 5 | BLEU signature |",
