@@ -177,7 +177,7 @@ def test_a_corpus_trained_with_a_tag_is_evaluated_led_by_it(shared_run, corpus_d
     assert evaluation.tags == ["<sp>"] * len(evaluation.sources)
     evaluation = EvaluationSet(evaluation.sources[:100], evaluation.references[:100], tags=evaluation.tags[:100])
     _, scored = evaluate(translator, evaluation, hypotheses_path=tmp_path / "dev.hyp")
-    assert "led by it: <sp>" in scored
+    assert "sources led by their corpus's training tag: <sp>" in scored
     led = translator.tagged("<sp>").translate(evaluation.sources, pretokenized=True)
     assert (tmp_path / "dev.hyp").read_text().splitlines() == led
     distill([tmp_path / "tagged"], tmp_path / "distilled", "dev", limit=20, data_dir=corpus_dir, progress_bar=False)

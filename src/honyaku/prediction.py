@@ -324,7 +324,7 @@ def evaluate(
         scored += f", up to {most} references a sentence"
     if evaluation.tags:
         led = sorted({tag for tag in evaluation.tags if tag is not None})
-        scored += f"; sources of the corpus trained with a tag led by it: {', '.join(led)}"
+        scored += f"; sources led by their corpus's training tag: {', '.join(led)}"
     bar = tqdm(total=len(sources), unit=" sentences", disable=not progress or None, file=sys.stderr, dynamic_ncols=True)
     hypotheses = []
     with bar:
