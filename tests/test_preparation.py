@@ -95,8 +95,10 @@ def test_a_bad_line_deep_in_a_corpus_stops_preparation_with_its_file_and_line(tm
     assert list((tmp_path / "prepared").iterdir()) == []
 
 
-def test_corpora_are_drawn_by_their_weights_with_their_tags_the_same_for_the_same_seed(tmp_path):
-    config = toy_config(tmp_path)
+# with subword sampling each epoch's pairs are encoded afresh, tags and all
+@pytest.mark.parametrize("subwords", [None, {"model": "unigram", "vocab_size": 24, "sampling": {"alpha": 0.1}}])
+def test_corpora_are_drawn_by_their_weights_with_their_tags_the_same_for_the_same_seed(tmp_path, subwords):
+    config = toy_config(tmp_path, data={"subwords": subwords})
     raw = yaml.safe_load(config.read_text(encoding="utf-8"))
     other = tmp_path / "other.tsv"
     other.write_text("".join(f"{s}\t{s}\n" for s in random_sequences(500, seed=9)), encoding="utf-8")

@@ -110,10 +110,10 @@ def prepare_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool
     )
     dev_src, dev_tgt, dev_tags = read_split_tagged(data, "dev", places.data_dir)
     dev_src, dev_tgt = tokenized((dev_src, dev_tgt))
-    dev_data = encode_pairs(split(src_subwords, dev_src), split(tgt_subwords, dev_tgt), src_vocab, tgt_vocab)
-    for ids, tag in zip(dev_data.src, dev_tags):  # led by their corpus's tag, as its training pairs are
-        if tag is not None:
-            ids.insert(0, src_vocab.index[tag])
+    dev_tag_ids = [None if tag is None else src_vocab.index[tag] for tag in dev_tags]  # as in its training pairs
+    dev_data = encode_pairs(
+        split(src_subwords, dev_src), split(tgt_subwords, dev_tgt), src_vocab, tgt_vocab, dev_tag_ids
+    )
     references = [detokenize(t) for t in dev_tgt]
     return PreparedData(src_vocab, tgt_vocab, src_subwords, tgt_subwords, training_pairs, dev_data, references)
 

@@ -4,8 +4,9 @@ pairs of an epoch (subword samples, both directions) are likewise a function of 
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -72,12 +73,18 @@ def tokenized(pairs: tuple[list[str], list[str]]) -> tuple[list[list[str]], list
 
 
 def encode_pairs(
-    sources: list[list[str]], targets: list[list[str]], src_vocab: Vocabulary, tgt_vocab: Vocabulary
+    sources: list[list[str]],
+    targets: list[list[str]],
+    src_vocab: Vocabulary,
+    tgt_vocab: Vocabulary,
+    tag_ids: Iterable[int | None] = (),
 ) -> ParallelData:
-    return ParallelData(
-        src=[src_vocab.encode(s, add_eos=True) for s in sources],
-        tgt=[tgt_vocab.encode(t, add_bos=True, add_eos=True) for t in targets],
-    )
+    """``tag_ids``: per source, the id of the corpus tag that leads it, or None."""
+    src = [src_vocab.encode(s, add_eos=True) for s in sources]
+    for ids, tag_id in zip(src, tag_ids):
+        if tag_id is not None:
+            ids.insert(0, tag_id)
+    return ParallelData(src=src, tgt=[tgt_vocab.encode(t, add_bos=True, add_eos=True) for t in targets])
 
 
 class _Picked(Sequence):
@@ -207,14 +214,8 @@ class TrainingPairs:
             ]
             for side, (subwords, words) in enumerate(zip(self.subwords, self.words))
         )
-        data = encode_pairs(*drawn, *self.vocabularies)
-        start = 0
-        for corpus in self.corpora:
-            if corpus.tag_id is not None:
-                for i in range(start, start + corpus.pairs):
-                    data.src[i].insert(0, corpus.tag_id)
-            start += corpus.pairs
-        return data
+        tag_ids = itertools.chain.from_iterable(itertools.repeat(c.tag_id, c.pairs) for c in self.corpora)
+        return encode_pairs(*drawn, *self.vocabularies, tag_ids)
 
 
 def make_batches(data: Pairs, batch_size: int, batch_tokens: int | None, seed: int, epoch: int) -> list[np.ndarray]:

@@ -472,9 +472,13 @@ class EvaluationSet:
     # Per source, the tag that leads it (its corpus's in data.train, ``training_tags``), or None: no tags.
     tags: list[str | None] | None = None
 
+    def __post_init__(self) -> None:
+        if self.tags is not None and not any(self.tags):
+            self.tags = None  # sources that no corpus tag leads: as if untagged
+
     @classmethod
     def of_tokens(cls, sources: list[str], targets: list[str], tags: list[str | None] | None = None) -> EvaluationSet:
-        return cls(sources, [[target] for target in targets], tags=tags if tags and any(tags) else None)
+        return cls(sources, [[target] for target in targets], tags=tags)
 
 
 def evaluation_set(
@@ -488,7 +492,6 @@ def evaluation_set(
     else:
         every = split_sources(data, split, data_dir)
     formats = {files.format for files, _, _ in every}
-    tags = training_tags(data)
     if formats == {"tokenized"}:
         return EvaluationSet.of_tokens(*_read_tagged(every, data))
     if len(formats) > 1:
@@ -496,7 +499,10 @@ def evaluation_set(
             f"data.{split}: holds both raw and tokenized corpora, which are scored differently; "
             "evaluate one corpus at a time (--corpus)"
         )
-    found = EvaluationSet([], [], raw=True, tags=[])
+    tags = training_tags(data)
+    all_sources: list[str] = []
+    all_references: list[list[str]] = []
+    all_tags: list[str | None] = []
     for files, _, name in every:
         sources, targets = read_parallel(files)
         if name is not None and BUILTIN_CORPORA[name].multi_reference:
@@ -506,11 +512,10 @@ def evaluation_set(
             sources, references = list(grouped), list(grouped.values())
         else:
             references = [[target] for target in targets]
-        found.sources += sources
-        found.references += references
-        found.tags += [tags.get(name)] * len(sources)
-    found.tags = found.tags if any(found.tags) else None
-    return found
+        all_sources += sources
+        all_references += references
+        all_tags += [tags.get(name)] * len(sources)
+    return EvaluationSet(all_sources, all_references, raw=True, tags=all_tags)
 
 
 def builtin_split(name: str, data: DataConfig, split: str, data_dir: str | Path | None = None) -> SplitFiles:
