@@ -1,6 +1,7 @@
 """Data-parallel training: 2 processes with gloo on 127.0.0.1 follow one process's loss curve, and resume."""
 
 import csv
+import os
 import subprocess
 import sys
 
@@ -65,3 +66,40 @@ def test_a_resumed_two_process_run_equals_an_uninterrupted_one(tmp_path):
     for name, tensor in whole.items():
         assert torch.equal(tensor, parts[name]), name
     assert curve(tmp_path / "parts") == curve(tmp_path / "whole")
+
+
+LEAVE_WORLD_SCRIPT = """
+import os
+from honyaku.distributed import join_world, leave_world
+import torch
+from torch import nn
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+model = nn.Linear(4, 4)
+model(torch.randn(3, 4)).sum().backward()  # the threads that computing starts, before counting
+before = threads()
+world, device = join_world("cpu")
+wrapped = world.wrap(model, torch.device(device), seed=1)
+wrapped(torch.randn(3, 4)).sum().backward()
+world.barrier()
+del wrapped
+leave_world()
+print(f"rank {world.rank}: {threads() - before} threads left")
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+def test_leaving_the_world_ends_its_threads(tmp_path):
+    """A process group that outlives leave_world is freed while the interpreter shuts down, where gloo's threads
+    now and then abort the process; its threads tell whether it is gone."""
+    script = tmp_path / "leave.py"
+    script.write_text(LEAVE_WORLD_SCRIPT, encoding="utf-8")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(line for line in done.stdout.splitlines() if line.startswith("rank")) == [
+        "rank 0: 0 threads left",
+        "rank 1: 0 threads left",
+    ]

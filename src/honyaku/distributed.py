@@ -19,6 +19,9 @@ from torch import nn
 
 from honyaku.core.errors import HonyakuError
 
+if dist.is_available():
+    import torch.distributed.nn.functional  # noqa: F401  (before any process group exists: see leave_world)
+
 
 @dataclass(frozen=True)
 class World:
@@ -118,6 +121,10 @@ def join_world(device_name: str) -> tuple[World, str]:
 
 
 def leave_world() -> None:
+    """Free the process group, on every rank together. DistributedDataParallel imports
+    torch.distributed.nn.functional, whose functions take the world's group as a default argument: imported once a
+    group exists, they would keep it alive until the interpreter shuts down, where gloo's threads now and then
+    abort the process. This module imports it first."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
