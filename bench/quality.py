@@ -11,11 +11,12 @@ Without ``--train`` a config whose run is missing or unfinished is listed as suc
 ``--length-penalty`` the beam's length penalty is chosen among the candidates on dev (``honyaku tune``). With
 ``--ensemble DIR…`` instead of configs the row scores the ensemble of those model directories (``honyaku
 ensemble``, written to ``RUNS/<first member's name>.ensemble``), with its members' training epochs and times; with
-``--model DIR…``, those model directories as they are (the bundled models). BLEU is sacrebleu's on the corpus's own
-tokens (tokenize=none), references untouched; chrF is on the same text. Every row is scored on tatoeba_enja's dev and
-test too, as natural text against every reference, in a table of its own. A row
-whose run ended at a budget (``training.max_epochs``, ``max_steps``, ``max_minutes``) rather than by early stopping
-says so.
+``--model DIR…``, those model directories as they are (the bundled models). With ``--outputs DIR`` each row's
+beam-5 translations of dev and test, as scored, go to ``DIR/<config name>.<split>.<target language>``, one per line:
+its BLEU can then be recomputed with sacrebleu alone against the corpus's references. BLEU is sacrebleu's on the
+corpus's own tokens (tokenize=none), references untouched; chrF is on the same text. Every row is scored on
+tatoeba_enja's dev and test too, as natural text against every reference, in a table of its own. A row whose run
+ended at a budget (``training.max_epochs``, ``max_steps``, ``max_minutes``) rather than by early stopping says so.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def one_corpus(data: DataConfig) -> DataConfig:
     return dataclasses.replace(data, **several) if several and data.corpus is not None else data
 
 
-def score_run(run: Path, name: str, data_dir: str | None, made: list[str]) -> str:
+def score_run(run: Path, name: str, data_dir: str | None, made: list[str], outputs: Path | None = None) -> str:
     translator = Translator.load(run)
     config = translator.config
     epochs, hours, fastest_epoch = training_columns(run)
@@ -106,6 +107,8 @@ def score_run(run: Path, name: str, data_dir: str | None, made: list[str]) -> st
             scores[split, beam_size], signature = result.score, result.signature
             if split == "test" and beam_size == 5:
                 scores["chrf"] = chrf(hypotheses, references).score
+            if outputs is not None and beam_size == 5:
+                write_hypotheses(outputs / f"{config.name}.{split}.{config.data.tgt_lang}", hypotheses)
         if split == "dev":
             scores["raw"] = bleu(translate_raw_text(translator, sources), references).score
     escaped_signature = signature.replace("|", "\\|")  # a bare | would end the table cell
@@ -116,6 +119,11 @@ def score_run(run: Path, name: str, data_dir: str | None, made: list[str]) -> st
         f"{scores['test', 5]:.2f} | "
         f"{scores['chrf']:.2f} | `{escaped_signature}` |"
     )
+
+
+def write_hypotheses(path: Path, hypotheses: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{hypothesis}\n" for hypothesis in hypotheses), encoding="utf-8")
 
 
 def score_everyday(run: Path, name: str, data_dir: str | None) -> list[str]:
@@ -193,13 +201,14 @@ def main() -> None:
     parser.add_argument("--average-best", type=int, metavar="N", help="score the mean of the N best checkpoints")
     parser.add_argument("--length-penalty", type=float, nargs="+", metavar="ALPHA", help="candidates, chosen on dev")
     parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
+    parser.add_argument("--outputs", type=Path, metavar="DIR", help="write each row's beam-5 dev and test output here")
     args = parser.parse_args()
     if sum(map(bool, (args.configs, args.ensemble, args.model))) != 1:
         parser.error("give configs, --ensemble DIR… or --model DIR…, one of the three")
     lines, everyday = [], []
     for directory in args.model or []:
         run = Path(directory)
-        lines.append(score_run(run, f"`{directory}`", args.data_dir, made=[]))
+        lines.append(score_run(run, f"`{directory}`", args.data_dir, [], args.outputs))
         found = score_everyday(run, f"`{directory}`", args.data_dir)
         everyday += found
         print(lines[-1], *found, sep="\n")
@@ -208,7 +217,7 @@ def main() -> None:
         run = ensemble(args.ensemble, Path(args.runs) / f"{first}.ensemble")
         made = tuned(run, args)
         members = " and ".join(f"`{member}`" for member in args.ensemble)
-        lines.append(score_run(run, f"ensemble of {members}", args.data_dir, made))
+        lines.append(score_run(run, f"ensemble of {members}", args.data_dir, made, args.outputs))
         found = score_everyday(run, f"ensemble of {members}", args.data_dir)
         everyday += found
         print(lines[-1], *found, sep="\n")
@@ -230,7 +239,7 @@ def main() -> None:
             made.append(f"mean of the {args.average_best} best checkpoints")
         made += tuned(run, args)
         name = ", ".join([f"{config.name} (`{config_path}`)", *made])
-        lines.append(score_run(run, f"{config.name} (`{config_path}`)", args.data_dir, made))
+        lines.append(score_run(run, f"{config.name} (`{config_path}`)", args.data_dir, made, args.outputs))
         found = score_everyday(run, name, args.data_dir)
         everyday += found
         print(lines[-1], *found, sep="\n")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import sacrebleu
 import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
@@ -71,11 +72,20 @@ def test_quality_writes_its_section_and_keeps_others(tmp_path):
     train(config, tmp_path / "runs" / "toy", progress_bar=False)
     results = tmp_path / "RESULTS.md"
     results.write_text("# Benchmark results\n\n## Speed\nkept as it is\n")
-    run_script(REPO / "bench" / "quality.py", config, "--runs", tmp_path / "runs", "--results", results, cwd=tmp_path)
+    outputs = tmp_path / "outputs"
+    run_script(
+        REPO / "bench" / "quality.py", config, "--runs", tmp_path / "runs", "--results", results,
+        "--outputs", outputs, cwd=tmp_path,
+    )  # fmt: skip
     text = results.read_text()
     assert "## Speed\nkept as it is" in text and "## Quality (bench/quality.py)" in text
     (row,) = [line for line in text.splitlines() if line.startswith("| toy (")]
     assert "xx→yy" in row and "tok:none" in row
+    hypotheses = (outputs / "toy.test.yy").read_text(encoding="utf-8").splitlines()
+    references = (test / "data.tgt").read_text(encoding="utf-8").splitlines()
+    assert len(hypotheses) == 50 and (outputs / "toy.dev.yy").is_file()
+    test_bleu_beam = row.split(" | ")[10]  # the row's score, recomputed from the file alone
+    assert test_bleu_beam == f"{sacrebleu.corpus_bleu(hypotheses, [references], tokenize='none').score:.2f}"
     assert row.startswith(f"| toy (`{config}`), training stopped at max_epochs=1 | ")  # not by early stopping
     (columns,) = [line for line in text.splitlines() if line.startswith("| model |")]
     assert row.replace("\\|", "").count(" | ") == columns.count(" | ")  # a cell for every column
