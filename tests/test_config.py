@@ -49,6 +49,10 @@ def write(tmp_path, data):
         ({"data": {"distilled_only": True}}, r"data\.distilled_only: no distilled corpora are given"),
         ({"data": {"distilled": "runs/kd"}}, r"data\.distilled: expected a list, got 'runs/kd'"),
         (
+            {"data": {"train": [{"corpus": "tatoeba_enja", "distilled": "runs/kd"}]}},
+            r"data\.train\[0\]: give one of 'corpus', files \('src' and 'tgt', or 'tsv'\) or 'distilled'",
+        ),
+        (
             {"data": {"subwords": {"model": "bpe", "sampling": {}}}},
             r"data\.subwords\.sampling: for unigram models only",
         ),

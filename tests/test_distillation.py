@@ -7,6 +7,7 @@ from honyaku import Translator
 from honyaku.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
+from honyaku.data.corpus import training_sources
 from honyaku.training import Trainer
 
 from .conftest import toy_config
@@ -35,6 +36,19 @@ def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(att
         trainer = Trainer(config, tmp_path / f"run-{only}", progress_bar=False)
         trainer.prepare(resume=False)
         assert len(trainer.training_pairs) == pairs
+
+    # A data.train entry of its own: the distilled pairs with a weight and a tag, like any corpus of the list.
+    files = {side: str(tmp_path / "listed" / "train" / f"data.{side}") for side in ("src", "tgt")}
+    entry = {"distilled": str(out), "weight": 2, "tag": "<kd>"}
+    listed = load_config(toy_config(tmp_path / "listed", data={"train": [files, entry]}))
+    original, distilled = training_sources(listed.data)
+    assert (distilled.name, distilled.weight, distilled.tag) == (str(out), 2, "<kd>")
+    assert distilled.setting == "data.train[1]"
+    assert distilled.files.src == str(out / "train.xx") and not original.distilled and distilled.distilled
+    assert training_sources(listed.data, distilled=False) == [original]  # what a teacher of this config translates
+    trainer = Trainer(listed, tmp_path / "run-listed", progress_bar=False)
+    trainer.prepare(resume=False)
+    assert len(trainer.training_pairs) == 3000 + 30 and "<kd>" in trainer.src_vocab.index
 
 
 def test_what_cannot_be_distilled_or_read_is_refused(attention_run, shared_run, tmp_path, capsys):

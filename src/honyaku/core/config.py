@@ -78,16 +78,20 @@ class CorpusSplit(SplitFiles):
 
 @dataclass
 class TrainingCorpus(CorpusSplit):
-    """One corpus of the training data: a built-in corpus's training split (``corpus``) or files, drawn
-    ``weight`` times per epoch on average (2: each pair twice; 0.5: a random half, a different one each epoch),
-    its sources led by ``tag`` when given (a token of its own, as in tagged back-translation; translation input
-    gets no tag)."""
+    """One corpus of the training data: a built-in corpus's training split (``corpus``), files, or a directory
+    written by ``honyaku distill`` (``distilled``), drawn ``weight`` times per epoch on average (2: each pair
+    twice; 0.5: a random half, a different one each epoch), its sources led by ``tag`` when given (a token of its
+    own, as in tagged back-translation; translation input gets no tag)."""
 
+    distilled: str | None = None
     weight: float = 1.0
     tag: str | None = None
 
     def validate(self, where: str) -> None:
-        super().validate(where)
+        if self.distilled is None:
+            super().validate(where)
+        elif any(value is not None for value in (self.corpus, self.src, self.tgt, self.tsv)):
+            raise HonyakuError(f"{where}: give one of 'corpus', files ('src' and 'tgt', or 'tsv') or 'distilled'")
         if not self.weight > 0:
             raise HonyakuError(f"{where}.weight: must be > 0 (draws per pair and epoch), got {self.weight}")
         if self.tag is not None and (not self.tag.strip() or any(c.isspace() for c in self.tag)):
