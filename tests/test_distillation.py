@@ -44,7 +44,7 @@ def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(att
     original, distilled = training_sources(listed.data)
     assert (distilled.name, distilled.weight, distilled.tag) == (str(out), 2, "<kd>")
     assert distilled.setting == "data.train[1]"
-    assert distilled.files.src == str(out / "train.xx") and not original.distilled and distilled.distilled
+    assert distilled.files.src == str(out / "train.xx")
     assert training_sources(listed.data, distilled=False) == [original]  # what a teacher of this config translates
     trainer = Trainer(listed, tmp_path / "run-listed", progress_bar=False)
     trainer.prepare(resume=False)

@@ -542,34 +542,34 @@ class TrainingSource:
     tag: str | None = None
     limit: int | None = None  # at most this many pairs, the first ones (data.train_limit)
     setting: str = "data.train"  # where the config sets it, for messages
-    distilled: bool = False  # written by honyaku distill: a teacher's translations
 
 
 def training_sources(
     data: DataConfig, data_dir: str | Path | None = None, distilled: bool = True
 ) -> list[TrainingSource]:
     """Every corpus of the training data, in order: ``data.train`` (else the built-in corpus's training split),
-    then the directories of ``data.distilled``; without the distilled ones (``data.train``'s included) where
-    ``distilled`` is false."""
+    then the directories of ``data.distilled``; where ``distilled`` is false, none written by ``honyaku distill``
+    (``data.train``'s included)."""
     sources = []
     if not data.distilled_only:
         listed = isinstance(data.train, list)
         for i, corpus in enumerate(as_list(data.train) or [TrainingCorpus(corpus=data.corpus)]):
             setting = f"data.train[{i}]" if listed else "data.train"
             if corpus.distilled is not None:
-                files = distilled_split(corpus.distilled, data.src_lang, data.tgt_lang)
-                source = TrainingSource(corpus.distilled, files, corpus.weight, corpus.tag, None, setting, True)
+                if distilled:
+                    files = distilled_split(corpus.distilled, data.src_lang, data.tgt_lang)
+                    sources.append(TrainingSource(corpus.distilled, files, corpus.weight, corpus.tag, None, setting))
+                continue
+            if corpus.corpus is not None:
+                name, files = corpus.corpus, builtin_split(corpus.corpus, data, "train", data_dir)
             else:
-                if corpus.corpus is not None:
-                    name, files = corpus.corpus, builtin_split(corpus.corpus, data, "train", data_dir)
-                else:
-                    name, files = str(corpus.tsv or corpus.src), corpus
-                source = TrainingSource(name, files, corpus.weight, corpus.tag, data.train_limit, setting)
-            sources.append(source)
-    for directory in data.distilled:
-        files = distilled_split(directory, data.src_lang, data.tgt_lang)
-        sources.append(TrainingSource(str(directory), files, setting="data.distilled", distilled=True))
-    return [source for source in sources if distilled or not source.distilled]
+                name, files = str(corpus.tsv or corpus.src), corpus
+            sources.append(TrainingSource(name, files, corpus.weight, corpus.tag, data.train_limit, setting))
+    if distilled:
+        for directory in data.distilled:
+            files = distilled_split(directory, data.src_lang, data.tgt_lang)
+            sources.append(TrainingSource(str(directory), files, setting="data.distilled"))
+    return sources
 
 
 def corpora_of_split(
