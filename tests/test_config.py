@@ -53,6 +53,10 @@ def write(tmp_path, data):
             r"data\.train\[0\]: give one of 'corpus', files \('src' and 'tgt', or 'tsv'\) or 'distilled'",
         ),
         (
+            {"data": {"train": [{"corpus": "tatoeba_enja"}, {"distilled": "runs/kd", "format": "raw"}]}},
+            r"data\.train\[1\]\.format: a distilled corpus is in its corpus's tokens",
+        ),
+        (
             {"data": {"subwords": {"model": "bpe", "sampling": {}}}},
             r"data\.subwords\.sampling: for unigram models only",
         ),

@@ -92,6 +92,8 @@ class TrainingCorpus(CorpusSplit):
             super().validate(where)
         elif any(value is not None for value in (self.corpus, self.src, self.tgt, self.tsv)):
             raise HonyakuError(f"{where}: give one of 'corpus', files ('src' and 'tgt', or 'tsv') or 'distilled'")
+        elif self.format != "tokenized":
+            raise HonyakuError(f"{where}.format: a distilled corpus is in its corpus's tokens; leave 'format' out")
         if not self.weight > 0:
             raise HonyakuError(f"{where}.weight: must be > 0 (draws per pair and epoch), got {self.weight}")
         if self.tag is not None and (not self.tag.strip() or any(c.isspace() for c in self.tag)):
