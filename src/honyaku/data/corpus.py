@@ -550,25 +550,24 @@ def training_sources(
     """Every corpus of the training data, in order: ``data.train`` (else the built-in corpus's training split),
     then the directories of ``data.distilled``; where ``distilled`` is false, none written by ``honyaku distill``
     (``data.train``'s included)."""
-    sources = []
+    entries = []
     if not data.distilled_only:
         listed = isinstance(data.train, list)
         for i, corpus in enumerate(as_list(data.train) or [TrainingCorpus(corpus=data.corpus)]):
-            setting = f"data.train[{i}]" if listed else "data.train"
-            if corpus.distilled is not None:
-                if distilled:
-                    files = distilled_split(corpus.distilled, data.src_lang, data.tgt_lang)
-                    sources.append(TrainingSource(corpus.distilled, files, corpus.weight, corpus.tag, None, setting))
-                continue
-            if corpus.corpus is not None:
-                name, files = corpus.corpus, builtin_split(corpus.corpus, data, "train", data_dir)
-            else:
-                name, files = str(corpus.tsv or corpus.src), corpus
-            sources.append(TrainingSource(name, files, corpus.weight, corpus.tag, data.train_limit, setting))
-    if distilled:
-        for directory in data.distilled:
-            files = distilled_split(directory, data.src_lang, data.tgt_lang)
-            sources.append(TrainingSource(str(directory), files, setting="data.distilled"))
+            entries.append((corpus, f"data.train[{i}]" if listed else "data.train"))
+    entries += [(TrainingCorpus(distilled=directory), "data.distilled") for directory in data.distilled]
+    sources = []
+    for corpus, setting in entries:
+        if corpus.distilled is not None:
+            if distilled:
+                files = distilled_split(corpus.distilled, data.src_lang, data.tgt_lang)
+                sources.append(TrainingSource(corpus.distilled, files, corpus.weight, corpus.tag, None, setting))
+            continue
+        if corpus.corpus is not None:
+            name, files = corpus.corpus, builtin_split(corpus.corpus, data, "train", data_dir)
+        else:
+            name, files = str(corpus.tsv or corpus.src), corpus
+        sources.append(TrainingSource(name, files, corpus.weight, corpus.tag, data.train_limit, setting))
     return sources
 
 
