@@ -23,7 +23,7 @@ from typing import Any
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.core.config import Config, changed_settings, load_config
+from honyaku.core.config import Config, changed_settings, load_config, setting_text
 from honyaku.core.errors import HonyakuError
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE
 from honyaku.models.factory import count_parameters
@@ -73,7 +73,9 @@ def changes(config: Config, base: Config) -> str:
     for setting, (before, now) in changed_settings(config, base).items():
         ours, theirs = flat(now, setting), flat(before, setting)
         changed += [
-            f"{key}={value}" for key, value in ours.items() if theirs.get(key) != value and key not in BUDGET_SETTINGS
+            f"{key}={setting_text(value)}"
+            for key, value in ours.items()
+            if theirs.get(key) != value and key not in BUDGET_SETTINGS
         ]
     return ", ".join(changed) or "none (the recipe itself)"
 

@@ -31,7 +31,7 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.averaging import average_run
 from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
-from honyaku.core.config import Config, DataConfig, as_list, changed_settings, load_config
+from honyaku.core.config import Config, DataConfig, as_list, changed_settings, load_config, setting_text
 from honyaku.core.metrics import bleu, chrf
 from honyaku.data.corpus import BUILTIN_CORPORA, DataPlaces, evaluation_set, read_split_tagged
 from honyaku.data.text import tokenize
@@ -54,7 +54,8 @@ def overrides(run: Path, configured: Config) -> list[str]:
     """``section.key=value`` for each data, model or training setting in which the run differs from the config
     file (``honyaku train --set``); decoding settings are the row's own."""
     return [
-        f"{key}={value}" for key, (_, value) in changed_settings(load_config(run / CONFIG_FILE), configured).items()
+        f"{key}={setting_text(value)}"
+        for key, (_, value) in changed_settings(load_config(run / CONFIG_FILE), configured).items()
     ]
 
 

@@ -229,7 +229,8 @@ def test_time_to_bleu_reports_the_first_crossing_or_not_reached(tmp_path):
 def test_curves_names_an_ablations_changes_and_keeps_earlier_rows(tmp_path, attention_run):
     results = tmp_path / "RESULTS.md"
     base = yaml.safe_load((attention_run / "config.yaml").read_text())
-    base["training"].update(label_smoothing=0.3, max_epochs=99)  # a change of recipe, and one of budget
+    base["training"].update(label_smoothing=0.3, adam_betas=[0.9, 0.98], max_epochs=99)  # recipe, and budget
+    base["model"]["input_feeding"] = True
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
     results.write_text(
         "<!-- ablations:start -->\n| run | changes |\n|---|---|\n| `runs/old` | x |\n<!-- ablations:end -->\n"
@@ -240,7 +241,8 @@ def test_curves_names_an_ablations_changes_and_keeps_earlier_rows(tmp_path, atte
     )  # fmt: skip
     (row,) = output.splitlines()
     seconds = dict(zip(*[line.split(",") for line in (attention_run / "metrics.csv").read_text().splitlines()[:2]]))
-    assert row.startswith(f"| `{attention_run}` | training.label_smoothing=0.0 | ")
+    changes = "model.input_feeding=false, training.adam_betas=[0.9, 0.999], training.label_smoothing=0.0"
+    assert row.startswith(f"| `{attention_run}` | {changes} | ")  # as a config file writes the values
     assert row.endswith(f" | {float(seconds['train_seconds']) / 3600:.2f} h |")
     written = results.read_text()
     assert row in written and "| `runs/old` | x |" in written and "## Ablations, epoch by epoch" in written
