@@ -20,7 +20,7 @@ from honyaku import __version__
 from honyaku.core.config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import DISTILLED_INFO, corpora_of_split, read_split_tagged
+from honyaku.data.corpus import DISTILLED_INFO, corpora_of_split, read_corpora_tagged
 from honyaku.prediction import Translator
 
 
@@ -53,8 +53,7 @@ def distill(
     with atomic_directory(out) as staging:
         for path, translator in loaded:
             src_lang, tgt_lang = translator.direction
-            sources, _, tags = read_split_tagged(translator.config.data, split, data_dir)
-            sources, tags = sources[:limit], tags[:limit]
+            sources, tags, translated = _sources_to_translate(translator.config.data, split, data_dir, limit)
             beam = beam_size or translator.config.decoding.beam_size
             # a corpus that the teacher trained with a tag, translated led by it
             found = translator.translate_stream_tagged(sources, tags, beam_size=beam, pretokenized=True)
@@ -77,7 +76,7 @@ def distill(
                     "model": path,
                     "direction": f"{src_lang}-{tgt_lang}",
                     "synthetic_side": tgt_lang,
-                    "translated": _translated(translator.config.data, split, data_dir),
+                    "translated": translated,
                     "beam_size": beam,
                     "length_penalty": translator.config.decoding.length_penalty,
                     "pairs": kept,
@@ -94,10 +93,21 @@ def distill(
     return info
 
 
-def _translated(data: DataConfig, split: str, data_dir: str | None) -> str:
-    """What a teacher translated, for the provenance: the source side of each corpus of the split, in order (a
-    built-in corpus by name and split, files by path)."""
-    return ", ".join(
-        str(files.tsv or files.src) if corpus is None else f"{corpus} {split}.{data.src_lang}"
-        for files, _, corpus in corpora_of_split(data, split, data_dir)
-    )
+def _sources_to_translate(
+    data: DataConfig, split: str, data_dir: str | None, limit: int | None
+) -> tuple[list[str], list[str | None], str]:
+    """The first ``limit`` sources of ``split`` (all without a limit), corpus by corpus, with their training tags
+    and, for the provenance, what they are: the source side of each corpus read, a built-in corpus by name and
+    split, files by path, and how many of its pairs when the limit cut it short."""
+    sources: list[str] = []
+    tags: list[str | None] = []
+    described = []
+    for files, setting, corpus in corpora_of_split(data, split, data_dir):
+        if limit is not None and len(sources) >= limit:
+            break
+        more_sources, _, more_tags = read_corpora_tagged([(files, setting, corpus)], data)
+        taken = more_sources if limit is None else more_sources[: limit - len(sources)]
+        sources, tags = sources + taken, tags + more_tags[: len(taken)]
+        name = str(files.tsv or files.src) if corpus is None else f"{corpus} {split}.{data.src_lang}"
+        described.append(name if len(taken) == len(more_sources) else f"{name} (its first {len(taken):,} pairs)")
+    return sources, tags, ", ".join(described)

@@ -493,7 +493,7 @@ def evaluation_set(
         every = split_sources(data, split, data_dir)
     formats = {files.format for files, _, _ in every}
     if formats == {"tokenized"}:
-        return EvaluationSet.of_tokens(*_read_tagged(every, data))
+        return EvaluationSet.of_tokens(*read_corpora_tagged(every, data))
     if len(formats) > 1:
         raise HonyakuError(
             f"data.{split}: holds both raw and tokenized corpora, which are scored differently; "
@@ -597,12 +597,13 @@ def read_split_tagged(
 ) -> tuple[list[str], list[str], list[str | None]]:
     """``read_split``'s pairs, each with the tag that ``data.train`` gives its built-in corpus (``training_tags``):
     a split of a corpus is translated as that corpus was trained."""
-    return _read_tagged(corpora_of_split(data, split, data_dir), data)
+    return read_corpora_tagged(corpora_of_split(data, split, data_dir), data)
 
 
-def _read_tagged(
+def read_corpora_tagged(
     every: list[tuple[SplitFiles, str, str | None]], data: DataConfig
 ) -> tuple[list[str], list[str], list[str | None]]:
+    """The pairs of ``every`` (``corpora_of_split``'s entries), end to end, each with its corpus's training tag."""
     tags = training_tags(data)
     sources: list[str] = []
     targets: list[str] = []
