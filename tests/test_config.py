@@ -1,7 +1,9 @@
+import dataclasses
+
 import pytest
 import yaml
 
-from honyaku.core.config import Config, load_config
+from honyaku.core.config import Config, load_config, setting_text
 from honyaku.core.errors import HonyakuError
 
 CONFIGS = sorted((__import__("pathlib").Path(__file__).parents[1] / "configs").glob("*.yaml"))
@@ -137,3 +139,16 @@ def test_the_names_a_config_validates_are_those_of_the_registries():
     assert set(config.PROCESSOR_NAMES) == set(PROCESSORS)
     assert set(config.ARCHITECTURE_NAMES) == set(ARCHITECTURES)
     assert set(config.PRECISION_NAMES) == set(PRECISIONS)
+
+
+def test_setting_text_writes_a_value_as_a_config_file_does_on_one_line():
+    config = load_config(
+        CONFIGS[0].parent / "transformer_joint.yaml",
+        ["data.train=[{corpus: small_parallel_enja, weight: 0.34}, {distilled: runs/kd}]"],
+    )
+    listed = [dataclasses.asdict(corpus) for corpus in config.data.train]
+    assert setting_text(listed) == (
+        "[{format: tokenized, corpus: small_parallel_enja, weight: 0.34},"
+        " {format: tokenized, distilled: runs/kd, weight: 1.0}]"
+    )
+    assert (setting_text(None), setting_text(True), setting_text((0.9, 0.98))) == ("null", "true", "[0.9, 0.98]")

@@ -480,8 +480,20 @@ def changed_settings(
 
 
 def setting_text(value: Any) -> str:
-    """A setting's value as a config file writes it (null, true, [0.9, 0.98], inverse_sqrt), for messages."""
-    return yaml.safe_dump(_plain(value), default_flow_style=True, allow_unicode=True).removesuffix("\n...\n").strip()
+    """A setting's value as a config file writes it (null, true, [0.9, 0.98], inverse_sqrt, [{corpus: x, weight:
+    2}]: a section's unset keys left out), on one line, for messages and tables."""
+    text = yaml.safe_dump(
+        _unset_left_out(_plain(value)), default_flow_style=True, allow_unicode=True, sort_keys=False, width=1 << 30
+    )
+    return text.removesuffix("\n...\n").strip()
+
+
+def _unset_left_out(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _unset_left_out(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_unset_left_out(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
