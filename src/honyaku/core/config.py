@@ -483,25 +483,18 @@ def setting_text(value: Any) -> str:
     """A setting's value as a config file writes it (null, true, [0.9, 0.98], inverse_sqrt, [{corpus: x, weight:
     2}]: a section's unset keys left out), on one line, for messages and tables."""
     text = yaml.safe_dump(
-        _unset_left_out(_plain(value)), default_flow_style=True, allow_unicode=True, sort_keys=False, width=1 << 30
+        _plain(value, unset_left_out=True), default_flow_style=True, allow_unicode=True, sort_keys=False, width=1 << 30
     )
     return text.removesuffix("\n...\n").strip()
 
 
-def _unset_left_out(value: Any) -> Any:
+def _plain(value: Any, unset_left_out: bool = False) -> Any:
+    """Tuples become lists so that the YAML stays plain (safe_dump/safe_load round trip); with ``unset_left_out``,
+    the keys of a section that hold null are dropped, as a config file leaves them out."""
     if isinstance(value, dict):
-        return {k: _unset_left_out(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_unset_left_out(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """Tuples become lists so that the YAML stays plain (safe_dump/safe_load round trip)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v, unset_left_out) for k, v in value.items() if not (unset_left_out and v is None)}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, unset_left_out) for v in value]
     return value
 
 
