@@ -70,6 +70,7 @@ def test_a_resumed_two_process_run_equals_an_uninterrupted_one(tmp_path):
 
 LEAVE_WORLD_SCRIPT = """
 import os
+import sys
 from honyaku.distributed import join_world, leave_world
 import torch
 from torch import nn
@@ -86,7 +87,7 @@ wrapped(torch.randn(3, 4)).sum().backward()
 world.barrier()
 del wrapped
 leave_world()
-print(f"rank {world.rank}: {threads() - before} threads left")
+sys.stdout.write(f"rank {world.rank}: {threads() - before} threads left\\n")  # one write: ranks share the pipe
 """
 
 
