@@ -11,7 +11,7 @@ import time
 import safetensors.torch
 import torch
 
-from honyaku.training import train
+from honyaku.training import DevEvaluation, Progress, train
 
 from .conftest import toy_config
 
@@ -87,3 +87,35 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path):
         for name, tensor in weights(reference / "model.safetensors").items():
             assert torch.equal(tensor, weights(run / "model.safetensors")[name]), name
         assert metric_rows(run) == metric_rows(reference)
+
+
+def test_a_run_stopped_between_evaluations_and_given_a_larger_budget_equals_an_uninterrupted_one(tmp_path, monkeypatch):
+    # Dev BLEU scripted by step, so that the evaluation a stop at step 60 makes (between the epoch ends 47 and 94)
+    # scores best of all. Left standing, it would keep its weights as the best, evict the best checkpoint, and
+    # count against patience and the plateau schedule at step 94: the continued run would stop early there.
+    scores, last_step = {47: 10.0, 60: 50.0, 94: 20.0, 141: 15.0}, [0]
+    add_step = Progress.add_step
+
+    def counting_step(progress, *args):
+        add_step(progress, *args)
+        last_step[0] = progress.step
+
+    monkeypatch.setattr(Progress, "add_step", counting_step)
+    monkeypatch.setattr(DevEvaluation, "bleu", lambda self, model: scores[last_step[0]])
+    training = {"max_epochs": 3, "patience": 1, "lr_decay_patience": 0, "keep_best_checkpoints": 1}
+    config = toy_config(tmp_path, training=training, model=MODEL)
+    reference = train(config, tmp_path / "whole", progress_bar=False)
+    stopped = train(config, tmp_path / "parts", overrides=["training.max_steps=60"], progress_bar=False)
+    assert stopped.finished == "reached max_steps=60" and stopped.best_score == 50.0
+    assert [row["step"] for row in metric_rows(tmp_path / "parts")] == ["47", "60"]
+
+    resumed = train(config, tmp_path / "parts", resume=True, overrides=["training.max_steps=null"], progress_bar=False)
+    assert (resumed.step, resumed.best_score, resumed.finished) == (141, 20.0, reference.finished)
+    assert "the evaluation made at that stop (step 60) is set aside" in (tmp_path / "parts" / "train.log").read_text()
+    assert metric_rows(tmp_path / "parts") == metric_rows(tmp_path / "whole")
+    for name in ("model.safetensors", "checkpoints/best/step-00000094.safetensors"):
+        expected = weights(tmp_path / "whole" / name)
+        assert all(torch.equal(tensor, weights(tmp_path / "parts" / name)[key]) for key, tensor in expected.items())
+    assert sorted(p.name for p in (tmp_path / "parts" / "checkpoints").iterdir()) == sorted(
+        p.name for p in (tmp_path / "whole" / "checkpoints").iterdir()
+    )

@@ -8,6 +8,7 @@ killed at any moment therefore leaves ``latest`` naming a complete checkpoint.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,46 @@ class BestCheckpoints:
         for stale in self.directory.glob("step-*.safetensors"):
             if stale.name not in kept:
                 stale.unlink()
+
+
+class OutputsBeforeStop:
+    """``checkpoints/before-stop/``: the run's best weights and ``checkpoints/best/`` as they stood before the
+    evaluation a budget stop makes between two scheduled ones, for a resume with a larger budget to put back: the
+    continued run then equals one that never stopped. Hard links suffice, as every write here replaces a file
+    rather than changing it."""
+
+    def __init__(self, run_dir: Path):
+        self.weights = run_dir / WEIGHTS_FILE
+        self.best = run_dir / "checkpoints" / "best"
+        self.directory = run_dir / "checkpoints" / "before-stop"
+
+    def keep(self) -> None:
+        with atomic_directory(self.directory) as staging:
+            if self.weights.is_file():
+                _link(self.weights, staging / WEIGHTS_FILE)
+            (staging / "best").mkdir()
+            for kept in self.best.glob("*") if self.best.is_dir() else []:
+                _link(kept, staging / "best" / kept.name)
+
+    def put_back(self) -> bool:
+        """Whether there was anything to put back. Safe to repeat after a crash half-way."""
+        if not self.directory.is_dir():
+            return False
+        if (weights := self.directory / WEIGHTS_FILE).is_file():
+            os.replace(weights, self.weights)
+        # without weights kept, the run had none: its next evaluation is its first best and writes them
+        if (best := self.directory / "best").is_dir():
+            shutil.rmtree(self.best, ignore_errors=True)
+            os.replace(best, self.best)
+        shutil.rmtree(self.directory)
+        return True
+
+
+def _link(source: Path, link: Path) -> None:
+    try:
+        os.link(source, link)
+    except OSError:  # a file system without hard links
+        shutil.copy2(source, link)
 
 
 def average_weights(paths: list[Path]) -> dict[str, torch.Tensor]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import copy
 import csv
 import dataclasses
 import functools
@@ -29,7 +30,7 @@ from torch import nn
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from honyaku.checkpoint import BestCheckpoints, CheckpointStore
+from honyaku.checkpoint import BestCheckpoints, CheckpointStore, OutputsBeforeStop
 from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config, setting_text
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
@@ -216,6 +217,7 @@ class Trainer:
         self.best = BestCheckpoints(run_dir, config.training.keep_best_checkpoints, config.training.higher_is_better)
         self.progress = Progress()
         self.batches_in_epoch = 0
+        self.before_stop_evaluation: dict[str, Any] | None = None  # the state a larger budget goes on from
 
     # --- set-up ------------------------------------------------------------------------------------------
 
@@ -256,17 +258,35 @@ class Trainer:
                 logger.info(f"skipping a damaged checkpoint: {reason}")
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
-            self._take_up_plateau_settings((changed or {}).get("training.learning_rate"))
             self.precision.load_state_dict(state.get("scaler", {}))
             self.progress = Progress.restored(state["progress"])
             restore_random_states(state, self.world, self.device, cfg.training.seed + self.progress.step)
             logger.info(f"resuming from {checkpoint.name}")
+            if self.progress.budget_reached and not self.progress.exhausted_budget(cfg.training):
+                self._continue_past_budget(state.get("before_stop_evaluation"))
+            self._take_up_plateau_settings((changed or {}).get("training.learning_rate"))
             if self.world.is_main:
                 self.best.forget_after(self.progress.step)
         elif self.world.is_main:
             cfg.save(self.run_dir / CONFIG_FILE)
         if self.world.is_main:
             self.metrics = MetricsLog(self.run_dir / METRICS_FILE, keep_rows=self.progress.metrics_rows)
+
+    def _continue_past_budget(self, before_stop_evaluation: dict[str, Any] | None) -> None:
+        """Go on with a run whose budget a resume raised. An evaluation its stop made between two scheduled ones
+        is set aside, with what it changed (patience, best score and weights, plateau schedule, metrics.csv), so
+        that the run goes on as one that never stopped."""
+        logger.info(f"continuing a run that had {self.progress.finished}: the budget is larger now")
+        self.progress.finished, self.progress.budget_reached = None, None
+        if before_stop_evaluation is None:
+            return
+        self.progress = Progress.restored(before_stop_evaluation["progress"])
+        self.scheduler.load_state_dict(before_stop_evaluation["scheduler"])
+        for group, rate in zip(self.optimizer.param_groups, before_stop_evaluation["learning_rates"], strict=True):
+            group["lr"] = rate
+        if self.world.is_main:
+            OutputsBeforeStop(self.run_dir).put_back()
+        logger.info(f"the evaluation made at that stop (step {self.progress.step:,}) is set aside")
 
     def _take_up_plateau_settings(self, rates: tuple[float, float] | None) -> None:
         """The plateau schedule's settings from the config rather than the restored state, and its decayed rate
@@ -309,6 +329,7 @@ class Trainer:
                 "scheduler": self.scheduler.state_dict(),
                 "scaler": self.precision.scaler.state_dict(),
                 "progress": self.progress.to_dict(),
+                **({"before_stop_evaluation": self.before_stop_evaluation} if self.before_stop_evaluation else {}),
                 **randomness,
             }
             self.checkpoints.save(self.model, state, self.progress.step)
@@ -323,9 +344,6 @@ class Trainer:
         )
         if regularization := regularization_summary(self.config):
             logger.info(f"regularization: {regularization}")
-        if progress.budget_reached and not progress.exhausted_budget(self.config.training):
-            logger.info(f"continuing a run that had {progress.finished}: the budget is larger now")
-            progress.finished, progress.budget_reached = None, None
         if progress.finished:
             logger.info(f"this run already finished ({progress.finished}); nothing to do")
             return progress
@@ -437,14 +455,26 @@ class Trainer:
         return 0.0, 0
 
     def _finish(self, budget: str) -> None:
-        """End a run whose budget is used up; evaluate first unless the current step was just evaluated."""
-        if self.progress.window_tokens:
-            self._evaluate_and_checkpoint()
-        if self.progress.finished is None:
-            self.progress.finished, self.progress.budget_reached = f"reached {budget}", budget
-            self._save_checkpoint()
+        """End a run whose budget is used up, evaluating the model unless this step just was. The checkpoint keeps
+        the state before that evaluation too, for a resume with a larger budget (``_continue_past_budget``)."""
+        progress = self.progress
+        if progress.window_tokens:
+            self.before_stop_evaluation = {
+                "progress": progress.to_dict(),
+                "scheduler": copy.deepcopy(self.scheduler.state_dict()),
+                "learning_rates": [group["lr"] for group in self.optimizer.param_groups],
+            }
+            if self.world.is_main:
+                OutputsBeforeStop(self.run_dir).keep()
+            self._evaluate()
+        progress.finished, progress.budget_reached = f"reached {budget}", budget  # rather than early stopping
+        self._save_checkpoint()
 
     def _evaluate_and_checkpoint(self) -> None:
+        self._evaluate()
+        self._save_checkpoint()
+
+    def _evaluate(self) -> None:
         cfg, progress = self.config.training, self.progress
         # rank 0 evaluates; every rank takes its decisions from the same figures
         dev_loss, dev_bleu = self.world.from_main(
@@ -471,7 +501,6 @@ class Trainer:
             progress.finished = (
                 f"early stopping: dev {cfg.validation_metric} did not improve in {cfg.patience} evaluations"
             )
-        self._save_checkpoint()
         if self.world.is_main:
             self.metrics.plot(self.run_dir / CURVES_FILE)
 
