@@ -2,6 +2,7 @@
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 
@@ -20,9 +21,23 @@ DATA = {"train_limit": 1000}  # 16 global batches an epoch: quick, yet enough st
 
 def train_in_processes(config, run, nproc, *extra):
     command = [sys.executable, "-m", "honyaku", "train", str(config), "--out", str(run), "--no-progress"]
-    done = subprocess.run([*command, "--nproc", str(nproc), *extra], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+    # In a session of its own, so that a timeout kills the ranks with torchrun: left running, they would slow
+    # every test after this one down into timeouts of its own
+    with subprocess.Popen(
+        [*command, "--nproc", str(nproc), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(f"{nproc} processes still training after 300 s; stderr:\n{stderr[-3000:]}")
+    assert process.returncode == 0, stderr[-3000:]
+    return stdout
 
 
 def curve(run):
@@ -39,7 +54,7 @@ def test_a_rank_gets_an_interleaved_share_and_never_nothing():
 def test_two_processes_follow_the_loss_curve_of_one_with_the_same_global_batch(tmp_path):
     config = toy_config(tmp_path, data=DATA, training=TRAINING, model={"dropout": 0.0})
     train(config, tmp_path / "one", progress_bar=False)
-    done = train_in_processes(config, tmp_path / "two", 2)
+    stdout = train_in_processes(config, tmp_path / "two", 2)
 
     one, two = curve(tmp_path / "one"), curve(tmp_path / "two")
     assert [step for step, *_ in two] == [step for step, *_ in one] and len(one) >= 4
@@ -50,7 +65,7 @@ def test_two_processes_follow_the_loss_curve_of_one_with_the_same_global_batch(t
     assert one[-1][2] < 0.85 * one[0][2]  # and it did learn
     log = (tmp_path / "two" / "train.log").read_text()
     assert log.count("training finished") == 1 and "× 2 processes" in log  # rank 0 alone writes
-    assert done.stdout.count("training finished") == 0 and done.stdout.count(str(tmp_path / "two")) == 1
+    assert stdout.count("training finished") == 0 and stdout.count(str(tmp_path / "two")) == 1
 
 
 def test_a_resumed_two_process_run_equals_an_uninterrupted_one(tmp_path):
