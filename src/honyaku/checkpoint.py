@@ -133,9 +133,9 @@ class OutputsBeforeStop:
     continued run then equals one that never stopped. Hard links suffice, as every write here replaces a file
     rather than changing it."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, best: BestCheckpoints):
         self.weights = run_dir / WEIGHTS_FILE
-        self.best = run_dir / "checkpoints" / "best"
+        self.best = best.directory
         self.directory = run_dir / "checkpoints" / "before-stop"
 
     def keep(self) -> None:
@@ -146,10 +146,10 @@ class OutputsBeforeStop:
             for kept in self.best.glob("*") if self.best.is_dir() else []:
                 _link(kept, staging / "best" / kept.name)
 
-    def put_back(self) -> bool:
-        """Whether there was anything to put back. Safe to repeat after a crash half-way."""
+    def put_back(self) -> None:
+        """Safe to repeat after a crash half-way, and a no-op once done."""
         if not self.directory.is_dir():
-            return False
+            return
         if (weights := self.directory / WEIGHTS_FILE).is_file():
             os.replace(weights, self.weights)
         # without weights kept, the run had none: its next evaluation is its first best and writes them
@@ -157,7 +157,6 @@ class OutputsBeforeStop:
             shutil.rmtree(self.best, ignore_errors=True)
             os.replace(best, self.best)
         shutil.rmtree(self.directory)
-        return True
 
 
 def _link(source: Path, link: Path) -> None:

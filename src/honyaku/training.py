@@ -215,6 +215,7 @@ class Trainer:
         self.pad_multiple = 8 if self.device.type == "cuda" else 1
         self.checkpoints = CheckpointStore(run_dir, keep=config.training.keep_last_checkpoints)
         self.best = BestCheckpoints(run_dir, config.training.keep_best_checkpoints, config.training.higher_is_better)
+        self.outputs_before_stop = OutputsBeforeStop(run_dir, self.best)
         self.progress = Progress()
         self.batches_in_epoch = 0
         self.before_stop_evaluation: dict[str, Any] | None = None  # the state a larger budget goes on from
@@ -285,7 +286,7 @@ class Trainer:
         for group, rate in zip(self.optimizer.param_groups, before_stop_evaluation["learning_rates"], strict=True):
             group["lr"] = rate
         if self.world.is_main:
-            OutputsBeforeStop(self.run_dir).put_back()
+            self.outputs_before_stop.put_back()
         logger.info(f"the evaluation made at that stop (step {self.progress.step:,}) is set aside")
 
     def _take_up_plateau_settings(self, rates: tuple[float, float] | None) -> None:
@@ -465,7 +466,7 @@ class Trainer:
                 "learning_rates": [group["lr"] for group in self.optimizer.param_groups],
             }
             if self.world.is_main:
-                OutputsBeforeStop(self.run_dir).keep()
+                self.outputs_before_stop.keep()
             self._evaluate()
         progress.finished, progress.budget_reached = f"reached {budget}", budget  # rather than early stopping
         self._save_checkpoint()
