@@ -1,10 +1,14 @@
 """Data-parallel training: 2 processes with gloo on 127.0.0.1 follow one process's loss curve, and resume."""
 
+import contextlib
 import csv
 import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 import safetensors.torch
@@ -21,23 +25,56 @@ DATA = {"train_limit": 1000}  # 16 global batches an epoch: quick, yet enough st
 
 def train_in_processes(config, run, nproc, *extra):
     command = [sys.executable, "-m", "honyaku", "train", str(config), "--out", str(run), "--no-progress"]
-    # In a session of its own, so that a timeout kills the ranks with torchrun: left running, they would slow
-    # every test after this one down into timeouts of its own
-    with subprocess.Popen(
-        [*command, "--nproc", str(nproc), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as process:
+    return run_torchrun([*command, "--nproc", str(nproc), *extra])
+
+
+def run_torchrun(command, timeout=300):
+    """COMMAND's stdout: torchrun, or a command that becomes it. After TIMEOUT seconds, the test fails with each
+    rank's Python stack, and no process of the run is left: torchrun starts every rank in a session of its own,
+    where killing torchrun does not reach them, and left running they slow every later test into a timeout."""
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,  # not pipes: a rank outliving torchrun would hold them open
+        subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, "PYTHONFAULTHANDLER": "1"}) as process,
+    ):
         try:
-            stdout, stderr = process.communicate(timeout=300)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-            pytest.fail(f"{nproc} processes still training after 300 s; stderr:\n{stderr[-3000:]}")
-    assert process.returncode == 0, stderr[-3000:]
-    return stdout
+            ranks = descendants(process.pid)
+            signal_all(ranks, signal.SIGABRT)  # faulthandler writes the rank's stacks to stderr
+            time.sleep(5)
+            signal_all([process.pid, *ranks], signal.SIGKILL)
+            process.wait()
+            pytest.fail(f"still running after {timeout} s:\n{tail(err, 12000)}")
+        assert process.returncode == 0, tail(err, 3000)
+        out.seek(0)
+        return out.read()
+
+
+def descendants(pid):
+    """The processes started by PID and by those, from /proc (Linux)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def signal_all(pids, signum):
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def tail(stream, characters):
+    stream.seek(0)
+    return stream.read()[-characters:]
 
 
 def curve(run):
@@ -113,9 +150,8 @@ def test_leaving_the_world_ends_its_threads(tmp_path):
     script = tmp_path / "leave.py"
     script.write_text(LEAVE_WORLD_SCRIPT, encoding="utf-8")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert sorted(line for line in done.stdout.splitlines() if line.startswith("rank")) == [
+    stdout = run_torchrun(command, timeout=120)
+    assert sorted(line for line in stdout.splitlines() if line.startswith("rank")) == [
         "rank 0: 0 threads left",
         "rank 1: 0 threads left",
     ]
