@@ -28,10 +28,11 @@ def train_in_processes(config, run, nproc, *extra):
     return run_torchrun([*command, "--nproc", str(nproc), *extra])
 
 
-def run_torchrun(command, timeout=300):
+def run_torchrun(command, timeout=180):
     """COMMAND's stdout: torchrun, or a command that becomes it. After TIMEOUT seconds, the test fails with each
     rank's Python stack, and no process of the run is left: torchrun starts every rank in a session of its own,
-    where killing torchrun does not reach them, and left running they slow every later test into a timeout."""
+    where killing torchrun does not reach them, and left running they slow every later test into a timeout. Three
+    timed-out runs of one test end within pytest-timeout's 600 s: interrupted by it, Popen's exit would wait on."""
     with (
         tempfile.TemporaryFile("w+") as out,
         tempfile.TemporaryFile("w+") as err,  # not pipes: a rank outliving torchrun would hold them open
