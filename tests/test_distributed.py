@@ -156,3 +156,31 @@ def test_leaving_the_world_ends_its_threads(tmp_path):
         "rank 0: 0 threads left",
         "rank 1: 0 threads left",
     ]
+
+
+TRAIN_SCRIPT = """
+import gc
+import os
+import sys
+from torch.nn.parallel import DistributedDataParallel
+from honyaku.training import train
+
+gc.disable()  # only where honyaku collects
+train(sys.argv[1], sys.argv[2], progress_bar=False)
+left = sum(isinstance(thing, DistributedDataParallel) for thing in gc.get_objects())
+sys.stdout.write(f"rank {os.environ['RANK']}: models left {left}\\n")
+"""
+
+
+def test_training_frees_its_distributed_model_before_leaving_the_world(tmp_path):
+    """The trainer's DistributedDataParallel model sits in reference cycles: left to the garbage collector, it was
+    freed after its process group, at any moment, and now and then hung the rank there (a CI timeout)."""
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN_SCRIPT, encoding="utf-8")
+    config = toy_config(tmp_path, data={"train_limit": 200}, training={"max_epochs": 1, "batch_size": 64})
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
+    stdout = run_torchrun([*command, str(config), str(tmp_path / "run")], timeout=120)
+    assert sorted(line for line in stdout.splitlines() if line.startswith("rank")) == [
+        "rank 0: models left 0",
+        "rank 1: models left 0",
+    ]

@@ -7,6 +7,7 @@ processes follow the loss curve of one process. Rank 0 alone writes to the run d
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -121,11 +122,16 @@ def join_world(device_name: str) -> tuple[World, str]:
 
 
 def leave_world() -> None:
-    """Free the process group, on every rank together. DistributedDataParallel imports
-    torch.distributed.nn.functional, whose functions take the world's group as a default argument: imported once a
-    group exists, they would keep it alive until the interpreter shuts down, where gloo's threads now and then
-    abort the process. This module imports it first."""
+    """Free the process group, on every rank together. What else holds the group must be freed first, while it is
+    whole: freed later, its gloo side now and then aborts or hangs the rank.
+
+    - DistributedDataParallel imports torch.distributed.nn.functional, whose functions take the world's group as a
+      default argument: imported once a group exists, they would keep it until the interpreter shuts down. This
+      module imports it first.
+    - A trainer's DistributedDataParallel model sits in reference cycles, which only the garbage collector frees,
+      at whatever moment it next runs: once the trainer is out of reach, it is collected here."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 

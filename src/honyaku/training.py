@@ -803,6 +803,7 @@ def train(
             for key, (before, now) in changed.items():
                 logger.info(f"resumed with {key}={setting_text(now)} (it was {setting_text(before)})")
             progress = trainer.train()
+        del trainer  # out of reach, so that leaving the world frees its model first
         world.barrier()  # rank 0 may still be writing: leave together (gloo aborts a rank that leaves early)
         return progress
     finally:
