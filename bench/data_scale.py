@@ -45,6 +45,7 @@ from logs import logged_tokens_per_second
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
+from honyaku.core.workers import descendant_processes
 from honyaku.data.corpus import resolve_corpus_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,20 +56,7 @@ TRAIN_STEPS, LOG_EVERY, RSS_STEPS = 40, 10, 10
 
 def tree_rss(root: int) -> int:
     """The resident memory of ``root`` and every process below it, in bytes (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                parents[int(entry.name)] = int(fields[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier += children
+    tree = [root, *descendant_processes(root)]
     total = 0
     for pid in tree:
         try:

@@ -8,13 +8,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 import safetensors.torch
 import torch
 
-from honyaku.distributed import World
+from honyaku.core.workers import descendant_processes
+from honyaku.distributed import World, torchrun_command
 from honyaku.training import train
 
 from .conftest import toy_config
@@ -41,7 +41,7 @@ def run_torchrun(command, timeout=180):
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            ranks = descendants(process.pid)
+            ranks = descendant_processes(process.pid)
             signal_all(ranks, signal.SIGABRT)  # faulthandler writes the rank's stacks to stderr
             time.sleep(5)
             signal_all([process.pid, *ranks], signal.SIGKILL)
@@ -50,21 +50,6 @@ def run_torchrun(command, timeout=180):
         assert process.returncode == 0, tail(err, 3000)
         out.seek(0)
         return out.read()
-
-
-def descendants(pid):
-    """The processes started by PID and by those, from /proc (Linux)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-            parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def signal_all(pids, signum):
@@ -76,6 +61,14 @@ def signal_all(pids, signum):
 def tail(stream, characters):
     stream.seek(0)
     return stream.read()[-characters:]
+
+
+def rank_lines(tmp_path, script, *args):
+    """The lines starting with "rank" that SCRIPT, run in two processes with ARGS, writes, sorted."""
+    path = tmp_path / "script.py"
+    path.write_text(script, encoding="utf-8")
+    stdout = run_torchrun([*torchrun_command(2), str(path), *map(str, args)], timeout=120)
+    return sorted(line for line in stdout.splitlines() if line.startswith("rank"))
 
 
 def curve(run):
@@ -148,11 +141,7 @@ sys.stdout.write(f"rank {world.rank}: {threads() - before} threads left\\n")  # 
 def test_leaving_the_world_ends_its_threads(tmp_path):
     """A process group that outlives leave_world is freed while the interpreter shuts down, where gloo's threads
     now and then abort the process; its threads tell whether it is gone."""
-    script = tmp_path / "leave.py"
-    script.write_text(LEAVE_WORLD_SCRIPT, encoding="utf-8")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
-    stdout = run_torchrun(command, timeout=120)
-    assert sorted(line for line in stdout.splitlines() if line.startswith("rank")) == [
+    assert rank_lines(tmp_path, LEAVE_WORLD_SCRIPT) == [
         "rank 0: 0 threads left",
         "rank 1: 0 threads left",
     ]
@@ -175,12 +164,8 @@ sys.stdout.write(f"rank {os.environ['RANK']}: models left {left}\\n")
 def test_training_frees_its_distributed_model_before_leaving_the_world(tmp_path):
     """The trainer's DistributedDataParallel model sits in reference cycles: left to the garbage collector, it was
     freed after its process group, at any moment, and now and then hung the rank there (a CI timeout)."""
-    script = tmp_path / "train.py"
-    script.write_text(TRAIN_SCRIPT, encoding="utf-8")
     config = toy_config(tmp_path, data={"train_limit": 200}, training={"max_epochs": 1, "batch_size": 64})
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(script)]
-    stdout = run_torchrun([*command, str(config), str(tmp_path / "run")], timeout=120)
-    assert sorted(line for line in stdout.splitlines() if line.startswith("rank")) == [
+    assert rank_lines(tmp_path, TRAIN_SCRIPT, config, tmp_path / "run") == [
         "rank 0: models left 0",
         "rank 1: models left 0",
     ]

@@ -135,10 +135,14 @@ def leave_world() -> None:
         dist.destroy_process_group()
 
 
+def torchrun_command(nproc: int) -> list[str]:
+    """``torchrun --standalone --nproc-per-node N`` (one machine), to be followed by what each process runs."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+
+
 def relaunch_with_torchrun(nproc: int, argv: list[str]) -> None:
-    """Replace this process with ``torchrun --standalone --nproc-per-node N -m honyaku ARGV`` (one machine)."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-    os.execv(sys.executable, [*command, "-m", "honyaku", *_without_nproc(argv)])
+    """Replace this process with ``torchrun --standalone --nproc-per-node N -m honyaku ARGV``."""
+    os.execv(sys.executable, [*torchrun_command(nproc), "-m", "honyaku", *_without_nproc(argv)])
 
 
 def _without_nproc(argv: list[str]) -> list[str]:

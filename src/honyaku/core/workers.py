@@ -10,6 +10,7 @@ import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from honyaku.core.errors import HonyakuError
@@ -32,6 +33,23 @@ def physical_cores() -> int:
     except (OSError, ValueError):
         return len(allowed)
     return len(cores) or len(allowed)
+
+
+def descendant_processes(root: int) -> list[int]:
+    """The processes that ``root`` started, and those they started, and so on (Linux /proc; none without it)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):  # a process that ended meanwhile
+            continue
+    found, frontier = [], {root}
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = set(children)
+    return found
 
 
 def usable_cpus() -> int:
