@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,15 @@ def dev_bleu_at_epochs(run: Path, epochs: list[int]) -> tuple[list[float], float
 BUDGET_SETTINGS = {"training.max_epochs", "training.max_steps", "training.max_minutes"}
 
 
-def flat(section: Any, prefix: str) -> dict[str, Any]:
-    if not isinstance(section, dict):
-        return {prefix: section}
-    return {key: value for name, inner in section.items() for key, value in flat(inner, f"{prefix}.{name}").items()}
+def flat(setting: Any, prefix: str) -> dict[str, Any]:
+    """A setting as ``{key: value}``, a nested section's (data.subwords) by its own keys."""
+    if not dataclasses.is_dataclass(setting):
+        return {prefix: setting}
+    return {
+        key: value
+        for entry in dataclasses.fields(setting)
+        for key, value in flat(getattr(setting, entry.name), f"{prefix}.{entry.name}").items()
+    }
 
 
 def changes(config: Config, base: Config) -> str:

@@ -146,9 +146,8 @@ def test_setting_text_writes_a_value_as_a_config_file_does_on_one_line():
         CONFIGS[0].parent / "transformer_joint.yaml",
         ["data.train=[{corpus: small_parallel_enja, weight: 0.34}, {distilled: runs/kd}]"],
     )
-    listed = [dataclasses.asdict(corpus) for corpus in config.data.train]
-    assert setting_text(listed) == (
-        "[{format: tokenized, corpus: small_parallel_enja, weight: 0.34},"
-        " {format: tokenized, distilled: runs/kd, weight: 1.0}]"
+    assert setting_text(config.data.train) == "[{corpus: small_parallel_enja, weight: 0.34}, {distilled: runs/kd}]"
+    assert setting_text(dataclasses.replace(config.data.subwords, vocab_size=4000)) == (
+        "{vocab_size: 4000, joint: true, character_coverage: 0.9995}"
     )
     assert (setting_text(None), setting_text(True), setting_text((0.9, 0.98))) == ("null", "true", "[0.9, 0.98]")

@@ -455,7 +455,7 @@ class Config:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
+        return _plain(self)
 
     def save(self, path: Path) -> None:
         path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -470,32 +470,48 @@ def changed_settings(
     config: Config, reference: Config, sections: tuple[str, ...] = ("data", "model", "training")
 ) -> dict[str, tuple[Any, Any]]:
     """``{"section.key": (reference value, config value)}`` for each setting of the sections that differs."""
-    ours, theirs = config.to_dict(), reference.to_dict()
-    return {
-        f"{section}.{key}": (theirs[section].get(key), value)
-        for section in sections
-        for key, value in ours[section].items()
-        if value != theirs[section].get(key)
-    }
+    changed = {}
+    for section in sections:
+        ours, theirs = getattr(config, section), getattr(reference, section)
+        for entry in dataclasses.fields(ours):
+            before, now = getattr(theirs, entry.name), getattr(ours, entry.name)
+            if now != before:
+                changed[f"{section}.{entry.name}"] = (before, now)
+    return changed
 
 
 def setting_text(value: Any) -> str:
     """A setting's value as a config file writes it (null, true, [0.9, 0.98], inverse_sqrt, [{corpus: x, weight:
-    2}]: a section's unset keys left out), on one line, for messages and tables."""
+    2}]: the keys of a section left at their defaults, or unset, left out), on one line, for messages and tables."""
     text = yaml.safe_dump(
-        _plain(value, unset_left_out=True), default_flow_style=True, allow_unicode=True, sort_keys=False, width=1 << 30
+        _plain(value, defaults_left_out=True),
+        default_flow_style=True,
+        allow_unicode=True,
+        sort_keys=False,
+        width=1 << 30,
     )
     return text.removesuffix("\n...\n").strip()
 
 
-def _plain(value: Any, unset_left_out: bool = False) -> Any:
-    """Tuples become lists so that the YAML stays plain (safe_dump/safe_load round trip); with ``unset_left_out``,
-    the keys of a section that hold null are dropped, as a config file leaves them out."""
-    if isinstance(value, dict):
-        return {k: _plain(v, unset_left_out) for k, v in value.items() if not (unset_left_out and v is None)}
+def _plain(value: Any, defaults_left_out: bool = False) -> Any:
+    """Sections become dicts and tuples lists, so that the YAML stays plain (safe_dump/safe_load round trip); with
+    ``defaults_left_out``, a section's keys that hold their default or null are dropped, as a config file leaves
+    them out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            entry.name: _plain(getattr(value, entry.name), defaults_left_out)
+            for entry in dataclasses.fields(value)
+            if not (defaults_left_out and getattr(value, entry.name) in (None, _default(entry)))
+        }
     if isinstance(value, (list, tuple)):
-        return [_plain(v, unset_left_out) for v in value]
+        return [_plain(v, defaults_left_out) for v in value]
     return value
+
+
+def _default(entry: dataclasses.Field) -> Any:
+    if entry.default_factory is not dataclasses.MISSING:
+        return entry.default_factory()
+    return entry.default
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
