@@ -4,10 +4,11 @@ import pytest
 import yaml
 
 from honyaku import Translator
+from honyaku.bundle import distilled_corpora
 from honyaku.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import training_sources
+from honyaku.data.corpus import distilled_about, training_sources
 from honyaku.training import Trainer
 
 from .conftest import toy_config
@@ -29,6 +30,14 @@ def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(att
     assert (out / "train.yy").read_text().splitlines() == translator.translate(
         originals, beam_size=2, pretokenized=True
     )
+    day = info["written"].split()[0]  # the provenance as a model card of its student tells it
+    assert distilled_about(out) == (
+        f"30 pairs written by honyaku distill on {day}: {train_files.src} (its first 30 pairs) translated into yy by "
+        f"`{attention_run}` as it was then (beam 2, length penalty {teacher['length_penalty']:g})"
+    )
+    assert distilled_about(tmp_path) == (
+        "written by honyaku distill (its distilled.yaml, which names the teachers, was not found)"
+    )
 
     student = toy_config(tmp_path / "student", data={"distilled": [str(out)]})
     for only, pairs in ((False, 3000 + 30), (True, 30)):
@@ -46,6 +55,7 @@ def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(att
     assert distilled.setting == "data.train[1]"
     assert distilled.files.src == str(out / "train.xx")
     assert training_sources(listed.data, distilled=False) == [original]  # what a teacher of this config translates
+    assert distilled_corpora(listed.data) == [(str(out), 2)]
     trainer = Trainer(listed, tmp_path / "run-listed", progress_bar=False)
     trainer.prepare(resume=False)
     assert len(trainer.training_pairs) == 3000 + 30 and "<kd>" in trainer.src_vocab.index

@@ -10,6 +10,7 @@ import pytest
 from honyaku import HonyakuError, Translator, pipeline
 from honyaku.bundle import bundle
 from honyaku.modeldir import CARD_FILE, WEIGHTS_FILE
+from honyaku.prediction import tune_length_penalty
 from honyaku.pretrained import detect_direction
 
 
@@ -49,6 +50,23 @@ def test_the_model_card_scores_the_bundled_weights_with_signatures(pretrained_di
     assert "The weights are stored in float16" in card and "60 steps" in card
     data = card.partition("## Data\n")[2].partition("\n## ")[0]
     assert "small_parallel_enja (https://github.com/odashi/small_parallel_enja" in data and "CC BY 2.0 FR" in data
+
+
+def test_a_bundled_model_tuned_again_and_bundled_again_keeps_its_record(pretrained_dir, corpus_dir, tmp_path):
+    tuned = tmp_path / "tuned"
+    shutil.copytree(pretrained_dir / "en-ja", tuned)
+    tune_length_penalty(tuned, [0.5, 1.0], beam_size=2, data_dir=str(corpus_dir))
+    once = bundle(tuned, tmp_path / "once", half=True, data_dir=str(corpus_dir))
+    card = (once / CARD_FILE).read_text(encoding="utf-8")
+    training = card.partition("## Training\n")[2].partition("\n## ")[0]
+    assert training.count("- The length penalty was chosen on dev by beam-search BLEU (corpus tokens): 0.5 → ") == 1
+    assert "60 steps" in training
+    assert "then, on the bundled directory, `honyaku tune -m DIR --length-penalty" in training
+    twice = bundle(once, tmp_path / "twice", half=True, data_dir=str(corpus_dir))  # as it was: its record stands
+    assert (twice / CARD_FILE).read_text(encoding="utf-8") == card
+    tune_length_penalty(twice, [0.5, 1.0], beam_size=2, data_dir=str(corpus_dir))  # tuned anew: the latest tuning
+    thrice = (bundle(twice, tmp_path / "thrice", half=True, data_dir=str(corpus_dir)) / CARD_FILE).read_text("utf-8")
+    assert thrice == card
 
 
 def test_evaluate_scores_tatoebas_split_as_natural_text_against_every_reference(pretrained_dir, corpus_dir, tmp_path):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
-from honyaku.core.config import DataConfig
+from honyaku.core.config import DataConfig, as_list
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import corpora_of, corpus_about, evaluation_set
+from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evaluation_set, search_about
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     CARD_FILE,
@@ -87,11 +87,7 @@ def model_card(
 ) -> str:
     cfg, decoding = translator.config, translator.config.decoding
     src, tgt = translator.direction
-    search = (
-        "greedy search"
-        if decoding.beam_size == 1
-        else f"beam {decoding.beam_size}, length penalty {decoding.length_penalty:g}"
-    )
+    search = search_about(decoding.beam_size, decoding.length_penalty)
     members = read_members(run_dir)
     kind = f"An ensemble of {len(members)} models" if members else f"A {cfg.model.arch} model"
     corpora = corpora_of(cfg.data)
@@ -104,6 +100,11 @@ def model_card(
         "## Data",
         "",
         *[f"- {corpus_about(corpus)}." for corpus in corpora],
+        *[
+            f"- Synthetic pairs, `{directory}`: {distilled_about(directory)}"
+            f"{'' if weight == 1 else f'; drawn {weight:g} times per pair and epoch on average'}."
+            for directory, weight in distilled_corpora(cfg.data)
+        ],
         *(
             ["- Every training pair with a sentence of a dev or test split above was left out."]
             if cfg.data.exclude_held_out
@@ -152,6 +153,12 @@ def model_card(
     return "\n".join(lines)
 
 
+def distilled_corpora(data: DataConfig) -> list[tuple[str, float]]:
+    """Each directory written by ``honyaku distill`` that the config trains on, with its weight."""
+    listed = [(corpus.distilled, corpus.weight) for corpus in as_list(data.train) if corpus.distilled is not None]
+    return listed + [(directory, 1.0) for directory in data.distilled]
+
+
 def is_bundled(model_dir: Path) -> bool:
     """A bundled model (its card, no training record of its own), bundled again: after a new length penalty."""
     return (
@@ -164,13 +171,17 @@ def rebundled_facts(model_dir: Path) -> list[str]:
     bundled directory) and the command that did it."""
     card = (model_dir / CARD_FILE).read_text(encoding="utf-8")
     section = card.partition("\n## Training\n")[2].partition("\n## ")[0]
-    lines = [line for line in section.splitlines() if line.strip() and not line.startswith(TUNING_FACT)]
+    lines = [line for line in section.splitlines() if line.strip()]
     tried = tuning(model_dir)
-    if not tried:
+    if not tried:  # bundled again as it was: its card's tuning stands
         return lines
+    lines = [line for line in lines if not line.startswith(TUNING_FACT)]
     candidates = " ".join(alpha for alpha, _ in tried)
-    retune = f", then, on the bundled directory, `honyaku tune -m DIR --length-penalty {candidates}`"
-    lines = [line.rstrip(".") + retune + "." if line.startswith("- Reproduce:") else line for line in lines]
+    retune = f"{RETUNED}`honyaku tune -m DIR --length-penalty {candidates}`"
+    lines = [  # the latest tuning replaces any before it
+        line.partition(RETUNED)[0].rstrip(".") + retune + "." if line.startswith("- Reproduce:") else line
+        for line in lines
+    ]
     return lines[:-1] + tuning_facts(model_dir) + lines[-1:] if lines[-1].startswith("- Reproduce:") else lines
 
 
@@ -261,4 +272,5 @@ def tuning_facts(model_dir: Path) -> list[str]:
     return [f"{TUNING_FACT}: {scores}."]
 
 
+RETUNED = ", then, on the bundled directory, "
 TUNING_FACT = "- The length penalty was chosen on dev by beam-search BLEU (corpus tokens)"

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import yaml
+
 from honyaku.core.config import DataConfig, SplitFiles, TrainingCorpus, as_list
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
@@ -676,6 +678,25 @@ def looks_raw(sentences: list[str], language: str, sample: int = 1000) -> str | 
 # --- distilled corpora -----------------------------------------------------------------------------------
 
 DISTILLED_INFO = "distilled.yaml"  # provenance: teachers, direction, search settings, source corpus, counts
+
+
+def distilled_about(directory: str | Path) -> str:
+    """What a directory written by ``honyaku distill`` holds, from its provenance file, for a model card."""
+    path = Path(directory) / DISTILLED_INFO
+    if not path.is_file():
+        return f"written by honyaku distill (its {DISTILLED_INFO}, which names the teachers, was not found)"
+    info = yaml.safe_load(path.read_text(encoding="utf-8"))
+    day = str(info["written"]).split()[0]
+    teachers = "; ".join(
+        f"{teacher['translated']} translated into {teacher['synthetic_side']} by `{teacher['model']}` as it was then "
+        f"({search_about(teacher['beam_size'], teacher['length_penalty'])})"
+        for teacher in info["teachers"]
+    )
+    return f"{info['pairs']:,} pairs written by honyaku distill on {day}: {teachers}"
+
+
+def search_about(beam_size: int, length_penalty: float) -> str:
+    return "greedy search" if beam_size == 1 else f"beam {beam_size}, length penalty {length_penalty:g}"
 
 
 def distilled_split(directory: str | Path, src_lang: str, tgt_lang: str) -> SplitFiles:
