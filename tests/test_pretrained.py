@@ -159,7 +159,7 @@ SEEDS_IN_ENGLISH = ["I am Tom.", "He is a good teacher.", "Where is the station?
 @pytest.mark.parametrize(
     ("task", "sentences", "expected"),
     [
-        ("translation", SEEDS_IN_ENGLISH, ["私はトムです。", "彼はよい先生です。", "駅はどこですか。"]),  # en→ja
+        ("translation", SEEDS_IN_ENGLISH, ["私はトムです。", "彼はよい先生です。", "駅はどこにありますか。"]),  # en→ja
         (
             "translation_ja_to_en",
             ["私はトムです。", "彼は良い先生です。", "駅はどこですか。"],
