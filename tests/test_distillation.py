@@ -56,6 +56,10 @@ def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(att
     assert distilled.files.src == str(out / "train.xx")
     assert training_sources(listed.data, distilled=False) == [original]  # what a teacher of this config translates
     assert distilled_corpora(listed.data) == [(str(out), 2)]
+    alone = load_config(
+        toy_config(tmp_path / "alone", data={"train": [files, entry], "distilled": [str(out)], "distilled_only": True})
+    )
+    assert distilled_corpora(alone.data) == [(str(out), 1.0)]  # what it trains on: data.train is left out
     trainer = Trainer(listed, tmp_path / "run-listed", progress_bar=False)
     trainer.prepare(resume=False)
     assert len(trainer.training_pairs) == 3000 + 30 and "<kd>" in trainer.src_vocab.index

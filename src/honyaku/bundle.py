@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
-from honyaku.core.config import DataConfig, as_list
+from honyaku.core.config import DataConfig, search_text
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evaluation_set, search_about
+from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evaluation_set, training_corpora
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     CARD_FILE,
@@ -87,7 +87,7 @@ def model_card(
 ) -> str:
     cfg, decoding = translator.config, translator.config.decoding
     src, tgt = translator.direction
-    search = search_about(decoding.beam_size, decoding.length_penalty)
+    search = search_text(decoding.beam_size, decoding.length_penalty)
     members = read_members(run_dir)
     kind = f"An ensemble of {len(members)} models" if members else f"A {cfg.model.arch} model"
     corpora = corpora_of(cfg.data)
@@ -155,8 +155,7 @@ def model_card(
 
 def distilled_corpora(data: DataConfig) -> list[tuple[str, float]]:
     """Each directory written by ``honyaku distill`` that the config trains on, with its weight."""
-    listed = [(corpus.distilled, corpus.weight) for corpus in as_list(data.train) if corpus.distilled is not None]
-    return listed + [(directory, 1.0) for directory in data.distilled]
+    return [(corpus.distilled, corpus.weight) for corpus, _ in training_corpora(data) if corpus.distilled is not None]
 
 
 def is_bundled(model_dir: Path) -> bool:

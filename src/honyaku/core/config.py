@@ -466,6 +466,11 @@ def as_list(train: TrainingCorpus | list[TrainingCorpus] | None) -> list[Trainin
     return train if isinstance(train, list) else [] if train is None else [train]
 
 
+def search_text(beam_size: int, length_penalty: float) -> str:
+    """A search as decoding settings give it, for model cards: greedy search, or beam 5, length penalty 2."""
+    return "greedy search" if beam_size == 1 else f"beam {beam_size}, length penalty {length_penalty:g}"
+
+
 def changed_settings(
     config: Config, reference: Config, sections: tuple[str, ...] = ("data", "model", "training")
 ) -> dict[str, tuple[Any, Any]]:

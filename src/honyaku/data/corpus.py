@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import yaml
 
-from honyaku.core.config import DataConfig, SplitFiles, TrainingCorpus, as_list
+from honyaku.core.config import DataConfig, SplitFiles, TrainingCorpus, as_list, search_text
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.workers import map_chunks
@@ -546,20 +546,26 @@ class TrainingSource:
     setting: str = "data.train"  # where the config sets it, for messages
 
 
+def training_corpora(data: DataConfig) -> list[tuple[TrainingCorpus, str]]:
+    """Every corpus of the training data as the config gives it, with the setting that names it, in order:
+    ``data.train`` (else the built-in corpus's training split) unless ``data.distilled_only``, then the directories
+    of ``data.distilled``."""
+    entries = []
+    if not data.distilled_only:
+        listed = isinstance(data.train, list)
+        for i, corpus in enumerate(as_list(data.train) or [TrainingCorpus(corpus=data.corpus)]):
+            entries.append((corpus, f"data.train[{i}]" if listed else "data.train"))
+    return entries + [(TrainingCorpus(distilled=directory), "data.distilled") for directory in data.distilled]
+
+
 def training_sources(
     data: DataConfig, data_dir: str | Path | None = None, distilled: bool = True
 ) -> list[TrainingSource]:
     """Every corpus of the training data, in order: ``data.train`` (else the built-in corpus's training split),
     then the directories of ``data.distilled``; where ``distilled`` is false, none written by ``honyaku distill``
     (``data.train``'s included)."""
-    entries = []
-    if not data.distilled_only:
-        listed = isinstance(data.train, list)
-        for i, corpus in enumerate(as_list(data.train) or [TrainingCorpus(corpus=data.corpus)]):
-            entries.append((corpus, f"data.train[{i}]" if listed else "data.train"))
-    entries += [(TrainingCorpus(distilled=directory), "data.distilled") for directory in data.distilled]
     sources = []
-    for corpus, setting in entries:
+    for corpus, setting in training_corpora(data):
         if corpus.distilled is not None:
             if distilled:
                 files = distilled_split(corpus.distilled, data.src_lang, data.tgt_lang)
@@ -689,14 +695,10 @@ def distilled_about(directory: str | Path) -> str:
     day = str(info["written"]).split()[0]
     teachers = "; ".join(
         f"{teacher['translated']} translated into {teacher['synthetic_side']} by `{teacher['model']}` as it was then "
-        f"({search_about(teacher['beam_size'], teacher['length_penalty'])})"
+        f"({search_text(teacher['beam_size'], teacher['length_penalty'])})"
         for teacher in info["teachers"]
     )
     return f"{info['pairs']:,} pairs written by honyaku distill on {day}: {teachers}"
-
-
-def search_about(beam_size: int, length_penalty: float) -> str:
-    return "greedy search" if beam_size == 1 else f"beam {beam_size}, length penalty {length_penalty:g}"
 
 
 def distilled_split(directory: str | Path, src_lang: str, tgt_lang: str) -> SplitFiles:
