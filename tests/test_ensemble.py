@@ -57,6 +57,9 @@ def test_an_ensemble_directory_is_tuned_and_bundled_like_a_model(attention_run, 
     assert f"`honyaku ensemble -m {attention_run} -m {transformer_run} -o {out}`, then `honyaku tune -m {out}" in card
     texts = Translator.load(out).translate(SENTENCES)
     assert sum(a == b for a, b in zip(Translator.load(bundled).translate(SENTENCES), texts)) >= 0.9 * len(texts)
+    again = (bundle(bundled, tmp_path / "again", half=True) / CARD_FILE).read_text()
+    training = card.partition("## Training\n")[2].partition("\n## ")[0]
+    assert again.partition("## Training\n")[2].partition("\n## ")[0] == training  # its record, not a new one's
 
 
 def test_what_cannot_be_an_ensemble_or_be_done_with_one_is_refused(attention_run, shared_run, tmp_path):

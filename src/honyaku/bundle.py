@@ -159,18 +159,15 @@ def distilled_corpora(data: DataConfig) -> list[tuple[str, float]]:
 
 
 def is_bundled(model_dir: Path) -> bool:
-    """A bundled model (its card, no training record of its own), bundled again: after a new length penalty."""
-    return (
-        (model_dir / CARD_FILE).is_file() and not (model_dir / METRICS_FILE).is_file() and not read_members(model_dir)
-    )
+    """A bundled model or ensemble (its card, no training record of its own), bundled again: after a new length
+    penalty. Neither a run nor ``honyaku ensemble``'s output has a card."""
+    return (model_dir / CARD_FILE).is_file() and not (model_dir / METRICS_FILE).is_file()
 
 
 def rebundled_facts(model_dir: Path) -> list[str]:
     """The training section of a bundled model's card, its length penalty as tuned since (``honyaku tune`` on the
     bundled directory) and the command that did it."""
-    card = (model_dir / CARD_FILE).read_text(encoding="utf-8")
-    section = card.partition("\n## Training\n")[2].partition("\n## ")[0]
-    lines = [line for line in section.splitlines() if line.strip()]
+    lines = card_training_section(model_dir)
     tried = tuning(model_dir)
     if not tried:  # bundled again as it was: its card's tuning stands
         return lines
@@ -182,6 +179,12 @@ def rebundled_facts(model_dir: Path) -> list[str]:
         for line in lines
     ]
     return lines[:-1] + tuning_facts(model_dir) + lines[-1:] if lines[-1].startswith("- Reproduce:") else lines
+
+
+def card_training_section(model_dir: Path) -> list[str]:
+    card = (model_dir / CARD_FILE).read_text(encoding="utf-8")
+    section = card.partition("\n## Training\n")[2].partition("\n## ")[0]
+    return [line for line in section.splitlines() if line.strip()]
 
 
 def reproduction(run_dir: Path, name: str, half: bool) -> str:
@@ -226,10 +229,8 @@ def tuning(run_dir: Path) -> list[tuple[str, str]]:
 def training_record(model_dir: Path, name: str) -> list[str]:
     """How a model directory's weights were made: from its run's records, or for a bundled model, the training
     section of its model card."""
-    card = model_dir / CARD_FILE
-    if not (model_dir / METRICS_FILE).is_file() and card.is_file():
-        section = card.read_text(encoding="utf-8").partition("\n## Training\n")[2].partition("\n## ")[0]
-        return [line for line in section.splitlines() if line.strip()]
+    if is_bundled(model_dir):
+        return card_training_section(model_dir)
     return [*training_facts(model_dir), f"- Reproduce: {reproduction(model_dir, name, half=False)}."]
 
 
