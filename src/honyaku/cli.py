@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from honyaku import __version__
-from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles
+from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles, search_text
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.wording import counted
@@ -649,11 +649,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         translator, evaluation, hypotheses_path, args.beam_size, args.detok, progress=not args.quiet
     )
     beam_size = args.beam_size or translator.decoding.beam_size
-    search = (
-        "greedy search"
-        if beam_size == 1
-        else (f"beam search (beam {beam_size}, length penalty {translator.decoding.length_penalty:g})")
-    )
+    search = search_text(beam_size, translator.decoding.length_penalty)
     engine = _engine(translator)
     print(f"{len(evaluation.sources)} sentences ({name}), {search}, {engine}; hypotheses in {hypotheses_path}")
     print(f"scored on {scored}")

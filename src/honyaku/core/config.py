@@ -467,7 +467,7 @@ def as_list(train: TrainingCorpus | list[TrainingCorpus] | None) -> list[Trainin
 
 
 def search_text(beam_size: int, length_penalty: float) -> str:
-    """A search as decoding settings give it, for model cards: greedy search, or beam 5, length penalty 2."""
+    """A search as decoding settings give it, for cards and reports: greedy search, or beam 5, length penalty 2."""
     return "greedy search" if beam_size == 1 else f"beam {beam_size}, length penalty {length_penalty:g}"
 
 
