@@ -4,7 +4,7 @@ import pytest
 
 from honyaku import HonyakuError, Translator
 from honyaku.cli import main
-from honyaku.data.corpus import count_lines, iter_lines, read_lines
+from honyaku.data.lines import count_lines, iter_lines, read_lines
 
 from .conftest import random_sequences
 

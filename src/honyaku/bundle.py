@@ -110,6 +110,11 @@ def model_card(
             if cfg.data.exclude_held_out
             else []
         ),
+        *(
+            ["- A pair that the training corpora hold more than once was trained on once."]
+            if cfg.data.deduplicate
+            else []
+        ),
         *([] if corpora else ["- The parallel text of the config below."]),
         "",
         "## Training",

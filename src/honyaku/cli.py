@@ -25,13 +25,13 @@ from honyaku.data.corpus import (
     PREPARED_DIR_ENV,
     DataPlaces,
     EvaluationSet,
-    count_lines,
+    corpus_listing,
     evaluation_set,
     fetch_corpus,
-    iter_lines,
     read_parallel,
     resolve_corpus_dir,
 )
+from honyaku.data.lines import count_lines, iter_lines
 from honyaku.modeldir import CARD_FILE
 from honyaku.prediction import BACKENDS, Translator, evaluate, tune_length_penalty
 from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
@@ -417,12 +417,27 @@ def add_data_command(commands: argparse._SubParsersAction) -> None:
     )
     path.add_argument("--corpus", choices=BUILTIN_CORPUS_NAMES, default="small_parallel_enja")
     path.set_defaults(handler=_data_path)
+    listing = data_commands.add_parser(
+        "list",
+        parents=[DATA_DIR_OPTION],
+        help="the built-in corpora: what each is, its licence and attribution, where it is found and its pairs",
+    )
+    listing.set_defaults(handler=_data_list)
 
 
 def _data_fetch(args: argparse.Namespace) -> None:
 
     directory = fetch_corpus(args.corpus, source_dir=args.source_dir)
     print(f"{args.corpus}: {directory}")
+
+
+def _data_list(args: argparse.Namespace) -> None:
+    for corpus in corpus_listing(args.data_dir):
+        print(f"{corpus.name}\n  {corpus.about}.")
+        if corpus.directory is None:
+            print(f"  not here yet: honyaku data fetch --corpus {corpus.name}")
+            continue
+        print(f"  {corpus.directory}: " + ", ".join(f"{split} {count:,}" for split, count in corpus.pairs.items()))
 
 
 def _data_path(args: argparse.Namespace) -> None:

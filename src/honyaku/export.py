@@ -161,7 +161,7 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
         vocab_size=len(tokens),
         d_model=cfg.model.embed_dim,
         encoder_layers=cfg.model.num_layers,
-        decoder_layers=cfg.model.num_layers,
+        decoder_layers=cfg.model.decoder_depth,
         encoder_attention_heads=cfg.model.num_heads,
         decoder_attention_heads=cfg.model.num_heads,
         encoder_ffn_dim=cfg.model.ffn_size,

@@ -35,13 +35,13 @@ from honyaku.data.casing import learn_casing, save_casing
 from honyaku.data.corpus import (
     DataPlaces,
     TrainingSource,
-    count_lines,
     held_out_splits,
     read_split_tagged,
     sentence_keys,
     training_sources,
 )
 from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs, word_lines, write_words
+from honyaku.data.lines import count_lines
 from honyaku.data.store import WORDS_FILES, StoredPairs, StoreWriter, store_info
 from honyaku.data.subwords import Subwords, learn_subwords, load_subwords
 from honyaku.data.text import detokenize, processor_names
@@ -203,6 +203,8 @@ def prepare_directory(
         for source, counts in zip(sources, written):
             if held_out:
                 logger.info(f"{source.name}: {counts.held_out:,} training pairs left out, their sentences held out")
+            if data.deduplicate:
+                logger.info(f"{source.name}: {counts.duplicates:,} training pairs left out, seen before")
         corpora = counted(len(sources), "corpus", "corpora")
         clock = _logged_pass(clock, f"read {sum(corpus_pairs):,} pairs from {corpora} as words")
         if processor_names(data) == ("japanese", "english"):
@@ -248,6 +250,7 @@ def prepare_directory(
                 "pairs": pairs,
                 "read": counts.pairs,
                 "held_out": counts.held_out,
+                "duplicates": counts.duplicates,
                 "weight": source.weight,
                 "tag": source.tag,
             }

@@ -1,6 +1,6 @@
-"""Parallel corpora: the built-in ones (small_parallel_enja, tatoeba_enja; found locally or fetched with pinned
-checksums) and a user's own aligned files or TSV, read strictly so that a bad line is reported by file and line
-number."""
+"""Parallel corpora: the built-in ones (small_parallel_enja, tatoeba_enja, graded_enja, kyoto_wiki, coursera_enja;
+found locally or fetched with pinned checksums, held-out splits derived where a corpus has none) and a user's own
+aligned files or TSV, read strictly so that a bad line is reported by file and line number."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import yaml
 
@@ -23,7 +22,9 @@ from honyaku.core.config import DataConfig, SplitFiles, TrainingCorpus, as_list,
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.workers import map_chunks
+from honyaku.data.lines import count_lines, iter_lines
 from honyaku.data.text import detokenize, get_processor, processor_names
+from honyaku.data.upstream import KyotoCounts, coursera_split, jec_pairs, kyoto_articles
 
 SPLITS = ("train", "dev", "test")
 
@@ -38,8 +39,9 @@ class BuiltinCorpus:
     # each language's text processor tokenizes for training, and which is scored as natural text.
     format: str = "tokenized"
     # Writes the splits ``{split}.{lang}`` from the files downloaded, into their directory (the second argument:
-    # where they were copied from, if they were); None: the files downloaded are the splits.
-    derive_splits: Callable[[Path, Path | None], None] | None = None
+    # where they were copied from, if they were), and gives the counts to keep with them (pairs per split, pairs
+    # left out); None: the files downloaded are the splits.
+    derive_splits: Callable[[Path, Path | None], dict[str, int]] | None = None
     # One source sentence may have several translations: its dev and test pairs are scored as one segment with
     # every translation as a reference.
     multi_reference: bool = False
@@ -65,20 +67,67 @@ TATOEBA_ENJA_COMMIT = (
 )
 
 
-def _derive_tatoeba_splits(directory: Path, source_dir: Path | None) -> None:
+GRADED_ENJA_COMMIT = "e8d2b943f02f87289666ed1f1761fae68edfda27"  # marmooo/graded-enja-corpus
+KYOTO_WIKI_COMMIT = "e5fcb65f2101efa7ab05ade551d97f6c5af6db7b"  # venali/BilingualCorpus: NICT's wiki_corpus_2.01
+COURSERA_ENJA_COMMIT = "8217d39fad27aece860c1741910af27c34337c8a"  # shyyhs/CourseraParallelCorpusMining
+GRADED_TSV = tuple(f"dist/{level}/{words}.tsv" for level in ("easy", "hard") for words in range(3, 16))
+JEC_TSV = "jec.tsv"
+KYOTO_ARCHIVE = "wiki_corpus_2.01.tar.gz"
+COURSERA_ARCHIVE = "Coursera_En-Ja.zip"
+
+
+def _sentence_keys_of(names: tuple[str, ...], source_dir: Path | None) -> set[str]:
+    """The ``sentence_key`` of every sentence of the built-in corpora ``names``, every split: found beside the local
+    copy ``source_dir`` first."""
+    keys = set()
+    for name in names:
+        try:
+            other = resolve_corpus_dir(name, source_dir) if source_dir is not None else None
+        except HonyakuError:
+            other = None
+        other = other or resolve_corpus_dir(name)
+        corpus = BUILTIN_CORPORA[name]
+        for split in SPLITS:
+            for lang in corpus.languages:
+                keys.update(sentence_key(line) for line in iter_lines(other / corpus.split_file(split, lang)))
+    return keys
+
+
+def _derive_tatoeba_splits(directory: Path, source_dir: Path | None) -> dict[str, int]:
     """Dev and test of sentences that small_parallel_enja (Tanaka corpus sentences, which Tatoeba holds too) does not
-    have: a model trained on that corpus has seen none of them. It is looked for beside the local copy first."""
-    try:
-        other = resolve_corpus_dir("small_parallel_enja", source_dir) if source_dir is not None else None
-    except HonyakuError:
-        other = None
-    other = other or resolve_corpus_dir("small_parallel_enja")
-    seen = {
-        sentence_key(line)
-        for name in BUILTIN_CORPORA["small_parallel_enja"].sha256
-        for line in iter_lines(other / name)
-    }
-    split_tatoeba(directory / "jpn.txt", directory, unseen_by=seen)
+    have: a model trained on that corpus has seen none of them."""
+    seen = _sentence_keys_of(("small_parallel_enja",), source_dir)
+    return split_tatoeba(directory / "jpn.txt", directory, unseen_by=seen)
+
+
+def _derive_graded_splits(directory: Path, source_dir: Path | None) -> dict[str, int]:
+    """The graded Tanaka pairs and JEC's as one corpus, split as tatoeba_enja is (``sentence_groups``), with dev
+    and test of sentences that neither small_parallel_enja nor tatoeba_enja has."""
+    pairs = [pair for name in GRADED_TSV for pair in iter_pairs(SplitFiles(tsv=str(directory / name)))]
+    pairs = [(english.strip(), japanese.strip()) for english, japanese in pairs] + list(jec_pairs(directory / JEC_TSV))
+    seen = _sentence_keys_of(("small_parallel_enja", "tatoeba_enja"), source_dir)
+    return split_grouped(pairs, sentence_groups(pairs), directory, unseen_by=seen)
+
+
+def _derive_kyoto_splits(directory: Path, source_dir: Path | None) -> dict[str, int]:
+    """Dev and test of whole articles, as KFTT's are, so that no article's sentences lie on both sides."""
+    counts = KyotoCounts()
+    pairs: list[tuple[str, str]] = []
+    articles = []
+    for article in kyoto_articles(directory / KYOTO_ARCHIVE, counts):
+        articles.append(list(range(len(pairs), len(pairs) + len(article.pairs))))
+        pairs += article.pairs
+    split = split_grouped(pairs, articles, directory)
+    return {**split, "articles": counts.articles, "left out (a side empty)": counts.empty}
+
+
+def _derive_coursera_splits(directory: Path, source_dir: Path | None) -> dict[str, int]:
+    """The archive's own splits, as text: the Japanese side joined back from its word segmentation."""
+    counts = {}
+    for split in SPLITS:
+        pairs = [pair for pair in zip(*coursera_split(directory / COURSERA_ARCHIVE, split)) if all(pair)]
+        counts[split] = write_split(directory, split, pairs)
+    return counts
 
 
 BUILTIN_CORPORA = {
@@ -111,6 +160,78 @@ BUILTIN_CORPORA = {
         "FR, sentences written and translated by its contributors, as in manythings.org's jpn-eng file (copy at "
         f"github.com/futurebridge/ZukaiML, commit {TATOEBA_ENJA_COMMIT[:7]}); honyaku holds out 1,000 pairs each "
         "for dev and test",
+    ),
+    # The Tanaka corpus cleaned and graded by word level (marmooo/graded-enja-corpus), with JEC's basic sentences.
+    "graded_enja": BuiltinCorpus(
+        name="graded_enja",
+        base_url=f"https://raw.githubusercontent.com/marmooo/graded-enja-corpus/{GRADED_ENJA_COMMIT}/{{file}}",
+        # The project's copy: 1,205 Tanaka pairs fewer than upstream's files, held out for an independent evaluation.
+        sha256={
+            "dist/easy/3.tsv": "d03212d7a6c8aca976b59d88371339d73c30cfd82730770bfef4e062ba68b2a7",
+            "dist/easy/4.tsv": "cfcb86c0f7625f7c52d0cb7954958ecee51a724501732ebbc87cb542c9b20c71",
+            "dist/easy/5.tsv": "29bb1815cc84096875e4570c7b45c0f128ecb9f70bfc254674139712ba6f2f19",
+            "dist/easy/6.tsv": "1d48b1b741634f943bebd90073c3a192fb4c0ca6e4c5d405a4b02ce8cc24e53d",
+            "dist/easy/7.tsv": "d877f2a862a3f2a2face42ce80b7cd9b11e6507ed85df5863908c158404141e9",
+            "dist/easy/8.tsv": "6f4e7eb19423262b0c9d35569ae4bab9e1e1aed19337573d039fb2d6501f88cd",
+            "dist/easy/9.tsv": "7d9327728dcd9ec5fe1da1f0b09f1ea779878087de4d446c2d7ad8c80d8b2402",
+            "dist/easy/10.tsv": "dc824c925c92b67daa3fd04a0bdb411a594a8545de910b42006bf8211211269d",
+            "dist/easy/11.tsv": "e8c123f6d439faa8a4d60f20cecd698b4f8ba5e5ef599030dac76f23f8f1327f",
+            "dist/easy/12.tsv": "5cca940fd29be00e166f31a4452b4115710ad633e40cc4ac520af1146d33159a",
+            "dist/easy/13.tsv": "1f6cf3acba19d95d2c19e2dff264d679a8a7ed3ef0273e303f234455732f9fe5",
+            "dist/easy/14.tsv": "940caf471acc5fbe080f3ecb7c4d4828ea8dfd428102b07c3a87d4d68b37b81c",
+            "dist/easy/15.tsv": "4500e4ff8a98ca13e47fe66075dba9de08ef753508a219ba7c8142de834e2f94",
+            "dist/hard/3.tsv": "295a53d81bbccaefbdce06448233c02602edc2d9a98a0172a6863cac9c0be220",
+            "dist/hard/4.tsv": "3866df9a9dfd837562be3d5e5b3edd658fc98e6ad77d4082d765839bfc6d5669",
+            "dist/hard/5.tsv": "45ea871a704279ecad7eee66baf0054adf884636eae4528de35546116465d7cf",
+            "dist/hard/6.tsv": "76bc2f9c968732a3204d6c05c545cd0c357554c65165c584322f63af4c55b1e4",
+            "dist/hard/7.tsv": "5b3b7c2908f5805e415f86f960377afe49779361ba587e3f7e78a35e994c9d4b",
+            "dist/hard/8.tsv": "560275fbcf8def858c77112e0d3dec25a6f9aa761661bf28760ce6c1dacc989e",
+            "dist/hard/9.tsv": "ca59e0f0307355134c0805f1e7a21d9d64298ddd04d632c883392f957c32fec9",
+            "dist/hard/10.tsv": "1aa3ac058a94fff872d52120ddcca1e8ee25d1726498d1a011d4aa680cc4ea3d",
+            "dist/hard/11.tsv": "3d91761aa5ca2f8e6d5ad5f1e21cb490d5462c43ad1078a18774157a51c5ea1a",
+            "dist/hard/12.tsv": "defeab68aadc8b201d14965ec2c6548c2666d4ec1c48a1c17e2a8ac7e0cb0b29",
+            "dist/hard/13.tsv": "ee750af0355a24783b612382c262ab370975fc2f236fdb84e9d352136b9dbba4",
+            "dist/hard/14.tsv": "b4b57c0668933b40b153cc5c1be1989320bedaa8fde05d1d0bee66eea6a885c1",
+            "dist/hard/15.tsv": "6d3e350959125fa8dc7338dda5f4e11d1aedcf98261b828c0bfa7f3214bc1ce0",
+            "jec.tsv": "9cf00b87bb30cd8f943337f51bf27b005bebf422fabba9541bf2d483b942ab10",
+        },
+        languages=("en", "ja"),
+        format="raw",
+        derive_splits=_derive_graded_splits,
+        multi_reference=True,
+        about="graded_enja: the Tanaka corpus cleaned and graded by word level, everyday and textbook sentences "
+        f"(github.com/marmooo/graded-enja-corpus, commit {GRADED_ENJA_COMMIT[:7]}, CC BY-SA 4.0; from "
+        "marmooo/tanaka-corpus-plus, CC BY 4.0), less 1,205 pairs held out for an independent evaluation, with the "
+        "JEC Basic Sentence Data (日英中基本文データ, Kyoto University, CC BY 3.0); honyaku holds out 1,000 pairs each "
+        "for dev and test, none of whose sentences small_parallel_enja or tatoeba_enja has",
+    ),
+    # NICT's Kyoto Wikipedia corpus, the source of KFTT: articles on Kyoto, Japanese history, culture and religion.
+    "kyoto_wiki": BuiltinCorpus(
+        name="kyoto_wiki",
+        base_url="https://alaginrc.nict.go.jp/WikiCorpus/src/{file}",
+        sha256={KYOTO_ARCHIVE: "bf647362f0509ad3417c0a385674053172dd0c817c251c780f7505206c884c62"},
+        languages=("en", "ja"),
+        format="raw",
+        derive_splits=_derive_kyoto_splits,
+        about="kyoto_wiki: the Japanese-English Bilingual Corpus of Wikipedia's Kyoto Articles 2.01 (NICT, "
+        "https://alaginrc.nict.go.jp/WikiCorpus/; the source of KFTT): Japanese Wikipedia articles on Kyoto, "
+        "history, culture and religion with their checked English translations, © NICT, CC BY-SA 3.0 (copy at "
+        f"github.com/venali/BilingualCorpus, commit {KYOTO_WIKI_COMMIT[:7]}); honyaku holds out whole articles, "
+        "1,000 pairs each for dev and test",
+    ),
+    # Coursera lecture subtitles (Song et al., LREC 2020): train aligned automatically, dev and test checked.
+    "coursera_enja": BuiltinCorpus(
+        name="coursera_enja",
+        base_url=f"https://raw.githubusercontent.com/shyyhs/CourseraParallelCorpusMining/{COURSERA_ENJA_COMMIT}/data/"
+        "{file}",
+        sha256={COURSERA_ARCHIVE: "c58ac8ec8e0675abb701fc502c9eb2a9dd203a935611323cbdb90320a185b562"},
+        languages=("en", "ja"),
+        format="raw",
+        derive_splits=_derive_coursera_splits,
+        about='coursera_enja: English–Japanese subtitles of Coursera lectures (Song et al., "Coursera Corpus Mining '
+        'and Multistage Fine-Tuning for Improving Lectures Translation", LREC 2020; '
+        f"github.com/shyyhs/CourseraParallelCorpusMining, commit {COURSERA_ENJA_COMMIT[:7]}), Apache-2.0: training "
+        "pairs aligned automatically, dev and test checked by people; the Japanese side's word segmentation removed",
     ),
 }
 
@@ -177,6 +298,33 @@ def resolve_corpus_dir(name: str, data_dir: str | Path | None = None, download: 
     return fetch_corpus(name)
 
 
+@dataclass(frozen=True)
+class CorpusListing:
+    """A built-in corpus as ``honyaku data list`` shows it: what it is, and where and how large it is here."""
+
+    name: str
+    about: str
+    directory: Path | None  # None: not found without a download
+    pairs: dict[str, int]  # per split (and what its derivation left out), where found
+
+
+def corpus_listing(data_dir: str | Path | None = None) -> list[CorpusListing]:
+    """Every built-in corpus, found as ``resolve_corpus_dir`` finds it but never downloaded."""
+    listing = []
+    for name, corpus in BUILTIN_CORPORA.items():
+        try:
+            directory = resolve_corpus_dir(name, data_dir, download=False)
+        except HonyakuError:
+            listing.append(CorpusListing(name, corpus.about, None, {}))
+            continue
+        pairs = {split: count_lines(directory / corpus.split_file(split, corpus.languages[0])) for split in SPLITS}
+        if corpus.derive_splits is not None:  # and what the derivation left out
+            derived = json.loads((directory / SPLITS_STAMP).read_text(encoding="utf-8")).get("pairs", {})
+            pairs |= {what: count for what, count in derived.items() if what not in SPLITS}
+        listing.append(CorpusListing(name, corpus.about, directory, pairs))
+    return listing
+
+
 def fetch_corpus(name: str, source_dir: str | Path | None = None, destination: Path | None = None) -> Path:
     """Put every file of the corpus into the cache, each checked against its pinned SHA-256, and derive its
     splits where it has no files of its own for them.
@@ -191,6 +339,7 @@ def fetch_corpus(name: str, source_dir: str | Path | None = None, destination: P
     base_url = os.environ.get(URL_ENV)
     for file_name, expected in corpus.sha256.items():
         target = destination / file_name
+        target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_file() and _sha256(target) == expected:
             continue
         with atomic_path(target) as temp:
@@ -207,8 +356,8 @@ def fetch_corpus(name: str, source_dir: str | Path | None = None, destination: P
                     f"{file_name} ({origin}): SHA-256 mismatch, expected {expected}, got {actual}; nothing was kept"
                 )
     if corpus.derive_splits is not None and _missing_files(corpus, destination):
-        corpus.derive_splits(destination, None if source_dir is None else Path(source_dir))
-        stamp = {"version": SPLIT_VERSION, "sha256": corpus.sha256}
+        pairs = corpus.derive_splits(destination, None if source_dir is None else Path(source_dir))
+        stamp = {"version": SPLIT_VERSION, "sha256": corpus.sha256, "pairs": pairs}
         (destination / SPLITS_STAMP).write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
     return destination
 
@@ -218,25 +367,28 @@ def _stamp_matches(corpus: BuiltinCorpus, directory: Path) -> bool:
         stamp = json.loads((directory / SPLITS_STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return stamp == {"version": SPLIT_VERSION, "sha256": corpus.sha256}
+    return stamp.get("version") == SPLIT_VERSION and stamp.get("sha256") == corpus.sha256
 
 
 # --- splits of a corpus without its own ------------------------------------------------------------------
 
-SPLIT_VERSION = 1  # of split_tatoeba: another version derives the splits afresh
+SPLIT_VERSION = 1  # of the derivations: another version derives the splits afresh
 HELD_OUT_PAIRS = 1000  # pairs in each of dev and test
 
 
 def split_tatoeba(
     path: Path, directory: Path, held_out: int = HELD_OUT_PAIRS, unseen_by: set[str] = frozenset()
 ) -> dict[str, int]:
-    """Split a TSV of ``English<TAB>Japanese`` pairs into train, dev and test (``{split}.en``, ``{split}.ja``,
-    pairs in the file's order), deterministically and without leakage: pairs that share an English or a
-    Japanese sentence form one group (all translations of a sentence, and theirs), and a group lies in one split.
-    Groups are taken in the order of a hash of their sentences, into test until it holds ``held_out`` pairs,
-    then into dev (a group that would overflow is passed over, and so is one with a sentence in ``unseen_by``,
-    ``sentence_key``s of another corpus); the rest is train. Gives the pairs per split."""
-    pairs = list(iter_pairs(SplitFiles(tsv=str(path))))  # each line checked: two fields, neither empty
+    """Split a TSV of ``English<TAB>Japanese`` pairs into train, dev and test without leakage: pairs that share an
+    English or a Japanese sentence form one group (``sentence_groups``), split by ``split_grouped``."""
+    # each line checked: two fields, neither empty
+    pairs = [(english.strip(), japanese.strip()) for english, japanese in iter_pairs(SplitFiles(tsv=str(path)))]
+    return split_grouped(pairs, sentence_groups(pairs), directory, held_out, unseen_by)
+
+
+def sentence_groups(pairs: list[tuple[str, str]]) -> list[list[int]]:
+    """The pairs (by index) in groups that share an English or a Japanese sentence: all translations of a sentence,
+    and theirs."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
 
     def root(node: tuple[str, str]) -> tuple[str, str]:
@@ -247,11 +399,26 @@ def split_tatoeba(
         return node
 
     for english, japanese in pairs:
-        parent[root(("en", english.strip()))] = root(("ja", japanese.strip()))
+        parent[root(("en", english))] = root(("ja", japanese))
     groups: dict[tuple[str, str], list[int]] = {}
     for index, (english, _) in enumerate(pairs):
-        groups.setdefault(root(("en", english.strip())), []).append(index)
-    order = sorted(groups.values(), key=lambda members: _group_hash(pairs, members))
+        groups.setdefault(root(("en", english)), []).append(index)
+    return list(groups.values())
+
+
+def split_grouped(
+    pairs: list[tuple[str, str]],
+    groups: list[list[int]],
+    directory: Path,
+    held_out: int = HELD_OUT_PAIRS,
+    unseen_by: set[str] = frozenset(),
+) -> dict[str, int]:
+    """Write ``pairs`` (English, Japanese) into train, dev and test (``{split}.en``, ``{split}.ja``, pairs in their
+    order), deterministically, each group of ``groups`` (lists of indices) in one split. Groups are taken in the
+    order of a hash of their pairs, into test until it holds ``held_out`` pairs, then into dev (a group that would
+    overflow is passed over, and so is one with a sentence in ``unseen_by``, ``sentence_key``s of another corpus);
+    the rest is train. Gives the pairs per split."""
+    order = sorted(groups, key=lambda members: _group_hash(pairs, members))
     split_of = ["train"] * len(pairs)
     sizes = {"test": 0, "dev": 0}
     for members in order:
@@ -265,14 +432,18 @@ def split_tatoeba(
                 break
         if all(size == held_out for size in sizes.values()):
             break
-    counts = {}
-    for split in SPLITS:
-        chosen = [pair for pair, where in zip(pairs, split_of) if where == split]
-        for column, lang in enumerate(("en", "ja")):
-            with atomic_path(directory / f"{split}.{lang}") as temp:
-                temp.write_text("".join(pair[column].strip() + "\n" for pair in chosen), encoding="utf-8")
-        counts[split] = len(chosen)
-    return counts
+    return {
+        split: write_split(directory, split, [pair for pair, where in zip(pairs, split_of) if where == split])
+        for split in SPLITS
+    }
+
+
+def write_split(directory: Path, split: str, pairs: list[tuple[str, str]]) -> int:
+    """``{split}.en`` and ``{split}.ja`` of (English, Japanese) ``pairs``, one a line, each written atomically."""
+    for column, lang in enumerate(("en", "ja")):
+        with atomic_path(directory / f"{split}.{lang}") as temp:
+            temp.write_text("".join(pair[column] + "\n" for pair in pairs), encoding="utf-8")
+    return len(pairs)
 
 
 def _group_hash(pairs: list[tuple[str, str]], members: list[int]) -> str:
@@ -318,43 +489,6 @@ def _builtin(name: str) -> BuiltinCorpus:
 
 
 # --- reading parallel text -------------------------------------------------------------------------------
-
-
-def _open_bytes(path: Path) -> BinaryIO:
-    try:
-        return path.open("rb")
-    except FileNotFoundError:
-        raise HonyakuError(f"{path}: file not found") from None
-    except OSError as error:
-        raise HonyakuError(f"{path}: cannot read: {error.strerror or error}") from None
-
-
-def iter_lines(path: str | Path) -> Iterator[str]:
-    """The lines of a UTF-8 text file, one at a time, without line endings; errors name the file and line."""
-    path = Path(path)
-    with _open_bytes(path) as file:
-        for number, raw in enumerate(file, start=1):
-            try:
-                yield raw.rstrip(b"\n").decode("utf-8").rstrip("\r")
-            except UnicodeDecodeError as error:
-                raise HonyakuError(f"{path}:{number}: invalid UTF-8 at byte {error.start}") from None
-
-
-def count_lines(path: str | Path) -> int:
-    """How many lines ``iter_lines`` gives, counted without decoding (a progress bar's total)."""
-    lines, last = 0, b"\n"
-    with _open_bytes(Path(path)) as file:
-        while block := file.read(1 << 20):
-            lines, last = lines + block.count(b"\n"), block[-1:]
-    return lines + (last != b"\n")
-
-
-def read_lines(path: str | Path) -> list[str]:
-    """All lines of a UTF-8 text file, without line endings; errors name the file and line."""
-    lines = list(iter_lines(path))
-    if not any(line.strip() for line in lines):
-        raise HonyakuError(f"{path}: file is empty")
-    return lines
 
 
 def iter_pairs(split: SplitFiles) -> Iterator[tuple[str, str]]:

@@ -8,6 +8,7 @@ chunk at a time, for the store. The passes read files rather than holding the co
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 from collections import Counter
@@ -22,11 +23,11 @@ from honyaku.core.workers import WORKER_CHUNK, WorkerPool, chunked
 from honyaku.data.corpus import (
     TrainingSource,
     check_tokenized,
-    iter_lines,
     iter_pairs,
     sentence_key,
     tokenized_text,
 )
+from honyaku.data.lines import iter_lines
 from honyaku.data.subwords import SentencePieceModel, Subwords, WordLevel, text_readers
 from honyaku.data.text import processor_names
 from honyaku.data.vocabulary import Vocabulary
@@ -36,10 +37,12 @@ CHUNK = WORKER_CHUNK  # pairs per task: large enough that a task outweighs sendi
 
 @dataclass
 class CorpusCounts:
-    """What pass 1 took from one corpus: pairs written, and pairs left out as held-out sentences."""
+    """What pass 1 took from one corpus: pairs written, and pairs left out as held-out sentences or as pairs an
+    earlier corpus (or this one, earlier) holds."""
 
     pairs: int = 0
     held_out: int = 0
+    duplicates: int = 0
 
 
 def write_words(
@@ -50,15 +53,16 @@ def write_words(
     held_out: set[str] = frozenset(),
 ) -> list[CorpusCounts]:
     """Pass 1: every corpus's pairs as words separated by spaces, source and target lines into ``paths``, but the
-    pairs with a side in ``held_out`` (``sentence_key``s); gives each corpus's counts. Tokenized corpora are
-    checked not to look raw (``check_tokenized``)."""
+    pairs with a side in ``held_out`` (``sentence_key``s) and, with ``data.deduplicate``, each pair seen before;
+    gives each corpus's counts. Tokenized corpora are checked not to look raw (``check_tokenized``)."""
     counts = []
+    seen: set[bytes] | None = set() if data.deduplicate else None
     with paths[0].open("w", encoding="utf-8") as src_out, paths[1].open("w", encoding="utf-8") as tgt_out:
         for source in sources:
             counted = CorpusCounts()
             pairs = itertools.islice(iter_pairs(source.files), source.limit)
-            if held_out:
-                pairs = _without_held_out(pairs, held_out, counted)
+            if held_out or seen is not None:
+                pairs = _kept_pairs(pairs, held_out, seen, counted)
             chunks = chunked(pairs, CHUNK)
             if source.files.format == "raw":
                 words = pool.imap(_raw_words, ((processor_names(data), chunk) for chunk in chunks))
@@ -72,14 +76,22 @@ def write_words(
     return counts
 
 
-def _without_held_out(
-    pairs: Iterator[tuple[str, str]], held_out: set[str], counted: CorpusCounts
+def _kept_pairs(
+    pairs: Iterator[tuple[str, str]], held_out: set[str], seen: set[bytes] | None, counted: CorpusCounts
 ) -> Iterator[tuple[str, str]]:
     for pair in pairs:
-        if sentence_key(pair[0]) in held_out or sentence_key(pair[1]) in held_out:
+        keys = sentence_key(pair[0]), sentence_key(pair[1])
+        if keys[0] in held_out or keys[1] in held_out:
             counted.held_out += 1
-        else:
-            yield pair
+            continue
+        if seen is not None:
+            # 8 bytes a pair rather than its text: 40 MB of set for 5M pairs
+            digest = hashlib.blake2b("\t".join(keys).encode(), digest_size=8).digest()
+            if digest in seen:
+                counted.duplicates += 1
+                continue
+            seen.add(digest)
+        yield pair
 
 
 def _raw_words(task: tuple[tuple[str, str], list[tuple[str, str]]]) -> tuple[list[str], list[str]]:

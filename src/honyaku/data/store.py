@@ -27,7 +27,7 @@ import numpy as np
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.data.batching import ParallelData
-from honyaku.data.corpus import iter_lines
+from honyaku.data.lines import iter_lines
 
 STORE_INFO = "store.json"
 STORE_FORMAT = 1

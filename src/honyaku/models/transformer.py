@@ -131,7 +131,7 @@ class Transformer(nn.Module):
         self.src_embed = self.tgt_embed if cfg.share_vocab else nn.Embedding(src_vocab_size, size, padding_idx=pad_id)
         self.register_buffer("positions", sinusoids(cfg.max_positions, size, FIRST_POSITION), persistent=False)
         self.encoder_layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.num_layers))
-        self.decoder_layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.num_layers))
+        self.decoder_layers = nn.ModuleList(DecoderLayer(cfg) for _ in range(cfg.decoder_depth))
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(size), nn.LayerNorm(size)
         self.dropout = Dropout(cfg.dropout)
         self.word_dropout = WordDropout(cfg.word_dropout)
