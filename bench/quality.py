@@ -15,7 +15,8 @@ ensemble``, written to ``RUNS/<first member's name>.ensemble``), with its member
 beam-5 translations of dev and test, as scored, go to ``DIR/<config name>.<split>.<target language>``, one per line:
 its BLEU can then be recomputed with sacrebleu alone against the corpus's references. BLEU is sacrebleu's on the
 corpus's own tokens (tokenize=none), references untouched; chrF is on the same text. Every row is scored on
-tatoeba_enja's dev and test too, as natural text against every reference, in a table of its own. A row whose run
+tatoeba_enja's dev and test too, as natural text against every reference, in a table of its own, and on the test
+split of every corpus of natural text (tatoeba_enja, graded_enja, kyoto_wiki, coursera_enja) in another. A row whose run
 ended at a budget (``training.max_epochs``, ``max_steps``, ``max_minutes``) rather than by early stopping says so.
 """
 
@@ -145,6 +146,42 @@ def score_everyday(run: Path, name: str, data_dir: str | None) -> list[str]:
     ]
 
 
+NATURAL_TEXT_CORPORA = ("tatoeba_enja", "graded_enja", "kyoto_wiki", "coursera_enja")
+
+
+def score_corpora(run: Path, name: str, data_dir: str | None) -> list[str]:
+    """A row for each raw-text corpus's test split (beam 5, natural text, every translation a reference); none for
+    a model of other languages."""
+    translator = Translator.load(run)
+    if set(translator.direction) != set(BUILTIN_CORPORA["tatoeba_enja"].languages):
+        return []
+    rows = []
+    for corpus in NATURAL_TEXT_CORPORA:
+        evaluation = evaluation_set(translator.config.data, "test", data_dir, corpus=corpus)
+        test_bleu, test_chrf = evaluate(translator, evaluation, beam_size=5)[0]
+        signatures = " ".join(f"`{result.signature}`".replace("|", "\\|") for result in (test_bleu, test_chrf))
+        rows.append(
+            f"| {name} · {corpus} | {'→'.join(translator.direction)} | {len(evaluation.sources):,} | "
+            f"{test_bleu.score:.2f} | {test_chrf.score:.2f} | {signatures} |"
+        )
+    return rows
+
+
+CORPORA_HEADER = [
+    "## Natural text on every corpus's test split (bench/quality.py)",
+    "",
+    "The models on the test splits of the four built-in corpora of text as people write it: tatoeba_enja and",
+    "graded_enja (everyday sentences; their test sentences are in neither small_parallel_enja nor each other's",
+    "training data), kyoto_wiki (whole articles held out, as KFTT does) and coursera_enja (lectures, its own test",
+    "split, checked by people). Text in, natural text out, beam 5 with each model's length penalty, every translation",
+    "of a source sentence a reference. BLEU tokenizes with sacrebleu's `ja-mecab` for Japanese output and `13a` for",
+    "English; chrF2 on the text as written. Rows named `src/honyaku/pretrained/…` are the bundled models of the",
+    "commit that wrote them; `runs/pretrained-4fd64d9/…` the bundled models before all_corpora.",
+    "",
+    "| model · corpus | direction | test sources | test BLEU | test chrF2 | signatures (BLEU, chrF) |",
+    "|---|---|---:|---:|---:|---|",
+]
+
 EVERYDAY_HEADER = [
     "## Everyday sentences: tatoeba_enja (bench/quality.py)",
     "",
@@ -206,13 +243,14 @@ def main() -> None:
     args = parser.parse_args()
     if sum(map(bool, (args.configs, args.ensemble, args.model))) != 1:
         parser.error("give configs, --ensemble DIR… or --model DIR…, one of the three")
-    lines, everyday = [], []
+    lines, everyday, corpora = [], [], []
     for directory in args.model or []:
         run = Path(directory)
         lines.append(score_run(run, f"`{directory}`", args.data_dir, [], args.outputs))
         found = score_everyday(run, f"`{directory}`", args.data_dir)
         everyday += found
-        print(lines[-1], *found, sep="\n")
+        corpora += score_corpora(run, f"`{directory}`", args.data_dir)
+        print(lines[-1], *found, *corpora, sep="\n")
     if args.ensemble:
         first = load_config(Path(args.ensemble[0]) / CONFIG_FILE).name
         run = ensemble(args.ensemble, Path(args.runs) / f"{first}.ensemble")
@@ -243,10 +281,13 @@ def main() -> None:
         lines.append(score_run(run, f"{config.name} (`{config_path}`)", args.data_dir, made, args.outputs))
         found = score_everyday(run, name, args.data_dir)
         everyday += found
-        print(lines[-1], *found, sep="\n")
+        corpora += score_corpora(run, name, args.data_dir)
+        print(lines[-1], *found, *corpora, sep="\n")
     write_section(args.results, "quality", HEADER, lines)
     if everyday:
         write_section(args.results, "quality-everyday", EVERYDAY_HEADER, everyday)
+    if corpora:
+        write_section(args.results, "quality-corpora", CORPORA_HEADER, corpora)
 
 
 if __name__ == "__main__":

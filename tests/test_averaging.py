@@ -95,3 +95,19 @@ def test_tuning_refuses_greedy_decoding_and_negative_penalties(run, tmp_path):
         tune_length_penalty(tmp_path / "avg", [0.6, 1.0])
     with pytest.raises(HonyakuError, match="must be ≥ 0"):
         tune_length_penalty(tmp_path / "avg", [-1.0], beam_size=2)
+
+
+def test_an_averaged_model_keeps_its_content_hash_and_is_converted_once(shared_run, tmp_path, monkeypatch):
+    pytest.importorskip("ctranslate2")
+    import honyaku.export
+    from honyaku.modeldir import stored_weights
+
+    average_run(shared_run, tmp_path / "avg", best=1)
+    assert stored_weights(tmp_path / "avg" / "model.safetensors").content_hash is not None
+    conversions = []
+    convert = honyaku.export.export_ctranslate2
+    monkeypatch.setattr(honyaku.export, "export_ctranslate2", lambda *args: conversions.append(convert(*args)))
+    for _ in range(3):
+        translation = Translator.load(tmp_path / "avg", device="cpu", backend="ctranslate2").translate(["i am tom ."])
+    assert len(conversions) == 1
+    assert translation == Translator.load(tmp_path / "avg", device="cpu", backend="torch").translate(["i am tom ."])

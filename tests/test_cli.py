@@ -150,8 +150,14 @@ def test_python_api_matches_the_cli(run):
     ]
     lines = honyaku("translate", "-m", run, "-b", "4", "--n-best", "3", "i am tom .", "hi .").stdout.splitlines()
     assert len(lines) == 6 and lines[0].startswith(f"0 ||| {beam[0]} ||| ") and lines[5].startswith("1 ||| ")
-    with pytest.raises(HonyakuError, match="n-best must be between 1 and the beam size"):
+    with pytest.raises(HonyakuError, match=r"n-best \(3\) cannot exceed the beam size \(2\)"):
         translator.translate_n_best(["i am tom ."], n_best=3, beam_size=2)
+    for beam_size, problem in ((0, "the beam size must be at least 1, got 0"), (-3, "at least 1, got -3")):
+        with pytest.raises(HonyakuError, match=problem):
+            translator.translate(["i am tom ."], beam_size=beam_size)
+    refused = honyaku("translate", "-m", run, "-b", "5", "--n-best", "9", "i am tom .")
+    assert refused.returncode != 0 and "n-best (9) cannot exceed the beam size (5)" in refused.stderr
+    assert not refused.stdout
     with pytest.raises(HonyakuError, match="sentence 2 has 100,000 characters; the limit is 1,000"):
         translator.translate(["i am tom .", "a" * 100_000])
     assert translator.translate(["\x00\u200b", "\ud800 i am tom ."])[0] == ""
@@ -202,6 +208,16 @@ def test_bad_input_gives_one_line_errors(run, tmp_path, corpus_dir):
     assert_one_line_error(
         honyaku("train", REPO / "configs" / "seed_keras.yaml", "--out", tmp_path / "r", "--resume"), "no run to resume"
     )
+    missing_folder = tmp_path / "no" / "such" / "out.ja"
+    assert_one_line_error(
+        honyaku("translate", "-m", run, "-o", missing_folder, "hi ."),
+        f"out.ja (--output): its folder {missing_folder.parent}",
+    )
+    assert_one_line_error(honyaku("translate", "-m", run, "-o", tmp_path, "hi ."), "(--output): a folder; give a file")
+    for port in ("80000", "-1", "http"):
+        refused = honyaku("serve", "--port", port)
+        assert refused.returncode == 2 and f"{port!r} is not a port number (0 to 65535)" in refused.stderr
+        assert "Traceback" not in refused.stderr
 
 
 def test_a_resume_keeps_the_data_and_model_and_logs_the_training_settings_it_changes(run, tmp_path, corpus_dir):

@@ -15,6 +15,7 @@ from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
 from honyaku.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
+from honyaku.core.metrics import bleu
 from honyaku.data.batching import ParallelData, collate
 from honyaku.training import train
 
@@ -117,8 +118,12 @@ def test_half_precision_translation_agrees_with_float32(request, run_name, dtype
     full = Translator.load(run, device="cpu").translate(sentences, pretokenized=True)
     half = Translator.load(run, device="cpu", dtype=dtype)
     assert {parameter.dtype for parameter in half.model.parameters()} == {getattr(torch, dtype)}
-    agree = sum(a == b for a, b in zip(full, half.translate(sentences, pretokenized=True))) / len(sentences)
-    assert agree >= 0.8, f"{dtype}: {agree:.0%} of the translations equal float32's"
+    # Which near-ties flip below float32 depends on the CPU's kernels (with or without native bfloat16) and on
+    # the thread count: exact agreement per sentence does not hold everywhere (76% to 100% seen), closeness does.
+    # BLEU of the half-precision translations against float32's: 100 where all agree, about 70 where one in four
+    # differs by a flipped near-tie, far below where the arithmetic breaks the search.
+    closeness = bleu(half.translate(sentences, pretokenized=True), full).score
+    assert closeness >= 50, f"{dtype}: BLEU {closeness:.1f} against float32's translations"
 
 
 def test_the_cli_translates_in_the_precision_it_is_given(attention_run, capsys):

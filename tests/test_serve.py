@@ -58,7 +58,7 @@ def test_translations_match_the_python_api(server):
         ({"text": "w1", "texts": ["w2"]}, 422, "give either 'text' or 'texts'"),
         ({}, 422, "give either 'text' or 'texts'"),
         ({"text": "w1", "beam_size": 0}, 422, "greater than or equal to 1"),
-        ({"text": "w1", "beam_size": 2, "n_best": 3}, 422, "n_best (3) cannot exceed beam_size (2)"),
+        ({"text": "w1", "beam_size": 2, "n_best": 3}, 422, "n-best (3) cannot exceed the beam size (2)"),
         ({"text": "w1", "colour": "red"}, 422, "Extra inputs are not permitted"),
         ({"text": "w1", "direction": "en-ja"}, 422, "direction: 'en-ja' is not served; allowed values: xx-yy"),
         ({"texts": []}, 422, "texts: an empty list; give at least one text"),

@@ -5,12 +5,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from honyaku import HonyakuError
-from honyaku.data.text import get_processor, processor_for
+from honyaku.core.config import DataConfig
+from honyaku.data.text import dev_bleu_tokenizer, get_processor, processor_for
 
 from .conftest import hypothesis_examples
 
 ENGLISH = get_processor("english")
 JAPANESE = get_processor("japanese")
+TEXT = get_processor("text")
 
 
 def corpus_lines(corpus_dir, *names):
@@ -86,6 +88,23 @@ def test_japanese_segmentation_is_close_to_the_corpus(corpus_dir):
     assert f1 >= 0.79, f"token F1 {f1:.3f}"
 
 
+def test_the_text_processor_keeps_text_as_written_for_sentencepiece():
+    assert TEXT.tokenize("Hello,  how are you?\u3000I'm Ｔｏｍ.") == ["Hello,", "how", "are", "you?", "I'm", "Ｔｏｍ."]
+    assert TEXT.tokenize("私は１０時に起きます。") == [
+        "私は１０時に起きます。"
+    ]  # full-width kept: references write it so
+    assert TEXT.tokenize("か\u3099") == ["が"]  # but one form of a character that Unicode composes
+    assert (
+        TEXT.detokenize(["私はトムです。"]) == "私はトムです。" and TEXT.detokenize(["I", "am", "Tom."]) == "I am Tom."
+    )
+
+
+def test_dev_bleu_tokenizes_text_as_written_and_leaves_tokens_alone():
+    assert dev_bleu_tokenizer(DataConfig(src_processor="text", tgt_processor="text")) == "ja-mecab"
+    assert dev_bleu_tokenizer(DataConfig(src_lang="ja", tgt_lang="en", tgt_processor="text")) == "13a"
+    assert dev_bleu_tokenizer(DataConfig()) == "none"
+
+
 def test_processors_by_language_and_unknown_names():
     assert (processor_for("en"), processor_for("ja"), processor_for("de")) == ("english", "japanese", "pretokenized")
     with pytest.raises(HonyakuError, match="unknown text processor 'klingon'"):
@@ -96,13 +115,13 @@ def test_processors_by_language_and_unknown_names():
 @given(st.text(alphabet=st.characters(codec=None), max_size=80))
 def test_any_text_tokenizes_without_error(text):
     """Control characters, surrogates, emoji, RTL and mixed scripts: tokens, never an exception."""
-    for processor in (ENGLISH, JAPANESE):
+    for processor in (ENGLISH, JAPANESE, TEXT):
         tokens = processor.tokenize(text)
         assert all(token and not any(char.isspace() for char in token) for token in tokens)
         assert isinstance(processor.detokenize(tokens), str)
 
 
-@pytest.mark.parametrize("processor", [ENGLISH, JAPANESE], ids=["english", "japanese"])
+@pytest.mark.parametrize("processor", [ENGLISH, JAPANESE, TEXT], ids=["english", "japanese", "text"])
 def test_hostile_characters_are_cleaned(processor):
     assert processor.tokenize("\x00\u200b\ufeff\t\r\n") == []
     assert processor.tokenize("\ud800") == ["\ufffd"]

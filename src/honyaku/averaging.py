@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import safetensors.torch
-
 from honyaku.checkpoint import BestCheckpoints, CheckpointStore, average_weights
 from honyaku.core.errors import HonyakuError
-from honyaku.core.files import atomic_path
-from honyaku.modeldir import AVERAGED_FROM_FILE, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, copy_model_files
+from honyaku.data.vocabulary import Vocabulary
+from honyaku.modeldir import (
+    AVERAGED_FROM_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    build_directory_model,
+    copy_model_files,
+    read_config,
+    read_vocabularies,
+    save_weights,
+)
 
 
 def checkpoints_to_average(run_dir: Path, last: int | None = None, best: int | None = None) -> list[Path]:
@@ -42,7 +50,14 @@ def average_run(
     sources = checkpoints_to_average(run_dir, last, best)
     averaged = average_weights(sources)
     copy_model_files(run_dir, out_dir, also=(METRICS_FILE,))
-    with atomic_path(out_dir / WEIGHTS_FILE) as temp:
-        safetensors.torch.save_file(averaged, str(temp))
+    # through the model, so that the file holds the content hash that loading checks and conversions are keyed by
+    config = read_config(run_dir)
+    src_vocab, tgt_vocab = read_vocabularies(run_dir)
+    model = build_directory_model(run_dir, config, len(src_vocab), len(tgt_vocab), Vocabulary.pad_id)
+    missing, unexpected = model.load_state_dict(averaged, strict=False)  # tied parameters are stored once
+    loaded = {tensor.data_ptr() for name, tensor in model.state_dict().items() if name in averaged}
+    if unexpected or any(model.state_dict()[name].data_ptr() not in loaded for name in missing):
+        raise HonyakuError(f"{run_dir}: its checkpoints do not fit the model of its {CONFIG_FILE}")
+    save_weights(model, out_dir / WEIGHTS_FILE)
     (out_dir / AVERAGED_FROM_FILE).write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")
     return sources

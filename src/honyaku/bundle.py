@@ -18,6 +18,7 @@ from honyaku.core.config import DataConfig, search_text
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evaluation_set, training_corpora
+from honyaku.data.text import dev_bleu_tokenizer
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     CARD_FILE,
@@ -261,7 +262,9 @@ def training_facts(run_dir: Path) -> list[str]:
     ]
     dev_bleu = [float(row["dev_bleu"]) for row in rows if row.get("dev_bleu")]
     if dev_bleu:
-        facts.append(f"- Best dev BLEU during training (greedy, corpus tokens): {max(dev_bleu):.2f}.")
+        tokenizer = dev_bleu_tokenizer(read_config(run_dir).data)
+        scored = "corpus tokens" if tokenizer == "none" else f"natural text, sacrebleu tokenize={tokenizer}"
+        facts.append(f"- Best dev BLEU during training (greedy, {scored}): {max(dev_bleu):.2f}.")
     sources = averaged_from(run_dir)
     if sources:
         steps = [re.search(r"step-0*(\d+)", source).group(1) for source in sources]

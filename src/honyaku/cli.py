@@ -53,6 +53,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a file or a socket that the system refused: one line, as any other error
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"honyaku: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
+
+
+def port_number(text: str) -> int:
+    """A TCP port, for argparse: an error names the value and the range, never a traceback."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return port
 
 
 BACKEND_HELP = (
@@ -197,7 +212,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         help="repeat for more directions (default: every pretrained model)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=port_number, default=8000, help="TCP port, 0 to 65535 (default 8000)")
     parser.add_argument("--max-chars", type=int, default=MAX_INPUT_CHARS, help="characters per text (more: 413)")
     parser.add_argument("--max-texts", type=int, default=64, help="texts per request (more: 413)")
     parser.add_argument(
@@ -543,6 +558,8 @@ def add_translate_command(commands: argparse._SubParsersAction) -> None:
 def _translate(args: argparse.Namespace) -> None:
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
+    if args.output:  # checked before the model loads and the work starts
+        _check_output(Path(args.output))
     if args.interactive:
         return _interactive(_load_translator(args).tagged(args.tag), args)
     if args.text:
@@ -582,6 +599,13 @@ def _progress_bar(total: int | None, quiet: bool):
     from tqdm import tqdm  # 0.1 s to import: not for the sentences of the command line
 
     return tqdm(total=total, unit=" sentences", disable=quiet or None, file=sys.stderr, dynamic_ncols=True)
+
+
+def _check_output(path: Path) -> None:
+    if path.is_dir():
+        raise HonyakuError(f"{path} (--output): a folder; give a file name")
+    if not path.parent.is_dir():
+        raise HonyakuError(f"{path} (--output): its folder {path.parent} does not exist")
 
 
 @contextlib.contextmanager

@@ -33,12 +33,23 @@ def output_caps(src_lengths: list[int], decoding: DecodingConfig, max_positions:
     return caps if max_positions is None else [min(cap, max_positions - 1) for cap in caps]
 
 
+def search_options_problem(n_best: int, beam_size: int | None) -> str | None:
+    """What is wrong with asking for ``n_best`` translations from a beam of ``beam_size`` (None: the model's),
+    in the words every entry point (Python, command line, HTTP API) reports it; None where nothing is."""
+    if beam_size is not None and beam_size < 1:
+        return f"the beam size must be at least 1, got {beam_size}"
+    if n_best < 1:
+        return f"n-best must be at least 1, got {n_best}"
+    if beam_size is not None and n_best > beam_size:
+        return f"n-best ({n_best}) cannot exceed the beam size ({beam_size}): a beam of K finds at most K translations"
+    return None
+
+
 def beam_size_for(n_best: int, beam_size: int | None, decoding: DecodingConfig) -> int:
     """The beam that finds ``n_best`` translations: ``beam_size``, by default the config's (at least ``n_best``)."""
-    beam_size = beam_size or max(decoding.beam_size, n_best)
-    if not 1 <= n_best <= beam_size:
-        raise HonyakuError(f"n-best must be between 1 and the beam size ({beam_size}), got {n_best}")
-    return beam_size
+    if problem := search_options_problem(n_best, beam_size):
+        raise HonyakuError(problem)
+    return beam_size if beam_size is not None else max(decoding.beam_size, n_best)
 
 
 class SearchEngine(Protocol):

@@ -10,7 +10,8 @@ there: for English input, NFKC, typographic quotes, lowercasing, punctuation and
 way ("don't" → "don 't"); then the SentencePiece unigram pieces (or the words of a word-level model). For
 Japanese output, words joined without spaces except between Latin letters or digits. Not expressible, and so
 left to honyaku: MeCab segmentation of Japanese input, and Moses detokenization and casing of English output
-(the export joins English words with spaces, except before punctuation).
+(the export joins English words with spaces, except before punctuation). A model of the ``text`` processor
+(text as written, SentencePiece does all the segmenting) exports whole: NFC, then its pieces, both ways.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def build_tokenizer(files: ModelDirectory, tokens: list[str]):
     tokenizer = tokenizers.Tokenizer(model)
     english_source = source == "english"
     tokenizer.normalizer = normalizers.Sequence(
-        [normalizers.NFKC()]
+        [normalizers.NFC() if source == "text" else normalizers.NFKC()]
         + (
             [normalizers.Replace(typographic, plain) for typographic, plain in ENGLISH_PUNCTUATION.items()]
             + [normalizers.Lowercase()]

@@ -18,6 +18,7 @@ from honyaku import __version__
 from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.data.sentences import split_sentences
+from honyaku.engine import search_options_problem
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
 from honyaku.pretrained import detect_direction
@@ -49,8 +50,8 @@ class TranslateRequest(BaseModel):
             raise ValueError("give either 'text' or 'texts'")
         if self.texts == []:
             raise ValueError("texts: an empty list; give at least one text")
-        if self.beam_size is not None and self.n_best > self.beam_size:
-            raise ValueError(f"n_best ({self.n_best}) cannot exceed beam_size ({self.beam_size})")
+        if problem := search_options_problem(self.n_best, self.beam_size):
+            raise ValueError(problem)
         return self
 
     @property

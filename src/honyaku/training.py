@@ -39,7 +39,7 @@ from honyaku.core.wording import counted
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
 from honyaku.data.corpus import DataPlaces
 from honyaku.data.store import store_info
-from honyaku.data.text import detokenize
+from honyaku.data.text import detokenize, dev_bleu_tokenizer
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
 from honyaku.modeldir import (
@@ -536,18 +536,19 @@ class Criterion:
         self.rdrop_alpha = cfg.rdrop_alpha
 
     def __call__(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The summed loss, and its cross-entropy part (what the logs report)."""
-        targets = batch.tgt_out.flatten()
+        """The summed loss, and its cross-entropy part (what the logs report), over the real target tokens only."""
+        real = batch.tgt_out != Vocabulary.pad_id  # (B, T)
+        targets = batch.tgt_out[real]  # (N,)
         if not self.rdrop_alpha:
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in).float()  # (B, T, V), float32 under autocast
-            loss = self.cross_entropy(logits.flatten(0, 1), targets)
+            logits = model(batch.src, batch.src_lengths, batch.tgt_in, real).float()  # (N, V), float32 under autocast
+            loss = self.cross_entropy(logits, targets)
             return loss, loss
-        logits = model(batch.src.repeat(2, 1), batch.src_lengths.repeat(2), batch.tgt_in.repeat(2, 1))
-        first, second = logits.float().chunk(2)  # (B, T, V) each
-        cross_entropy = (
-            self.cross_entropy(first.flatten(0, 1), targets) + self.cross_entropy(second.flatten(0, 1), targets)
-        ) / 2
-        divergence = symmetric_kl(first, second, batch.tgt_out != Vocabulary.pad_id)
+        logits = model(
+            batch.src.repeat(2, 1), batch.src_lengths.repeat(2), batch.tgt_in.repeat(2, 1), real.repeat(2, 1)
+        )
+        first, second = logits.float().chunk(2)  # (N, V) each: the first copy's rows come first
+        cross_entropy = (self.cross_entropy(first, targets) + self.cross_entropy(second, targets)) / 2
+        divergence = symmetric_kl(first, second)
         # half of Wu et al.'s CE₁ + CE₂ + α/2 (KL(p‖q) + KL(q‖p)): alpha means what it means there, on one pass's scale
         return cross_entropy + self.rdrop_alpha * divergence / 4, cross_entropy
 
@@ -613,11 +614,10 @@ def regularization_summary(config: Config) -> str:
     return "; ".join(option for option in options if option)
 
 
-def symmetric_kl(first: torch.Tensor, second: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """KL(p‖q) + KL(q‖p) of two passes' logits (B, T, V), summed over the positions where ``mask`` (B, T) holds."""
+def symmetric_kl(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """KL(p‖q) + KL(q‖p) of two passes' logits (N, V), summed over the N positions."""
     log_p, log_q = first.log_softmax(dim=-1), second.log_softmax(dim=-1)
-    divergence = ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B, T)
-    return divergence.masked_fill(~mask, 0.0).sum()
+    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum()
 
 
 def start_from(model: nn.Module, initial: InitialModel, cfg: Config, vocab_sizes: tuple[int, int]) -> None:
@@ -666,6 +666,7 @@ class DevEvaluation:
 
     def __init__(self, prepared: PreparedData, config: Config, device: torch.device, precision: MixedPrecision):
         self.data, self.references = prepared.dev_data, prepared.dev_references
+        self.bleu_tokenizer = dev_bleu_tokenizer(config.data)
         self.tgt_vocab, self.tgt_subwords = prepared.tgt_vocab, prepared.tgt_subwords
         self.decoding, self.batch_size = config.decoding, config.training.eval_batch_size
         self.device, self.precision = device, precision
@@ -676,11 +677,10 @@ class DevEvaluation:
         total, tokens = 0.0, 0
         for indices in make_batches(self.data, self.batch_size, None, 0, 0):
             batch = collate(self.data, indices, Vocabulary.pad_id).to(self.device)
+            real = batch.tgt_out != Vocabulary.pad_id
             with self.precision.autocast():
-                logits = model(batch.src, batch.src_lengths, batch.tgt_in).float()
-            total += nn.functional.cross_entropy(
-                logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=Vocabulary.pad_id, reduction="sum"
-            ).item()
+                logits = model(batch.src, batch.src_lengths, batch.tgt_in, real).float()  # (N, V)
+            total += nn.functional.cross_entropy(logits, batch.tgt_out[real], reduction="sum").item()
             tokens += batch.num_target_tokens
         model.train()
         return total / tokens
@@ -690,7 +690,7 @@ class DevEvaluation:
         with self.precision.autocast():
             outputs = translate_ids(model, self.data.src, self.decoding, *ids, self.device, beam_size=1)
         hypotheses = [detokenize(self.tgt_subwords.join(self.tgt_vocab.decode(best.tokens))) for (best,) in outputs]
-        return bleu(hypotheses, self.references).score
+        return bleu(hypotheses, self.references, self.bleu_tokenizer).score
 
 
 def make_optimizer(model: nn.Module, cfg: TrainingConfig, device: torch.device) -> torch.optim.Optimizer:

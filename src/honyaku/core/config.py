@@ -32,7 +32,7 @@ def parse_yaml(text: str) -> Any:
 # honyaku.data.text, honyaku.models.factory, honyaku.models.attention), keyed by these names (test_config.py
 # checks that they agree), so that a config is validated without importing them.
 BUILTIN_CORPUS_NAMES = ("small_parallel_enja", "tatoeba_enja", "graded_enja", "kyoto_wiki", "coursera_enja")
-PROCESSOR_NAMES = ("pretokenized", "english", "japanese")
+PROCESSOR_NAMES = ("pretokenized", "english", "japanese", "text")
 ARCHITECTURE_NAMES = ("seq2seq", "attention", "transformer")
 ATTENTION_KINDS = ("dot", "general", "bahdanau")
 PRECISION_NAMES = ("float32", "bfloat16", "float16")  # honyaku.core.runtime.PRECISIONS; training adds auto

@@ -21,8 +21,11 @@ class Ensemble(nn.Module):
         limits = [member.max_positions for member in members if member.max_positions is not None]
         self.max_positions = min(limits, default=None)
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        return log_mean_probability([member(src, src_lengths, tgt_in) for member in self.members])  # (B, T, V)
+    def forward(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        # (B, T, V), or (N, V) at N positions
+        return log_mean_probability([member(src, src_lengths, tgt_in, positions) for member in self.members])
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> list[Any]:
         return [member.encode(src, src_lengths) for member in self.members]

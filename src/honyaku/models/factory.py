@@ -18,8 +18,12 @@ class TranslationModel(Protocol):
     training: bool
     max_positions: int | None  # the longest sequence the model can take (None: no limit)
 
-    def __call__(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced scores of whole targets: (B, S), (B,), (B, T) → logits (B, T, V)."""
+    def __call__(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Teacher-forced scores of whole targets: (B, S), (B,), (B, T) → logits (B, T, V); with ``positions``
+        (B, T), True where a score is wanted (the real target tokens), only those: (N, V) in row-major order. The
+        output layer is the costliest of a small model, and padding needs none of it."""
         ...
 
     def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Any:

@@ -41,11 +41,13 @@ class Seq2Seq(nn.Module):
         _, state = self.encoder(packed)  # final (h, c) at each sentence's true length
         return state
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
         state = self.encode(src, src_lengths)
         y = self.dropout(self.word_dropout(self.tgt_embed(tgt_in)))  # (B, T, E)
         out, _ = self.decoder(y, state)  # (B, T, H): the whole target in one call
-        return self.output(self.dropout(out))  # (B, T, V)
+        return self.output(self.dropout(out if positions is None else out[positions]))  # (B, T, V) or (N, V)
 
     def decode_step(self, state: LSTMState, prev_tokens: torch.Tensor) -> tuple[torch.Tensor, LSTMState]:
         y = self.tgt_embed(prev_tokens).unsqueeze(1)  # (B, 1, E)
@@ -125,10 +127,13 @@ class AttentionSeq2Seq(nn.Module):
         layers2, batch, size = state.shape  # (2L, B, H), forward and backward interleaved per layer
         return state.view(layers2 // 2, 2, batch, size).transpose(1, 2).reshape(layers2 // 2, batch, 2 * size)
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
         state = self.encode(src, src_lengths)
         attentional, _ = self._decode(self.dropout(self.word_dropout(self.tgt_embed(tgt_in))), state)  # (B, T, H)
-        return self.output(self.dropout(attentional))  # (B, T, V)
+        kept = attentional if positions is None else attentional[positions]
+        return self.output(self.dropout(kept))  # (B, T, V), or (N, V) at N positions
 
     def decode_step(self, state: AttentionState, prev_tokens: torch.Tensor) -> tuple[torch.Tensor, AttentionState]:
         attentional, state = self._decode(self.tgt_embed(prev_tokens).unsqueeze(1), state)  # (B, 1, H)

@@ -160,12 +160,15 @@ class Transformer(nn.Module):
         cross = [layer.cross_attention.keys_values(memory) for layer in self.decoder_layers]
         return TransformerState(mask, [k for k, _ in cross], [v for _, v in cross], [], [])
 
-    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, positions: torch.Tensor | None = None
+    ) -> torch.Tensor:
         state = self.encode(src, src_lengths)
         x = self.embed(self.tgt_embed, tgt_in)  # (B, T, D)
         for i, layer in enumerate(self.decoder_layers):
             x, _ = layer(x, (state.cross_keys[i], state.cross_values[i]), state.memory_mask)
-        return self.output(self.decoder_norm(x))  # (B, T, V)
+        x = self.decoder_norm(x)
+        return self.output(x if positions is None else x[positions])  # (B, T, V), or (N, V) at N positions
 
     def decode_step(self, state: TransformerState, prev_tokens: torch.Tensor) -> tuple[torch.Tensor, TransformerState]:
         x = self.embed(self.tgt_embed, prev_tokens.unsqueeze(1), start=state.position)  # (B, 1, D)
