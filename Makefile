@@ -18,11 +18,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# The web page's test drives Debian's Chromium (Playwright's own browser download does not work offline).
+# The web page's test drives Debian's Chromium (Playwright's own browser download does not work offline), with a
+# Japanese font (IPA Gothic), without which the page's Japanese would be drawn as boxes.
+BROWSER_PACKAGES := chromium fonts-ipafont-gothic
 browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "make test needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+	@{ command -v chromium >/dev/null && fc-list :lang=ja | grep -q .; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+	  else echo "make test needs Debian's $(BROWSER_PACKAGES): sudo apt-get install $(BROWSER_PACKAGES)"; exit 1; fi; }
 
 # One worker per core (pytest-xdist), each on one thread; idle workers take tests from busy ones (worksteal).
 test: install browser

@@ -32,6 +32,24 @@ def write_section(results: Path, name: str, header: list[str], rows: list[str], 
     results.write_text(text, encoding="utf-8")
 
 
+def write_accuracy(results: Path, name: str, intro: list[str], outcomes: list[tuple[str, str | None]]) -> None:
+    """A section of accuracy per group and overall, and what was wrong, from ``outcomes``: each case's group
+    (a language) and, where it went wrong, how (None: right). Printed too."""
+    counts: dict[str, list[int]] = {}
+    for group, miss in outcomes:
+        counts.setdefault(group, [0, 0])[miss is None] += 1
+    totals = [sum(count[0] for count in counts.values()), sum(count[1] for count in counts.values())]
+    rows = [
+        f"| {group} | {wrong + right} | {right} | {right / (wrong + right):.1%} |"
+        for group, (wrong, right) in sorted(counts.items(), key=lambda item: -sum(item[1]))
+    ]
+    rows.append(f"| all | {sum(totals)} | {totals[1]} | {totals[1] / sum(totals):.1%} |")
+    misses = [f"- {miss}" for _, miss in outcomes if miss is not None]
+    header = [*intro, "", *(["Wrong:", "", *misses, ""] if misses else []), "| group | cases | right | accuracy |"]
+    write_section(results, name, [*header, "|---|---:|---:|---:|"], rows, keep_rows=False)
+    print(*rows, *misses, sep="\n")
+
+
 def _rows(text: str, start: str, end: str) -> list[str]:
     if start not in text:
         return []

@@ -69,9 +69,11 @@ def test_translate_from_arguments_file_and_stdin(run, tmp_path):
     assert by_file.returncode == 0 and (tmp_path / "out.txt").read_text().splitlines() == lines
     by_stdin = honyaku("translate", "-m", run, stdin="i am tom .\nit 's a pen .\n")
     assert by_stdin.stdout.splitlines() == lines
-    interactive = honyaku("translate", "-m", run, "-i", stdin="i am tom .\n" + "x" * 2000 + "\nit 's a pen .\n")
+    typed = "i am tom .\n" + "x" * 2000 + "\nit 's a pen .\n"
+    interactive = honyaku("translate", "-m", run, "-i", "--on-long", "refuse", stdin=typed)
     assert interactive.returncode == 0 and interactive.stdout.splitlines() == lines  # the bad line is skipped
-    assert interactive.stderr.count("honyaku: error: sentence 1 has 2,000 characters") == 1
+    assert interactive.stderr.count("honyaku: error: text 2: sentence 1 has 2,000 characters") == 1
+    assert len(honyaku("translate", "-m", run, "-i", stdin=typed).stdout.splitlines()) == 3  # the long one in parts
 
 
 def test_evaluate_prints_bleu_and_chrf_with_signatures(run, corpus_dir, tmp_path):
@@ -159,7 +161,7 @@ def test_python_api_matches_the_cli(run):
     assert refused.returncode != 0 and "n-best (9) cannot exceed the beam size (5)" in refused.stderr
     assert not refused.stdout
     with pytest.raises(HonyakuError, match="sentence 2 has 100,000 characters; the limit is 1,000"):
-        translator.translate(["i am tom .", "a" * 100_000])
+        translator.translate(["i am tom .", "a" * 100_000], split_sentences=False)
     assert translator.translate(["\x00\u200b", "\ud800 i am tom ."])[0] == ""
     with pytest.raises(HonyakuError, match="does not match the model's direction en→ja"):
         pipeline("translation_ja_to_en", model=run)

@@ -4,6 +4,8 @@ Each property runs a CI-sized number of generated inputs; ``HONYAKU_HYPOTHESIS_S
 (the long run in the README: N=20 gives 11,000 inputs in one run of the suite).
 """
 
+import copy
+import dataclasses
 import json
 
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from honyaku import Translator
 from honyaku.core.errors import HonyakuError
+from honyaku.data.sentences import parts_within
 from honyaku.training import train
 
 from .conftest import hypothesis_examples, toy_config
@@ -49,9 +52,20 @@ def test_the_translator_takes_any_text(english_translator, texts):
             assert translation == ""  # nothing to translate once cleaned: empty in, empty out
 
 
-def test_over_long_input_is_refused_with_a_clear_error(english_translator):
-    with pytest.raises(HonyakuError, match=r"sentence 2 has 100,000 characters; the limit is 1,000"):
-        english_translator.translate(["fine", "x" * 100_000])
+def test_an_over_long_sentence_is_translated_in_parts_unless_refusing_is_asked_for(english_translator):
+    long = "fine, " * 300 + "and " + "good " * 200 + "end."  # one sentence of 2,808 characters
+    parts = parts_within(long, 1000, "en")
+    assert all(len(part) <= 1000 for part in parts) and " ".join(parts) == long
+    assert parts[0].endswith("fine,") and len(parts[0]) > 990  # after as many clauses as fit
+    assert parts[-2].startswith("and good") and parts[-1] == "good end."  # a longer clause, at its last space
+    assert english_translator.translate(["fine", long])[1] == " ".join(english_translator.translate(parts))
+    assert parts_within("x" * 2500, 1000, "ja") == ["x" * 1000, "x" * 1000, "x" * 500]  # no clause, no space
+    refusing = copy.copy(english_translator)
+    refusing.decoding = dataclasses.replace(english_translator.decoding, long_sentences="refuse")
+    with pytest.raises(HonyakuError, match=r"^text 2: sentence 1 has 2,808 characters; the limit is 1,000"):
+        refusing.translate(["fine", long])
+    with pytest.raises(HonyakuError, match=r"^sentence 2 has 100,000 characters; the limit is 1,000"):
+        english_translator.translate(["fine", "x" * 100_000], split_sentences=False)
 
 
 @settings(max_examples=hypothesis_examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,7 @@ from honyaku.cli import main
 from honyaku.data.sentences import join_sentences, split_sentences
 from honyaku.pretrained import pretrained_model
 
-from .conftest import running
+from .conftest import REPO, running
 
 PARAGRAPH_EN = "I am Tom. I live in Tokyo. I like cats very much, and my sister likes dogs."
 PARAGRAPH_JA = "私はトムです。東京に住んでいます。猫がとても好きです。"
@@ -78,3 +78,29 @@ def test_the_pipeline_the_cli_and_the_server_split_unless_told_not_to(shared_run
         for flag, expected in ((True, split), (False, whole)):
             body = {"text": PARAGRAPH_EN, "split_sentences": flag}
             assert client.post("/translate", json=body).json()["translations"][0]["translation"] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "sentences"),
+    [
+        ("My name is Ken. I work at a bank in Tokyo.", "en", ["My name is Ken.", "I work at a bank in Tokyo."]),
+        ("He is ill. He can't come.", "en", ["He is ill.", "He can't come."]),
+        ("Mr. Smith is here. He waits.", "en", ["Mr. Smith is here.", "He waits."]),  # titles stay abbreviations
+        ("Great job! 😀 See you.", "en", ["Great job! 😀", "See you."]),
+        ("Great! $5 is cheap.", "en", ["Great!", "$5 is cheap."]),
+        ("「走れ！」誰も聞かなかった。", "ja", ["「走れ！」", "誰も聞かなかった。"]),
+        ("彼は「ありがとう」と言った。それから帰った。", "ja", ["彼は「ありがとう」と言った。", "それから帰った。"]),
+    ],
+)
+def test_names_emoji_and_quotations_split_where_sentences_end(text, language, sentences):
+    assert split_sentences(text, language) == [sentences]
+
+
+def test_at_least_97_percent_of_the_example_texts_split_exactly_right(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    from sentences import read_texts, text_of  # bench/sentences.py measures the same for RESULTS.md
+
+    texts = read_texts()
+    assert len(texts) >= 200 and {language for language, _ in texts} == {"en", "ja"}
+    right = sum(split_sentences(text_of(language, found), language) == [found] for language, found in texts)
+    assert right / len(texts) >= 0.97, f"{right} of {len(texts)}"

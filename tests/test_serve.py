@@ -25,6 +25,25 @@ def test_health_and_docs(server):
         "max_chars": 50,
     }  # fmt: skip
     assert "/translate" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 404  # its page loads Swagger UI from a CDN: not offered
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [({"text": "w1", "beam_size": 0}, 422), ({"texts": ["w1"] * 9}, 413), ("{not json", 422), ({}, 422)],
+)
+def test_every_error_is_a_problem_details_body_with_one_sentence(server, body, status):
+    client, _, _ = server
+    json_type = {"content-type": "application/json"}
+    sent = {"content": body, "headers": json_type} if isinstance(body, str) else {"json": body}
+    response = client.post("/translate", **sent)
+    assert response.status_code == status and response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem.keys() == {"type", "title", "status", "detail"} and problem["status"] == status
+    assert isinstance(problem["detail"], str) and problem["detail"] and "None" not in problem["detail"]
+    assert client.get("/nowhere").json()["status"] == 404
 
 
 def test_health_counts_the_texts_taken_and_those_waiting(server):
@@ -130,6 +149,17 @@ def test_without_a_direction_each_text_goes_the_way_its_script_reads(bundled_ser
     assert [t["translation"] for t in body["translations"]] == expected
     one = client.post("/translate", json={"text": "こんにちは。"}).json()
     assert one["direction"] == one["translations"][0]["direction"] == "ja-en"
+    unread = client.post("/translate", json={"texts": ["안녕하세요", "Good night."]}).json()["translations"]
+    assert unread[0] == {  # no direction: not translated
+        "language": "ko",
+        "warning": "reads as Korean (Hangul), which no model here translates: left as it is",
+        "translation": "안녕하세요",
+        "score": 0.0,
+    }
+    assert unread[1]["direction"] == "en-ja" and unread[1]["language"] == "en" and "warning" not in unread[1]
+    pinned = client.post("/translate", json={"text": "おやすみなさい。", "direction": "en-ja"})
+    pinned = pinned.json()["translations"][0]
+    assert pinned["warning"] == "reads as Japanese, but the model translates en→ja: translated anyway"
     wrong = client.post("/translate", json={"text": "I am Tom.", "direction": "en-fr"})
     assert wrong.status_code == 422
     assert wrong.json()["detail"] == "direction: 'en-fr' is not served; allowed values: en-ja, ja-en"

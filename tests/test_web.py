@@ -4,7 +4,10 @@ the toy attention model (one direction, 50 characters a text) and over the bundl
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from .conftest import random_sequences, running
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("HONYAKU_SCREENSHOTS") or tempfile.gettempdir())  # to look at
 # As root in a sandbox, with no network beyond this machine: no sandboxing, no background connections.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -163,12 +167,20 @@ def test_over_long_text_is_refused_before_it_is_sent(page, server):
     expect(page.locator("#error")).to_have_text("")
 
 
-def test_the_servers_refusal_and_a_server_that_is_down_get_clear_messages(page):
-    refusal = json.dumps({"detail": "sentence 1 is bad"})
+def test_the_servers_refusal_and_a_server_that_is_down_get_clear_messages(page, server):
+    page.fill("#source", "w1 w2")
+    page.locator("#source").press("Control+Enter")
+    expect(page.locator("#translation")).to_have_text(server[1].translate(["w1 w2"])[0])
+    expect(page.get_by_role("button", name="Copy translation")).to_be_enabled()
+    refusal = json.dumps(
+        {"type": "about:blank", "title": "Unprocessable Content", "status": 422, "detail": "sentence 1 is bad"}
+    )
     page.route("**/translate", lambda route: route.fulfill(status=422, content_type="application/json", body=refusal))
     page.fill("#source", "w1 w2")
     page.locator("#source").press("Control+Enter")
     expect(page.locator("#error")).to_have_text("The server refused the text (422): sentence 1 is bad")
+    expect(page.locator("#translation")).to_have_text("")  # the last text's translation is not this one's
+    expect(page.get_by_role("button", name="Copy translation")).to_be_disabled()
 
     page.unroute("**/translate")
     page.route("**/translate", lambda route: route.abort("connectionrefused"))
@@ -256,21 +268,52 @@ def test_the_direction_is_detected_as_you_type_and_swapped(browser, bundled_serv
     expect(page.get_by_role("combobox", name="Direction")).to_have_value("")  # detect
     page.fill("#source", "I am Tom.")
     expect(page.locator("#translation")).to_have_text(translators["en-ja"].translate(["I am Tom."])[0])
-    expect(page.locator("#detected")).to_have_text("Detected: English → Japanese")
+    expect(page.locator("#detected")).to_have_text("Detected: English → Japanese (choose a direction to pin it)")
     expect(page.locator("#target-title")).to_have_text("Translation: Japanese")
 
     japanese = page.text_content("#translation")
     page.get_by_role("button", name="Swap languages").click()
     expect(page.locator("#source")).to_have_value(japanese)
-    expect(page.get_by_role("combobox", name="Direction")).to_have_value("ja-en")  # chosen, no longer detected
+    expect(page.get_by_role("combobox", name="Direction")).to_have_value("")  # still detected, now the other way
     expect(page.locator("#translation")).to_have_text(translators["ja-en"].translate([japanese])[0])
-    expect(page.locator("#detected")).to_have_text("")
+    expect(page.locator("#detected")).to_have_text("Detected: Japanese → English (choose a direction to pin it)")
     expect(page.locator("#source-title")).to_have_text("Japanese")
+    page.fill("#source", "Where is the station?")  # English again after a swap: English to Japanese
+    expect(page.locator("#translation")).to_have_text(translators["en-ja"].translate(["Where is the station?"])[0])
 
     sent = translation_requests(page)
-    page.select_option("#direction", "")  # back to detection: Japanese text reads as ja-en
-    expect(page.locator("#detected")).to_have_text("Detected: Japanese → English")
-    page.select_option("#direction", "en-ja")  # the manual override is sent as it is
+    page.fill("#source", japanese)
+    page.select_option("#direction", "en-ja")  # pinned: sent as it is, and the page says the text reads otherwise
+    expect(page.locator("#note")).to_have_text(
+        "The text reads as Japanese, but the model translates en→ja: translated anyway. "
+        "Choose “Detect language” to translate it from its own."
+    )
+    expect(page.locator("#detected")).to_have_text("")
+    page.get_by_role("button", name="Swap languages").click()  # a pinned direction turns round
+    expect(page.get_by_role("combobox", name="Direction")).to_have_value("ja-en")
     page.wait_for_timeout(300)
-    assert [body.get("direction") for body in sent] == [None, "en-ja"]
+    assert [body.get("direction") for body in sent][-2:] == ["en-ja", "ja-en"]
+    page.fill("#source", "안녕하세요")
+    page.select_option("#direction", "")
+    expect(page.locator("#note")).to_have_text(
+        "Not translated: the text reads as Korean (Hangul), which no model here translates: left as it is."
+    )
+    expect(page.locator("#translation")).to_have_text("")
+    page.screenshot(path=str(SCREENSHOTS / "web-korean-note.png"))
+    page.context.close()
+
+
+def test_japanese_is_drawn_in_a_japanese_font_not_as_boxes(browser, bundled_server):
+    client, translators = bundled_server
+    page = open_page(browser, client.base_url)
+    page.fill("#source", "I am Tom. Where is the station?")
+    expect(page.locator("#translation")).to_have_text(
+        translators["en-ja"].translate(["I am Tom. Where is the station?"])[0]
+    )
+    families = page.evaluate("getComputedStyle(document.getElementById('translation')).fontFamily")
+    named = {family.strip().strip('"') for family in families.split(",")}
+    # one of the Japanese faces it names is installed here (make browser installs IPA Gothic): no tofu
+    installed = subprocess.run(["fc-list", ":lang=ja", "family"], capture_output=True, text=True).stdout
+    assert named & {family for line in installed.splitlines() for family in line.split(",")}, installed
+    page.screenshot(path=str(SCREENSHOTS / "web-en-ja.png"))
     page.context.close()

@@ -10,15 +10,17 @@ import contextlib
 import itertools
 import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from honyaku import __version__
 from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles, search_text
 from honyaku.core.errors import HonyakuError
-from honyaku.core.files import atomic_path
+from honyaku.core.files import LineOutput
 from honyaku.core.wording import counted
 from honyaku.core.workers import thread_count
 from honyaku.data.corpus import (
@@ -35,13 +37,16 @@ from honyaku.data.lines import count_lines, iter_lines
 from honyaku.modeldir import CARD_FILE
 from honyaku.prediction import BACKENDS, Translator, evaluate, tune_length_penalty
 from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
-from honyaku.translation import STREAM_CHUNK
+from honyaku.routing import LanguageRouter
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
+    terminate = (
+        signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         thread_count()  # a bad $HONYAKU_THREADS is refused before any work
         return args.handler(args) or 0
@@ -57,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{error.filename}: " if error.filename else ""
         print(f"honyaku: error: {where}{error.strerror or error}", file=sys.stderr)
         return 1
+    finally:
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, terminate)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: the command stops where it is and cleans up (a file's finished lines are kept)."""
+    raise KeyboardInterrupt
 
 
 def port_number(text: str) -> int:
@@ -537,10 +550,20 @@ def add_translate_command(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write translations here instead of stdout")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted translation of --input into --output after the lines it finished",
+    )
+    parser.add_argument(
         "--n-best", type=int, default=1, metavar="N", help="print N translations per sentence: 'i ||| text ||| score'"
     )
     parser.add_argument("--pretokenized", action="store_true", help="input and output are corpus-style tokens")
     parser.add_argument("--no-split", action="store_true", help="translate each line whole, not a sentence at a time")
+    parser.add_argument(
+        "--on-long",
+        choices=("split", "refuse"),
+        help="a sentence over the model's decoding.max_input_chars: split at clauses (default), or refuse the input",
+    )
     parser.add_argument(
         "--tag",
         metavar="TAG",
@@ -555,50 +578,111 @@ def add_translate_command(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_translate)
 
 
+# Lines translated together from a file or a pipe: enough for the engines' batches, few enough that the progress
+# bar moves steadily and an interrupted file resumes close to where it stopped.
+LINES_PER_CHUNK = 128
+
+
 def _translate(args: argparse.Namespace) -> None:
     if sum(map(bool, (args.text, args.input, args.interactive))) > 1:
         raise HonyakuError("give sentences as arguments, --input FILE or --interactive, one of them")
     if args.output:  # checked before the model loads and the work starts
         _check_output(Path(args.output))
-    if args.interactive:
-        return _interactive(_load_translator(args).tagged(args.tag), args)
+    if args.resume and not (args.input and args.output):
+        raise HonyakuError("--resume continues the translation of an --input file into an --output file")
+    if args.resume and args.n_best != 1:
+        raise HonyakuError("--resume continues a translation of one line a line; leave out --n-best")
+    if args.interactive or not (args.text or args.input) and sys.stdin.isatty():
+        return _interactive(_router(args, announce=False), args)
     if args.text:
-        sentences, total = iter(args.text), len(args.text)
+        texts, total, unit = iter(args.text), len(args.text), "text"
     elif args.input:
-        sentences, total = iter_lines(args.input), count_lines(args.input)
+        texts, total, unit = iter_lines(args.input), count_lines(args.input), "line"
         if not total:
             raise HonyakuError(f"{args.input}: file is empty")
     else:
-        sentences, total = (line.rstrip("\r\n") for line in sys.stdin), None
-    first = list(itertools.islice(sentences, STREAM_CHUNK))  # without -m, its language chooses the model
-    translator = _load_translator(args, first).tagged(args.tag)
-    if args.input and not args.quiet:  # a file's translation says what translated it; a sentence's says nothing
-        print(f"honyaku: {'→'.join(translator.direction)}, {_engine(translator)}", file=sys.stderr)
-    found = translator.translate_stream(
-        itertools.chain(first, sentences),
-        args.n_best,
-        beam_size=args.beam_size,
-        pretokenized=args.pretokenized,
-        split_sentences=not args.no_split,
-    )
-    bar = None if args.text else _progress_bar(total, args.quiet)
-    with _output(args.output) as out, contextlib.nullcontext() if bar is None else bar:
-        for number, translations in enumerate(found):
-            if args.n_best == 1:
-                out.write(f"{translations[0].text}\n")
-            else:
-                out.writelines(f"{number} ||| {t.text} ||| {t.score:.4f}\n" for t in translations)
-            if bar is not None:
-                bar.update()
-            if (number + 1) % STREAM_CHUNK == 0:
-                out.flush()  # each chunk as soon as it is translated (a disabled bar does not count)
+        texts, total, unit = (line.rstrip("\r\n") for line in sys.stdin), None, "line"
+    router = _router(args, announce=bool(args.input) and not args.quiet)
+    output = LineOutput(Path(args.output), resume=args.resume) if args.output else None
+    done = output.done if output is not None else 0
+    if done:
+        print(f"honyaku: resuming after the {done:,} lines in {output.partial}", file=sys.stderr)
+    bar = None if args.text else _progress_bar(total, args.quiet, done)
+    try:
+        with contextlib.nullcontext() if bar is None else bar:
+            for first, chunk in _chunks(itertools.islice(texts, done, None), done + 1):
+                lines = _translated_lines(router, chunk, first, unit, args)
+                if output is not None:
+                    output.write(lines)
+                else:
+                    sys.stdout.write("".join(f"{line}\n" for line in lines))
+                    sys.stdout.flush()
+                if bar is not None:
+                    bar.update(len(chunk))
+    except BaseException:
+        if output is not None:
+            output.close()
+            if output.done:
+                print(
+                    f"honyaku: the {output.done:,} lines translated are kept in {output.partial}: "
+                    "the same command with --resume continues after them",
+                    file=sys.stderr,
+                )
+        raise
+    if output is not None:
+        output.finish()
 
 
-def _progress_bar(total: int | None, quiet: bool):
-    """A progress bar on stderr for a file's or stdin's sentences, shown on a terminal only."""
+def _chunks(texts: Iterator[str], first: int) -> Iterator[tuple[int, list[str]]]:
+    """The texts ``LINES_PER_CHUNK`` at a time, each chunk with the number of its first text."""
+    while chunk := list(itertools.islice(texts, LINES_PER_CHUNK)):
+        yield first, chunk
+        first += len(chunk)
+
+
+def _translated_lines(router: LanguageRouter, texts: list[str], first: int, unit: str, args) -> list[str]:
+    """The output lines of ``texts`` (numbered from ``first``): each translation on one line, or each text's n-best
+    list; a warning on stderr for each text that is not as asked (its language)."""
+    options = {"beam_size": args.beam_size, "pretokenized": args.pretokenized, "split_sentences": not args.no_split}
+    found = router.translate(texts, args.n_best, first=first, **options)
+    lines = []
+    for number, routed in enumerate(found, start=first):
+        if routed.routing.warning:
+            print(f"honyaku: warning: {unit} {number:,} {routed.routing.warning}", file=sys.stderr)
+        texts = [translation.text.replace("\n", " ") for translation in routed.translations]  # a line a text
+        if args.n_best == 1:
+            lines.append(texts[0])
+        else:
+            scores = [translation.score for translation in routed.translations]
+            lines += [f"{number - 1} ||| {text} ||| {score:.4f}" for text, score in zip(texts, scores)]
+    return lines
+
+
+def _router(args: argparse.Namespace, announce: bool) -> LanguageRouter:
+    """The translators of a translate command: the model the user chose (-m, --direction, --src), or the bundled
+    model of each text's language, loaded when a text first needs it. ``announce``: say which model and engine
+    translate, as each loads."""
+
+    def ready(translator):
+        translator = translator.tagged(args.tag)
+        if args.on_long:
+            translator.decoding.long_sentences = args.on_long
+        if announce:
+            print(f"honyaku: {'→'.join(translator.direction)}, {_engine(translator)}", file=sys.stderr)
+        return translator
+
+    if args.model or args.direction or args.src_lang:
+        return LanguageRouter(load=None, directions=[], pinned=ready(_load_translator(args)))
+    options = {"device": args.device, "int8": args.int8, "backend": args.backend, "dtype": args.dtype}
+    directions = [tuple(path.name.split("-")) for path in pretrained_models()]
+    return LanguageRouter(lambda direction: ready(Translator.load(pretrained_model(direction), **options)), directions)
+
+
+def _progress_bar(total: int | None, quiet: bool, done: int = 0):
+    """A progress bar on stderr for a file's or stdin's lines, shown on a terminal only."""
     from tqdm import tqdm  # 0.1 s to import: not for the sentences of the command line
 
-    return tqdm(total=total, unit=" sentences", disable=quiet or None, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, initial=done, unit=" lines", disable=quiet or None, file=sys.stderr, dynamic_ncols=True)
 
 
 def _check_output(path: Path) -> None:
@@ -608,33 +692,24 @@ def _check_output(path: Path) -> None:
         raise HonyakuError(f"{path} (--output): its folder {path.parent} does not exist")
 
 
-@contextlib.contextmanager
-def _output(path: str | None) -> Iterator[TextIO]:
-    """Standard output, or a file written in full or not at all (a crash leaves no half file under its name)."""
-    if path is None:
-        yield sys.stdout
-        return
-    with atomic_path(Path(path)) as temp, temp.open("w", encoding="utf-8") as out:
-        yield out
-
-
-def _interactive(translator, args: argparse.Namespace) -> None:
-    """A line in, its translation out, the model loaded once; a bad line is reported and the session goes on."""
+def _interactive(router: LanguageRouter, args: argparse.Namespace) -> None:
+    """A line in, its translation out, the models loaded once; a bad line is reported and the session goes on.
+    Without a model chosen, each line is translated from its own language."""
     if sys.stdin.isatty():
         import readline  # noqa: F401  (line editing and history for input())
 
-        source, target = translator.direction
-        print(f"honyaku {source}→{target}: type a sentence, Ctrl-D to quit", file=sys.stderr)
-    prompt = f"{translator.direction[0]}> " if sys.stdin.isatty() else ""
+        what = "→".join(router.pinned) if router.pinned else "English→Japanese or Japanese→English, as you type"
+        print(f"honyaku {what}: type a sentence, Ctrl-D to quit", file=sys.stderr)
+    prompt = "> " if sys.stdin.isatty() else ""
+    number = 0
     while True:
         try:
             line = input(prompt)
         except EOFError:
             return
+        number += 1
         try:
-            (translation,) = translator.translate(
-                [line], beam_size=args.beam_size, pretokenized=args.pretokenized, split_sentences=not args.no_split
-            )
+            (translation,) = _translated_lines(router, [line], number, "line", args)
         except HonyakuError as error:
             print(f"honyaku: error: {error}", file=sys.stderr, flush=True)
             continue

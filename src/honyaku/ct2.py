@@ -4,6 +4,7 @@ unless it has to convert the model first."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,8 @@ from honyaku.data.vocabulary import Vocabulary
 from honyaku.engine import Hypothesis, normalized_score, output_caps
 from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
 from honyaku.pretrained import pretrained_root
+
+logger = logging.getLogger("honyaku")
 
 
 def export_refusal(model_dir: Path, cfg: Config) -> str | None:
@@ -70,6 +73,8 @@ def load_ctranslate2(
     converted = conversion_dir(run_dir, weights_hash)
     marker = converted / "honyaku_sha256"
     if not marker.is_file() or marker.read_text().strip() != weights_hash:
+        # stderr, through logging's last resort where nobody configured it: the first translation waits for this
+        logger.warning(f"honyaku: converting {run_dir.name} for CTranslate2, once for these weights (a few seconds)")
         convert(run_dir, converted)
         atomic_write_bytes(marker, (weights_hash or "").encode())
     kind, index = ctranslate2_device(device)

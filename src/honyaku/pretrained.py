@@ -6,16 +6,15 @@
 from __future__ import annotations
 
 import os
-import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from honyaku.core.errors import HonyakuError
+from honyaku.data.language import IDENTIFIED, Language, identify
 from honyaku.modeldir import WEIGHTS_FILE
 
 DEFAULT_DIRECTION = ("en", "ja")
-# Hiragana, katakana and CJK ideographs: text with any of them is read as Japanese.
-JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 
 
 def pretrained_root() -> Path:
@@ -45,6 +44,34 @@ def pretrained_models() -> list[Path]:
 
 
 def detect_direction(texts: list[str]) -> tuple[str, str]:
-    """ja→en when the texts are mostly Japanese (kana or kanji), else en→ja."""
-    japanese = sum(bool(JAPANESE.search(text)) for text in texts)
-    return ("ja", "en") if japanese * 2 > len(texts) else ("en", "ja")
+    """ja→en when more of the texts read as Japanese than as English (``honyaku.data.language``), else en→ja."""
+    languages = [language.code for text in texts if (language := identify(text)) is not None]
+    return ("ja", "en") if languages.count("ja") > languages.count("en") else ("en", "ja")
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Which model translates a text: the direction (None: no model here reads it, and it is left as it is), the
+    language it reads as (None: it has no letters), and what to tell the user where it is not as asked."""
+
+    direction: tuple[str, str] | None
+    language: Language | None
+    warning: str | None = None
+
+
+def route(text: str, directions: list[tuple[str, str]], pinned: tuple[str, str] | None = None) -> Routing:
+    """The model of ``directions`` that reads the language of ``text``; with ``pinned`` (a model, or a source
+    language, the user chose), that one, with a warning where the text reads as another language. A text without
+    letters goes to the pinned or the default direction (any model leaves numbers and emoji as they are)."""
+    language = identify(text)
+    if pinned is not None:
+        if language is None or language.code == pinned[0] or pinned[0] not in IDENTIFIED:
+            return Routing(pinned, language)  # (a model of a language that identify never names: no judgement)
+        warning = f"reads as {language.name}, but the model translates {'→'.join(pinned)}: translated anyway"
+        return Routing(pinned, language, warning)
+    if language is None:
+        return Routing(DEFAULT_DIRECTION if DEFAULT_DIRECTION in directions else directions[0], None)
+    found = next((direction for direction in directions if direction[0] == language.code), None)
+    if found is None:
+        return Routing(None, language, f"reads as {language.name}, which no model here translates: left as it is")
+    return Routing(found, language)

@@ -1,4 +1,7 @@
-"""HTTP API: ``POST /translate``, ``GET /health``, OpenAPI docs at ``/docs``.
+"""HTTP API: ``POST /translate``, ``POST /attention``, ``GET /health``, the page at ``/``, the OpenAPI schema at
+``/openapi.json`` (no docs pages: FastAPI's load their scripts from a CDN, which offline servers cannot reach).
+Every error is answered with an RFC 9457 problem details body: ``type``, ``title``, ``status`` and ``detail``, one
+string that says what is wrong.
 
 Concurrent requests with the same options are gathered for a short window and translated as one batch, in a
 worker thread, so that the event loop never waits on the model and a burst of small requests costs about as
@@ -12,6 +15,7 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from importlib import resources
 
 from honyaku import __version__
@@ -21,14 +25,16 @@ from honyaku.data.sentences import split_sentences
 from honyaku.engine import search_options_problem
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
-from honyaku.pretrained import detect_direction
+from honyaku.pretrained import Routing, route
 
 # The serve extra (fastapi, which brings pydantic): checked before either is imported, so that an install
 # without it gets the message naming the extra.
 optional_import("fastapi", "serve", "the HTTP API")
-from fastapi import FastAPI, HTTPException  # noqa: E402
-from fastapi.responses import HTMLResponse  # noqa: E402
+from fastapi import FastAPI, HTTPException, Request  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.responses import HTMLResponse, JSONResponse, Response  # noqa: E402
 from pydantic import BaseModel, ConfigDict, Field, model_validator  # noqa: E402
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
 
 class TranslateRequest(BaseModel):
@@ -84,7 +90,14 @@ class Candidate(BaseModel):
 
 
 class TranslationResult(BaseModel):
-    direction: str = Field(description="the direction it was translated in: as asked, or detected from the text")
+    direction: str | None = Field(
+        description="the direction it was translated in: as asked, or detected from the text; left out where no "
+        "model here reads its language, and the text comes back as it is"
+    )
+    language: str | None = Field(
+        None, description="the language the text reads as (BCP 47: en, ja, ko, …), where it has letters"
+    )
+    warning: str | None = Field(None, description="why the text was not translated, or not as asked")
     translation: str
     score: float = Field(description="log-probability over the length penalty")
     n_best: list[Candidate] | None = None
@@ -205,8 +218,18 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
     """The API over one model per translation direction."""
     limits = limits or Limits()
     batchers = {"-".join(t.direction): BatchingTranslator(t, limits) for t in translators}
-    app = FastAPI(title="honyaku", summary="Neural machine translation", version=__version__)
+    app = FastAPI(
+        title="honyaku", summary="Neural machine translation", version=__version__, docs_url=None, redoc_url=None
+    )
     app.state.batchers = batchers
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, str(error.detail), getattr(error, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_problem(request: Request, error: RequestValidationError) -> JSONResponse:
+        return problem(422, "; ".join(validation_message(found) for found in error.errors()))
 
     @app.get("/health")
     async def health() -> dict[str, object]:
@@ -226,31 +249,32 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
                 raise HTTPException(413, f"text {number} has {len(text)} characters; the limit is {limits.max_chars}")
 
     allowed = ", ".join(sorted(batchers))
+    directions = [tuple(direction.split("-")) for direction in sorted(batchers)]
 
-    def served(direction: str | None, text: str, number: int = 1) -> str:
-        """The direction asked for, else the only one served, else the one the text's script tells."""
-        if direction is not None:
-            if direction not in batchers:
-                raise HTTPException(422, f"direction: {direction!r} is not served; allowed values: {allowed}")
-            return direction
-        if len(batchers) == 1:
-            return next(iter(batchers))
-        detected = "-".join(detect_direction([text]))
-        if detected not in batchers:
-            raise HTTPException(
-                422, f"text {number} reads as {detected}, which is not served; give direction, one of: {allowed}"
-            )
-        return detected
+    def routed(direction: str | None, text: str) -> Routing:
+        """The direction asked for, else the only one served, else the one that reads the text's language
+        (``honyaku.pretrained.route``: a text that none reads is not translated, and says why)."""
+        if direction is not None and direction not in batchers:
+            raise HTTPException(422, f"direction: {direction!r} is not served; allowed values: {allowed}")
+        pinned = tuple(direction.split("-")) if direction else directions[0] if len(directions) == 1 else None
+        return route(text, directions, pinned)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> str:
         return (resources.files("honyaku") / "web" / "index.html").read_text(encoding="utf-8")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        icon = (resources.files("honyaku") / "web" / "favicon.svg").read_bytes()
+        return Response(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
     @app.post("/attention", response_model=AttentionResponse)
     async def attention(request: AttentionRequest) -> AttentionResponse:
         """Attention weights of a translation (LSTM attention, or Transformer cross-attention averaged over heads)."""
-        direction = served(request.direction, request.text)
-        batcher = batchers[direction]
+        routing = routed(request.direction, request.text)
+        if routing.direction is None:
+            raise HTTPException(422, f"the text {routing.warning}")
+        batcher = batchers["-".join(routing.direction)]
         check_lengths([request.text])
         sentences = [request.text]
         if not request.pretokenized:
@@ -288,10 +312,11 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
         if len(texts) > limits.max_texts:
             raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
         check_lengths(texts)
-        directions = [served(request.direction, text, number) for number, text in enumerate(texts, start=1)]
+        routings = [routed(request.direction, text) for text in texts]
+        directions = ["-".join(r.direction) if r.direction is not None else None for r in routings]
         options = (request.beam_size, request.n_best, request.pretokenized, request.split_sentences)
         # a batch of several directions goes to each direction's model, all at once, and comes back in order
-        groups = {direction: [i for i, d in enumerate(directions) if d == direction] for direction in set(directions)}
+        groups = {d: [i for i, found in enumerate(directions) if found == d] for d in set(directions) if d is not None}
         try:
             answers = await asyncio.gather(
                 *(
@@ -301,25 +326,40 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
             )
         except HonyakuError as error:
             raise HTTPException(422, str(error)) from None
-        found: list = [None] * len(texts)
+        found: list = [[Translation(text, 0.0)] for text in texts]  # a text that no model reads, as it is
         for group, answer in zip(groups.values(), answers):
             for i, candidates in zip(group, answer):
                 found[i] = candidates
         return TranslateResponse(
-            direction=directions[0] if len(groups) == 1 else "mixed",
+            direction=directions[0] if len(set(directions)) == 1 and directions[0] else "mixed",
             translations=[
                 TranslationResult(
                     direction=direction,
+                    language=routing.language.code if routing.language is not None else None,
+                    warning=routing.warning,
                     translation=candidates[0].text,
                     score=candidates[0].score,
                     n_best=[Candidate(text=c.text, score=c.score) for c in candidates] if request.n_best > 1 else None,
                 )
-                for direction, candidates in zip(directions, found)
+                for direction, routing, candidates in zip(directions, routings, found)
             ],
             elapsed_ms=round((time.perf_counter() - start) * 1000, 1),
         )
 
     return app
+
+
+def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An RFC 9457 problem details response: every error of the API has this one shape."""
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
+
+
+def validation_message(error: dict) -> str:
+    """One of pydantic's complaints about a request, in one line: where (a field's name), then what."""
+    where = ".".join(str(part) for part in error.get("loc", ())[1:] if not isinstance(part, int) or part)
+    message = str(error.get("msg", "invalid request")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where and error.get("type") != "json_invalid" else message
 
 
 def serve(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
-from honyaku.data.sentences import join_sentences, split_sentences
+from honyaku.data.sentences import join_sentences, parts_within, split_sentences
 from honyaku.engine import beam_size_for
 
 # Sentences translated together when streaming: enough to sort into batches of similar length, few enough that
@@ -65,12 +65,15 @@ class TranslatorBase(ABC):
         beam_size: int | None = None,
         pretokenized: bool = False,
         split_sentences: bool = True,
+        numbers: Sequence[int] | None = None,
     ) -> list[list[Translation]]:
         """The ``n_best`` translations of each text, best first. ``beam_size`` defaults to the model's
         (``decoding.beam_size``) and must be at least ``n_best``. For a text of several sentences, the k-th
-        translation joins each sentence's k-th (or last) one, its score their sum."""
+        translation joins each sentence's k-th (or last) one, its score their sum. Errors name a text by its
+        number in ``numbers`` (default: 1, 2, …), a file's line number, say."""
         sentences = [sentences] if isinstance(sentences, str) else sentences
-        return self._checked(sentences, n_best, beam_size, pretokenized, split_sentences, first=1)
+        numbers = range(1, len(sentences) + 1) if numbers is None else numbers
+        return self._checked(sentences, n_best, beam_size, pretokenized, split_sentences, numbers)
 
     def translate_stream(
         self,
@@ -86,7 +89,8 @@ class TranslatorBase(ABC):
         sentences = iter(sentences)
         first = 1
         while chunk := list(itertools.islice(sentences, chunk_size)):
-            yield from self._checked(chunk, n_best, beam_size, pretokenized, split_sentences, first)
+            numbers = range(first, first + len(chunk))
+            yield from self._checked(chunk, n_best, beam_size, pretokenized, split_sentences, numbers)
             first += len(chunk)
 
     def translate_stream_tagged(
@@ -104,14 +108,24 @@ class TranslatorBase(ABC):
         beam_size: int | None,
         pretokenized: bool,
         split: bool,
-        first: int,
+        numbers: Sequence[int],
     ) -> list[list[Translation]]:
-        """``texts`` (numbered from ``first`` in errors) checked for length, then translated, a sentence at a
-        time where ``split`` and a text holds several."""
-        check_input_lengths(texts, self.decoding.max_input_chars, first)
+        """``texts`` (numbered by ``numbers`` in errors) translated, a sentence at a time where ``split`` and a text
+        holds several; a sentence longer than ``decoding.max_input_chars`` in parts, or refused (before any work)
+        where ``decoding.long_sentences`` says so or the texts are not split."""
         beam_size = beam_size_for(n_best, beam_size, self.decoding)
-        source, target = self.direction
-        split_texts = [split_sentences(text, source) for text in texts] if split and not pretokenized else []
+        limit, source, target = self.decoding.max_input_chars, *self.direction
+        if not split or pretokenized:
+            check_input_lengths(texts, limit, numbers)
+            return self._translate(texts, n_best, beam_size, pretokenized)
+        split_texts = [split_sentences(text, source) for text in texts]
+        if self.decoding.long_sentences == "refuse":
+            for number, lines in zip(numbers, split_texts):
+                sentences = [s for line in lines for s in line]
+                check_input_lengths(sentences, limit, range(1, len(sentences) + 1), f"text {number:,}: ")
+        split_texts = [
+            [[p for s in line for p in parts_within(s, limit, source)] for line in lines] for lines in split_texts
+        ]
         if all(len(lines) <= 1 and all(len(line) <= 1 for line in lines) for lines in split_texts):  # as given
             return self._translate(texts, n_best, beam_size, pretokenized)
         found = iter(
@@ -140,11 +154,11 @@ def joined_n_best(lines: list[list[list[Translation]]], n_best: int, language: s
     ]
 
 
-def check_input_lengths(sentences: list[str], limit: int, first: int = 1) -> None:
-    """Refuse a sentence longer than ``limit`` characters, naming it by its number (the first is ``first``)."""
-    for number, sentence in enumerate(sentences, start=first):
+def check_input_lengths(sentences: list[str], limit: int, numbers: Sequence[int], where: str = "") -> None:
+    """Refuse a sentence longer than ``limit`` characters, naming it by its number in ``numbers`` after ``where``."""
+    for number, sentence in zip(numbers, sentences):
         if len(sentence) > limit:
             raise HonyakuError(
-                f"sentence {number:,} has {len(sentence):,} characters; "
+                f"{where}sentence {number:,} has {len(sentence):,} characters; "
                 f"the limit is {limit:,} (decoding.max_input_chars)"
             )

@@ -425,14 +425,20 @@ class TrainingConfig:
 @dataclass
 class DecodingConfig:
     beam_size: int = 1  # 1 is greedy search
-    length_penalty: float = 0.6  # GNMT alpha: hypotheses are ranked by log p / ((5 + |y|) / 6) ** alpha
+    # Finished hypotheses are ranked by log p / |y| ** alpha, |y| counting </s> (CTranslate2's and transformers'
+    # normalisation, honyaku.engine.normalized_score); 0 ranks by log p alone.
+    length_penalty: float = 0.6
     # Output length limit: max_length_ratio × source length + max_length_offset tokens (without </s>).
     max_length_ratio: float = 2.0
     max_length_offset: int = 10
     batch_size: int = 128
-    # Longer input is refused with an error before any work: segmenting one very long "word" can take
-    # seconds, and this corpus's sentences are under 150 characters.
+    # The longest sentence translated whole, in characters: a text is split into sentences first (unless told not
+    # to), and a sentence still longer is split at clause punctuation (、, ; :), else at spaces or at this length,
+    # and its parts translated one by one (long_sentences: split), or refused with an error before any work
+    # (long_sentences: refuse). A text that is not split (pretokenized, or split_sentences off) is refused when
+    # longer. Models trained on sentences under 150 characters translate long ones badly or not at all.
     max_input_chars: int = MAX_INPUT_CHARS
+    long_sentences: Literal["split", "refuse"] = "split"
 
     def validate(self, where: str) -> None:
         if self.beam_size < 1:
@@ -445,6 +451,8 @@ class DecodingConfig:
             raise HonyakuError(f"{where}.batch_size: must be ≥ 1, got {self.batch_size}")
         if self.max_input_chars < 1:
             raise HonyakuError(f"{where}.max_input_chars: must be ≥ 1, got {self.max_input_chars}")
+        if self.long_sentences not in ("split", "refuse"):
+            raise HonyakuError(f"{where}.long_sentences: must be 'split' or 'refuse', got {self.long_sentences!r}")
 
 
 @dataclass

@@ -70,3 +70,47 @@ def atomic_directory(final: Path) -> Iterator[Path]:
         staging.rename(final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+PARTIAL_SUFFIX = ".partial"
+
+
+class LineOutput:
+    """A file written line by line as ``NAME.partial``, in the open and flushed after each ``write``, and renamed to
+    ``NAME`` once complete: an interrupted run leaves its finished lines there, a resumed one continues after them,
+    and ``NAME`` appears complete or not at all."""
+
+    def __init__(self, path: Path, resume: bool = False):
+        self.path = path
+        self.partial = path.with_name(path.name + PARTIAL_SUFFIX)
+        self.done = self._finished_lines() if resume else 0
+        self.file = self.partial.open("a" if resume else "w", encoding="utf-8")
+
+    def _finished_lines(self) -> int:
+        """The lines of the partial file that end with a line break; a line cut short is dropped."""
+        if not self.partial.is_file():
+            return 0
+        data = self.partial.read_bytes()
+        finished = data[: data.rfind(b"\n") + 1]
+        if len(finished) < len(data):
+            with self.partial.open("r+b") as file:
+                file.truncate(len(finished))
+        return finished.count(b"\n")
+
+    def write(self, lines: list[str]) -> None:
+        """``lines`` in one write (a signal comes between writes, never inside one), then flushed to the disk."""
+        self.file.write("".join(f"{line}\n" for line in lines))
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.done += len(lines)
+
+    def finish(self) -> None:
+        self.file.close()
+        give_default_permissions(self.partial)
+        os.replace(self.partial, self.path)
+
+    def close(self) -> None:
+        """Stop without finishing: the partial file stays, for a resumed run, where it holds a line."""
+        self.file.close()
+        if not self.done:
+            self.partial.unlink(missing_ok=True)
