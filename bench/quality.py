@@ -31,13 +31,13 @@ from pathlib import Path
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.averaging import average_run
-from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
+from honyaku.checkpoint import CheckpointStore, load_state
 from honyaku.core.config import Config, DataConfig, as_list, changed_settings, load_config, setting_text
 from honyaku.core.metrics import bleu, chrf
 from honyaku.data.corpus import BUILTIN_CORPORA, DataPlaces, evaluation_set, read_split_tagged
 from honyaku.data.text import tokenize
 from honyaku.ensemble import ensemble
-from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, read_members
+from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, STATE_FILE, read_members
 from honyaku.models.factory import count_parameters
 from honyaku.prediction import Translator, evaluate, tune_length_penalty
 from honyaku.training import Progress, train

@@ -58,9 +58,9 @@ def measure(
                 tokens += batch.num_target_tokens
         rate = tokens / seconds
         flops = count_flops(trainer, batches[warmup : warmup + steps])
-        if profile:
-            print_profile(trainer, batches[warmup : warmup + profile], Path(config_path).name)
+        share = print_profile(trainer, batches[warmup : warmup + profile], Path(config_path).name) if profile else None
         return {
+            "matmul_share": share,
             "config": Path(config_path).name,
             "parameters": count_parameters(trainer.model),
             "device": str(trainer.device),
@@ -103,13 +103,21 @@ def count_flops(trainer: Trainer, batches: list[list[int]]) -> int:
     return counter.get_total_flops() + lstm_total
 
 
-def print_profile(trainer: Trainer, batches: list[list[int]], name: str) -> None:
-    """The operators that take the time of training steps on ``batches``, by their own CPU time."""
+MATMULS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_scaled_dot_product_flash_attention_for_cpu")
+
+
+def print_profile(trainer: Trainer, batches: list[list[int]], name: str) -> float:
+    """The operators that take the time of training steps on ``batches``, by their own CPU time; gives the share of
+    that time spent in matrix products (attention's fused kernel counted among them)."""
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
         for indices in batches:
             trainer._train_step(collate(trainer.train_data, indices, Vocabulary.pad_id).to(trainer.device))
-    print(f"{name}: {len(batches)} steps by operator")
-    print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    averages = profiler.key_averages()
+    total = sum(event.self_cpu_time_total for event in averages)
+    share = sum(event.self_cpu_time_total for event in averages if event.key in MATMULS) / total
+    print(f"{name}: {len(batches)} steps by operator; matrix products {share:.0%} of the operators' time")
+    print(averages.table(sort_by="self_cpu_time_total", row_limit=15))
+    return share
 
 
 def matmul_gflops(device: torch.device, size: int = 1024, repeats: int = 10, rounds: int = 5) -> float:
@@ -137,15 +145,17 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also print where N steps spend time")
+    parser.add_argument("--label", help="what the rows measured, after the config's name (e.g. the code's commit)")
     args = parser.parse_args()
-    rows = []
+    rows, label = [], f", {args.label}" if args.label else ""
     for path in args.configs:
         r = measure(path, args.steps, args.warmup, args.data_dir, args.profile)
         limit = matmul_gflops(torch.device(r["device"]))
         rows.append(
-            f"| {r['config']} | {r['parameters']:,} | {r['device']} | {r['threads']} | {r['steps']} | "
+            f"| {r['config']}{label} | {r['parameters']:,} | {r['device']} | {r['threads']} | {r['steps']} | "
             f"{r['tokens_per_s']:,.0f} | {r['batches_per_epoch']} | {r['seconds_per_epoch']:,.0f} | "
-            f"{r['gflops']:,.1f} | {limit:,.0f} | {r['gflops'] / limit:.0%} |"
+            f"{r['gflops']:,.1f} | {limit:,.0f} | {r['gflops'] / limit:.0%} | "
+            f"{'–' if r['matmul_share'] is None else format(r['matmul_share'], '.0%')} |"
         )
         print(rows[-1])
     header = [
@@ -158,8 +168,8 @@ def main() -> None:
         "speed drifts, so each row has its own.",
         "",
         "| config | parameters | device | threads | timed steps | target tokens/s | batches/epoch | "
-        "s/epoch (implied) | GFLOP/s | matmul GFLOP/s | share of it |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "s/epoch (implied) | GFLOP/s | matmul GFLOP/s | share of it | matmuls' share of step time (profile) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     write_section(args.results, "train-speed", header, rows)
 

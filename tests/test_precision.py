@@ -11,12 +11,13 @@ import safetensors.torch
 import torch
 
 from honyaku import Translator
-from honyaku.checkpoint import STATE_FILE, CheckpointStore, load_state
+from honyaku.checkpoint import CheckpointStore, load_state
 from honyaku.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.data.batching import ParallelData, collate
+from honyaku.modeldir import STATE_FILE
 from honyaku.training import train
 
 from .conftest import random_sequences, toy_config

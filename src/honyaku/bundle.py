@@ -21,6 +21,7 @@ from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evalu
 from honyaku.data.text import dev_bleu_tokenizer
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
+    BEST_DIR,
     CARD_FILE,
     CTRANSLATE2_DIR,
     ENSEMBLE_FILE,
@@ -206,7 +207,7 @@ def reproduction(run_dir: Path, name: str, half: bool) -> str:
         commands = [f"honyaku train configs/{name}.yaml --out {run}"]
     sources = averaged_from(run_dir)
     if sources:
-        which = "--best" if all(Path(source).parent.name == "best" for source in sources) else "--last"
+        which = "--best" if all(Path(source).parent.name == BEST_DIR for source in sources) else "--last"
         commands.append(f"honyaku average -m {run} {which} {len(sources)} -o {run}.average")
         run = f"{run}.average"
     candidates = [alpha for alpha, _ in tuning(run_dir)]

@@ -20,10 +20,16 @@ from torch import nn
 
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory, atomic_write_bytes
-from honyaku.modeldir import WEIGHTS_FILE, load_weights, save_weights
-
-STATE_FILE = "training_state.pt"
-LATEST_POINTER = "latest"
+from honyaku.modeldir import (
+    BEFORE_STOP_DIR,
+    BEST_DIR,
+    CHECKPOINTS_DIR,
+    LATEST_POINTER,
+    STATE_FILE,
+    WEIGHTS_FILE,
+    load_weights,
+    save_weights,
+)
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:
@@ -45,7 +51,7 @@ class CheckpointStore:
     """The ``checkpoints/`` directory of a run: the newest ``keep`` training checkpoints (``step-N/``)."""
 
     def __init__(self, run_dir: Path, keep: int = 2):
-        self.directory = run_dir / "checkpoints"
+        self.directory = run_dir / CHECKPOINTS_DIR
         self.keep = keep
 
     def save(self, model: nn.Module, state: dict[str, Any], step: int) -> Path:
@@ -88,7 +94,7 @@ class BestCheckpoints:
     """``checkpoints/best/``: the weights of the ``keep`` best evaluations, listed with scores in ``scores.tsv``."""
 
     def __init__(self, run_dir: Path, keep: int, higher_is_better: bool):
-        self.directory = run_dir / "checkpoints" / "best"
+        self.directory = run_dir / CHECKPOINTS_DIR / BEST_DIR
         self.keep = keep
         self.higher_is_better = higher_is_better
 
@@ -136,15 +142,15 @@ class OutputsBeforeStop:
     def __init__(self, run_dir: Path, best: BestCheckpoints):
         self.weights = run_dir / WEIGHTS_FILE
         self.best = best.directory
-        self.directory = run_dir / "checkpoints" / "before-stop"
+        self.directory = run_dir / CHECKPOINTS_DIR / BEFORE_STOP_DIR
 
     def keep(self) -> None:
         with atomic_directory(self.directory) as staging:
             if self.weights.is_file():
                 _link(self.weights, staging / WEIGHTS_FILE)
-            (staging / "best").mkdir()
+            (staging / BEST_DIR).mkdir()
             for kept in self.best.glob("*") if self.best.is_dir() else []:
-                _link(kept, staging / "best" / kept.name)
+                _link(kept, staging / BEST_DIR / kept.name)
 
     def put_back(self) -> None:
         """Safe to repeat after a crash half-way, and a no-op once done."""
@@ -153,7 +159,7 @@ class OutputsBeforeStop:
         if (weights := self.directory / WEIGHTS_FILE).is_file():
             os.replace(weights, self.weights)
         # without weights kept, the run had none: its next evaluation is its first best and writes them
-        if (best := self.directory / "best").is_dir():
+        if (best := self.directory / BEST_DIR).is_dir():
             shutil.rmtree(self.best, ignore_errors=True)
             os.replace(best, self.best)
         shutil.rmtree(self.directory)

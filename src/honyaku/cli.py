@@ -34,7 +34,7 @@ from honyaku.data.corpus import (
     resolve_corpus_dir,
 )
 from honyaku.data.lines import count_lines, iter_lines
-from honyaku.modeldir import CARD_FILE
+from honyaku.modeldir import CARD_FILE, EVAL_DIR
 from honyaku.prediction import BACKENDS, Translator, evaluate, tune_length_penalty
 from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
 from honyaku.routing import LanguageRouter
@@ -754,11 +754,11 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.hyp_out:
         hypotheses_path = Path(args.hyp_out)
     elif getattr(args, "pretrained", False):  # not into the installed package: ./eval/pretrained-en-ja/
-        hypotheses_path = Path("eval") / f"pretrained-{Path(args.model).name}" / f"{name}{suffix}"
+        hypotheses_path = Path(EVAL_DIR) / f"pretrained-{Path(args.model).name}" / f"{name}{suffix}"
     elif Path(args.model).is_dir():
-        hypotheses_path = Path(args.model) / "eval" / f"{name}{suffix}"
+        hypotheses_path = Path(args.model) / EVAL_DIR / f"{name}{suffix}"
     else:  # a hub model: ./eval/hf_OWNER_NAME/
-        hypotheses_path = Path("eval") / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
+        hypotheses_path = Path(EVAL_DIR) / re.sub(r"[^\w.-]+", "_", args.model) / f"{name}{suffix}"
     results, scored = evaluate(
         translator, evaluation, hypotheses_path, args.beam_size, args.detok, progress=not args.quiet
     )

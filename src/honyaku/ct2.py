@@ -17,7 +17,7 @@ from honyaku.core.workers import thread_count
 from honyaku.data.corpus import cache_dir
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.engine import Hypothesis, normalized_score, output_caps
-from honyaku.modeldir import CTRANSLATE2_DIR, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
+from honyaku.modeldir import CTRANSLATE2_DIR, HASH_KEY, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
 from honyaku.pretrained import pretrained_root
 
 logger = logging.getLogger("honyaku")
@@ -71,7 +71,7 @@ def load_ctranslate2(
     run_dir = files.path
     weights_hash = stored_weights(run_dir / WEIGHTS_FILE).content_hash
     converted = conversion_dir(run_dir, weights_hash)
-    marker = converted / "honyaku_sha256"
+    marker = converted / HASH_KEY
     if not marker.is_file() or marker.read_text().strip() != weights_hash:
         # stderr, through logging's last resort where nobody configured it: the first translation waits for this
         logger.warning(f"honyaku: converting {run_dir.name} for CTranslate2, once for these weights (a few seconds)")

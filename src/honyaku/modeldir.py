@@ -13,9 +13,14 @@ bundle and export copy or convert one, all through this module.
 | ``metrics.csv``, ``curves.png``, ``train.log`` | how it was trained: each evaluation, their plot, the log |
 | ``averaged_from.txt`` | the checkpoints that averaged weights are the mean of |
 | ``length_penalty.tsv``, ``MODEL_CARD.md`` | how its length penalty was tuned, and its card when bundled |
-| ``ctranslate2/`` | its CTranslate2 conversion, made on first use |
+| ``ctranslate2/`` | its CTranslate2 conversion, made on first use, with ``honyaku_sha256``: the weights it is of |
+| ``checkpoints/`` | a run's training checkpoints (honyaku.checkpoint): ``step-N/`` (weights and |
+| | ``training_state.pt``), ``latest`` (the newest's name), ``best/`` (the best-k weights), ``before-stop/`` |
+| ``eval/`` | ``honyaku evaluate``'s hypotheses, one file per split scored |
 | ``train.store/`` | a run's encoded training pairs (honyaku.data.store): a link to its prepared data's store |
 | ``prepared.json`` | in a directory of prepared data (honyaku.preparation), beside its files: what it is made from |
+
+Every reader and writer takes these names from here.
 """
 
 from __future__ import annotations
@@ -55,6 +60,12 @@ AVERAGED_FROM_FILE = "averaged_from.txt"  # beside averaged weights: the checkpo
 TUNING_FILE = "length_penalty.tsv"  # beside a tuned config: each candidate length penalty's dev BLEU
 CARD_FILE = "MODEL_CARD.md"
 CTRANSLATE2_DIR = "ctranslate2"
+CHECKPOINTS_DIR = "checkpoints"
+STATE_FILE = "training_state.pt"  # in a checkpoint, beside its weights: optimizer, schedule, RNG, data position
+LATEST_POINTER = "latest"  # in checkpoints/: the name of the newest checkpoint
+BEST_DIR = "best"  # in checkpoints/ (and in before-stop/): the best-k weights
+BEFORE_STOP_DIR = "before-stop"  # in checkpoints/: what a budget stop's evaluation replaced, until a resume
+EVAL_DIR = "eval"
 TRAINING_STORE = "train.store"  # a run's encoded training pairs (honyaku.data.store); not part of a model
 PREPARED_INFO = "prepared.json"  # what a directory of prepared data was made from; written last
 VOCABULARY_FILES = (SRC_VOCAB_FILE, TGT_VOCAB_FILE)
@@ -234,6 +245,7 @@ def build_directory_model(
     return Ensemble(models)
 
 
+# The weights' content hash: its key in their file's metadata, and the file a conversion keeps it in.
 HASH_KEY = "honyaku_sha256"
 
 

@@ -63,7 +63,8 @@ from honyaku.modeldir import (
 logger = logging.getLogger("honyaku.training")
 
 PREPARED_FORMAT = 1  # part of the hash: a new format prepares afresh
-WORDS = ("words.src", "words.tgt")  # pass 1's output, while the directory is being prepared
+# pass 1's output, while the directory is being prepared (not the store's WORDS_FILES, which sampling keeps)
+PASS_ONE_FILES = ("pass1.src", "pass1.tgt")
 
 
 @dataclass
@@ -197,7 +198,7 @@ def prepare_directory(
     lines = sum(min(count_lines(s.files.tsv or s.files.src), s.limit or sys.maxsize) for s in sources)
     with atomic_directory(directory) as staging, WorkerPool(workers_for(lines, workers)) as pool:
         clock = time.perf_counter()
-        words = (staging / WORDS[0], staging / WORDS[1])
+        words = (staging / PASS_ONE_FILES[0], staging / PASS_ONE_FILES[1])
         written = write_words(sources, data, words, pool, held_out)
         corpus_pairs = [counts.pairs for counts in written]
         for source, counts in zip(sources, written):

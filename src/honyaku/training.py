@@ -43,6 +43,7 @@ from honyaku.data.text import detokenize, dev_bleu_tokenizer
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.distributed import World, join_world, leave_world
 from honyaku.modeldir import (
+    CHECKPOINTS_DIR,
     CONFIG_FILE,
     CURVES_FILE,
     LOG_FILE,
@@ -844,7 +845,7 @@ def _check_run_dir(
     saved_config = run_dir / CONFIG_FILE
     prepared_only = (  # by honyaku prepare, or a run stopped before its first checkpoint: its data is kept
         saved_config.is_file()
-        and not (run_dir / "checkpoints").exists()
+        and not (run_dir / CHECKPOINTS_DIR).exists()
         and store_info(run_dir / TRAINING_STORE) is not None
         and not overwrite
     )
@@ -875,5 +876,5 @@ def _check_run_dir(
         for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CURVES_FILE, LOG_FILE):
             (run_dir / name).unlink(missing_ok=True)
         remove_store(run_dir)
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(run_dir / CHECKPOINTS_DIR, ignore_errors=True)
     return {}, False
