@@ -1,5 +1,6 @@
 """Pretrained models: ``honyaku bundle`` makes one from a run, and pipeline() and the CLI find it without -m."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ def test_a_float16_bundle_is_half_the_size_and_translates_like_the_run(shared_ru
     bundled = pretrained_dir / "en-ja"
     assert sorted(path.name for path in bundled.iterdir()) == sorted(
         [CARD_FILE, "config.yaml", "src_vocab.txt", "tgt_vocab.txt", WEIGHTS_FILE, "src.spm.model", "tgt.spm.model"]
+        + ["ctranslate2"] * bool(importlib.util.find_spec("ctranslate2"))  # made when bundled: see below
     )
     ratio = (bundled / WEIGHTS_FILE).stat().st_size / (shared_run / WEIGHTS_FILE).stat().st_size
     assert 0.45 < ratio < 0.55
@@ -136,6 +138,27 @@ def test_the_direction_is_detected_from_the_text():
     assert detect_direction(["I am Tom.", "Hello, how are you?"]) == ("en", "ja")
     assert detect_direction(["私はトムです。", "カタカナ", "漢字"]) == ("ja", "en")
     assert detect_direction(["Tokyo は大きい", "ok", "東京"]) == ("ja", "en")  # mostly Japanese
+
+
+def test_a_bundled_model_ships_its_conversion_and_its_first_translation_converts_nothing(
+    pretrained_dir, monkeypatch, tmp_path
+):
+    pytest.importorskip("ctranslate2")
+    import honyaku.export
+    from honyaku.modeldir import stored_weights
+
+    shipped = pretrained_dir / "en-ja" / "ctranslate2"
+    weights = stored_weights(pretrained_dir / "en-ja" / WEIGHTS_FILE)
+    assert (shipped / "honyaku_sha256").read_text() == weights.content_hash and weights.half
+    assert (shipped / "model.bin").stat().st_size < 0.7 * (pretrained_dir / "en-ja" / WEIGHTS_FILE).stat().st_size * 2
+    monkeypatch.setenv("HONYAKU_PRETRAINED_DIR", str(pretrained_dir))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(honyaku.export, "export_ctranslate2", lambda *args: pytest.fail("converted again"))
+    fast = Translator.load(pretrained_dir / "en-ja", device="cpu", backend="ctranslate2")
+    assert fast.translate(["I am Tom."]) == Translator.load(pretrained_dir / "en-ja", backend="torch").translate(
+        ["I am Tom."]
+    )
+    assert not (tmp_path / "honyaku" / "ctranslate2").exists()
 
 
 def test_a_pretrained_models_ctranslate2_conversion_goes_to_the_user_cache(pretrained_dir, monkeypatch, tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 from pathlib import Path
 
 import yaml
@@ -23,7 +22,6 @@ from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     BEST_DIR,
     CARD_FILE,
-    CTRANSLATE2_DIR,
     ENSEMBLE_FILE,
     METRICS_FILE,
     TUNING_FILE,
@@ -57,7 +55,8 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
         reference = score(Translator.load(run_dir, device="cpu"), *scored_on[last], data_dir) if from_float32 else None
         card = model_card(run_dir, bundled, scores, reference)
         (staged / CARD_FILE).write_text(card, encoding="utf-8")
-        shutil.rmtree(staged / CTRANSLATE2_DIR, ignore_errors=True)  # scoring's conversion: not part of the model
+        # Scoring converted the written weights for CTranslate2 where they convert: it stays, marked with their
+        # hash, so that the first translation after an install converts nothing (honyaku.ct2.conversion_dir).
     return out_dir
 
 

@@ -41,10 +41,21 @@ def export_refusal(model_dir: Path, cfg: Config) -> str | None:
 def conversion_dir(run_dir: Path, weights_hash: str | None) -> Path:
     """Where a model's CTranslate2 conversion is kept: inside a run; for a pretrained model, whose directory is
     part of an installed package, or a directory the user cannot write, in the user cache under the weights'
-    hash."""
+    hash, unless the directory ships one of these weights (``honyaku bundle`` makes it)."""
+    shipped = run_dir / CTRANSLATE2_DIR
+    if weights_hash is not None and _marked(shipped) == weights_hash:
+        return shipped
     if run_dir.resolve().is_relative_to(pretrained_root().resolve()) or not os.access(run_dir, os.W_OK):
         return cache_dir() / CTRANSLATE2_DIR / f"{run_dir.name}-{(weights_hash or 'unhashed')[:16]}"
     return run_dir / CTRANSLATE2_DIR
+
+
+def _marked(converted: Path) -> str | None:
+    """The weights' hash that a conversion was made of, or None where there is no conversion there."""
+    try:
+        return (converted / HASH_KEY).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
 
 
 def ctranslate2_device(name: str) -> tuple[str, int]:
@@ -71,12 +82,11 @@ def load_ctranslate2(
     run_dir = files.path
     weights_hash = stored_weights(run_dir / WEIGHTS_FILE).content_hash
     converted = conversion_dir(run_dir, weights_hash)
-    marker = converted / HASH_KEY
-    if not marker.is_file() or marker.read_text().strip() != weights_hash:
+    if weights_hash is None or _marked(converted) != weights_hash:
         # stderr, through logging's last resort where nobody configured it: the first translation waits for this
         logger.warning(f"honyaku: converting {run_dir.name} for CTranslate2, once for these weights (a few seconds)")
         convert(run_dir, converted)
-        atomic_write_bytes(marker, (weights_hash or "").encode())
+        atomic_write_bytes(converted / HASH_KEY, (weights_hash or "").encode())
     kind, index = ctranslate2_device(device)
     if kind == "cpu":
         openmp.warn_if_shared()

@@ -22,7 +22,14 @@ from honyaku.data.subwords import Subwords, WordLevel
 from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.engine import Hypothesis, SearchEngine
-from honyaku.modeldir import CONFIG_FILE, TUNING_FILE, ModelDirectory, is_transformers_model
+from honyaku.modeldir import (
+    CONFIG_FILE,
+    TUNING_FILE,
+    WEIGHTS_FILE,
+    ModelDirectory,
+    is_transformers_model,
+    stored_weights,
+)
 from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
 from honyaku.translation import Translation, TranslatorBase
 
@@ -52,9 +59,11 @@ def pytorch_engine(files: ModelDirectory, device: str, int8: bool, dtype: str) -
 
 
 def convert_for_ctranslate2(model_dir: Path, out_dir: Path) -> None:
+    """The conversion stores float16 weights as float16 (half the size, nothing lost); CTranslate2 computes in
+    the compute type it is loaded with."""
     from honyaku.export import export_ctranslate2  # PyTorch and transformers: converting only, once per weights
 
-    export_ctranslate2(model_dir, out_dir)
+    export_ctranslate2(model_dir, out_dir, "float16" if stored_weights(model_dir / WEIGHTS_FILE).half else None)
 
 
 def ctranslate2_refusal(files: ModelDirectory) -> str | None:
