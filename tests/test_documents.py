@@ -10,6 +10,9 @@ import time
 
 import pytest
 
+from honyaku import Translator
+from honyaku.data.sentences import parts_within
+
 from .conftest import REPO
 from .test_cli import SLICE, honyaku
 
@@ -29,8 +32,9 @@ def test_each_text_is_translated_from_its_own_language_and_an_unread_one_is_left
     english_to_japanese, japanese_to_english, korean, number = found.stdout.splitlines()
     assert any("\u3040" <= char <= "\u30ff" for char in english_to_japanese)  # kana: Japanese
     assert japanese_to_english.isascii() and any(char.isalpha() for char in japanese_to_english)
-    assert korean == "안녕하세요" and "123" in number
+    assert korean == "안녕하세요" and number == "123"  # no letters: no language's, left as it is
     assert "honyaku: warning: text 3 reads as Korean (Hangul), which no model here translates" in found.stderr
+    assert "text 4" not in found.stderr
     pinned = honyaku("translate", "--src", "en", "トイレはどこですか？")
     assert "honyaku: warning: text 1 reads as Japanese, but the model translates en→ja" in pinned.stderr
 
@@ -42,7 +46,11 @@ def test_a_document_with_paragraph_long_lines_is_translated_line_for_line(run, t
     done = honyaku("translate", "-m", run, "-f", tmp_path / "in.txt", "-o", tmp_path / "out.txt")
     assert done.returncode == 0, done.stderr
     out = (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines()
-    assert len(out) == len(lines) and all(out) and len(out[30]) > len(out[0]) * 10
+    assert len(out) == len(lines) and all(out)
+    parts = parts_within(paragraph, 1000, "en")  # at its clauses: two parts
+    assert len(parts) == 2 and out[30] == "".join(
+        Translator.load(run).translate(parts)
+    )  # Japanese joins without spaces
     refused = honyaku(
         "translate", "-m", run, "-f", tmp_path / "in.txt", "-o", tmp_path / "r.txt", "--on-long", "refuse"
     )

@@ -18,7 +18,7 @@ def test_a_stream_translates_chunk_by_chunk_as_the_whole_list_does(attention_run
     scores = [t.score for ts in expected for t in ts]  # batched otherwise: equal up to float rounding
     assert [t.score for ts in streamed for t in ts] == pytest.approx(scores, abs=1e-4)
     with pytest.raises(HonyakuError, match="sentence 12 has 1,001 characters"):  # numbered across chunks
-        list(translator.translate_stream(sentences[:11] + ["a" * 1001], chunk_size=5))
+        list(translator.translate_stream(sentences[:11] + ["a" * 1001], chunk_size=5, split_sentences=False))
 
 
 def test_translate_input_writes_the_whole_output_or_nothing(attention_run, tmp_path, capsys):
@@ -32,8 +32,9 @@ def test_translate_input_writes_the_whole_output_or_nothing(attention_run, tmp_p
 
     output.unlink()
     source.write_text("".join(f"{s}\n" for s in sentences) + "a" * 1001 + "\n")
-    assert main(["translate", "-m", str(attention_run), "-f", str(source), "-o", str(output)]) == 1
-    assert "sentence 31 has 1,001 characters" in capsys.readouterr().err
+    strict = ["--on-long", "refuse"]  # by default a long sentence is translated in parts
+    assert main(["translate", "-m", str(attention_run), "-f", str(source), "-o", str(output), *strict]) == 1
+    assert "text 31: sentence 1 has 1,001 characters" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [source]  # no output, and no temporary file left behind
 
 

@@ -44,9 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
-    terminate = (
-        signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
-    )
     try:
         thread_count()  # a bad $HONYAKU_THREADS is refused before any work
         return args.handler(args) or 0
@@ -62,14 +59,24 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{error.filename}: " if error.filename else ""
         print(f"honyaku: error: {where}{error.strerror or error}", file=sys.stderr)
         return 1
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM as Ctrl-C while translating: the command stops where it is and cleans up (a file's finished lines
+    are kept). Where Python allows it (the main thread); the server keeps uvicorn's own handling."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
     finally:
-        if terminate is not None:
-            signal.signal(signal.SIGTERM, terminate)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM as Ctrl-C: the command stops where it is and cleans up (a file's finished lines are kept)."""
-    raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, previous)
 
 
 def port_number(text: str) -> int:
@@ -609,7 +616,7 @@ def _translate(args: argparse.Namespace) -> None:
         print(f"honyaku: resuming after the {done:,} lines in {output.partial}", file=sys.stderr)
     bar = None if args.text else _progress_bar(total, args.quiet, done)
     try:
-        with contextlib.nullcontext() if bar is None else bar:
+        with _sigterm_as_interrupt(), contextlib.nullcontext() if bar is None else bar:
             for first, chunk in _chunks(itertools.islice(texts, done, None), done + 1):
                 lines = _translated_lines(router, chunk, first, unit, args)
                 if output is not None:

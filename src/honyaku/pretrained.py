@@ -61,15 +61,18 @@ class Routing:
 
 def route(text: str, directions: list[tuple[str, str]], pinned: tuple[str, str] | None = None) -> Routing:
     """The model of ``directions`` that reads the language of ``text``; with ``pinned`` (a model, or a source
-    language, the user chose), that one, with a warning where the text reads as another language. A text without
-    letters goes to the pinned or the default direction (any model leaves numbers and emoji as they are)."""
+    language, the user chose), that one, with a warning where the text reads as another language. A text with
+    something to read but no letters (numbers, emoji, symbols) is no language's: it is left as it is, since models
+    trained on sentences make words up for it ("123" → 「１年に１１年になります。」)."""
     language = identify(text)
+    if language is None and text.strip():
+        return Routing(None, None)
     if pinned is not None:
         if language is None or language.code == pinned[0] or pinned[0] not in IDENTIFIED:
             return Routing(pinned, language)  # (a model of a language that identify never names: no judgement)
         warning = f"reads as {language.name}, but the model translates {'→'.join(pinned)}: translated anyway"
         return Routing(pinned, language, warning)
-    if language is None:
+    if language is None:  # blank: translated to blank by any model
         return Routing(DEFAULT_DIRECTION if DEFAULT_DIRECTION in directions else directions[0], None)
     found = next((direction for direction in directions if direction[0] == language.code), None)
     if found is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from honyaku.data.text import clean
 from honyaku.pretrained import Routing, route
 from honyaku.translation import Translation, TranslatorBase
 
@@ -47,7 +48,8 @@ class LanguageRouter:
 
     def translate(self, texts: list[str], n_best: int = 1, first: int = 1, **options) -> list[RoutedTranslation]:
         """Each text's translations, in order, and its routing; ``options`` are ``translate_n_best``'s, and the
-        texts are numbered from ``first`` in errors. A text no model reads comes back as it is."""
+        texts are numbered from ``first`` in errors. A text no model reads comes back as it is, cleaned
+        (``honyaku.data.text.clean``: a lone surrogate, say, cannot be written out)."""
         routings = [route(text, self.directions, self.pinned) for text in texts]
         found: list[list[Translation] | None] = [None] * len(texts)
         for direction in dict.fromkeys(routing.direction for routing in routings if routing.direction):
@@ -59,6 +61,6 @@ class LanguageRouter:
             for i, translations in zip(chosen, translated):
                 found[i] = translations
         return [
-            RoutedTranslation(translations or [Translation(text, 0.0)], routing)
+            RoutedTranslation(translations or [Translation(clean(text), 0.0)], routing)
             for text, translations, routing in zip(texts, found, routings)
         ]

@@ -22,6 +22,7 @@ from honyaku import __version__
 from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.data.sentences import split_sentences
+from honyaku.data.text import clean
 from honyaku.engine import search_options_problem
 from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
@@ -326,7 +327,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
             )
         except HonyakuError as error:
             raise HTTPException(422, str(error)) from None
-        found: list = [[Translation(text, 0.0)] for text in texts]  # a text that no model reads, as it is
+        found: list = [[Translation(clean(text), 0.0)] for text in texts]  # a text that no model reads, as it is
         for group, answer in zip(groups.values(), answers):
             for i, candidates in zip(group, answer):
                 found[i] = candidates
