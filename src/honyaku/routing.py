@@ -25,12 +25,12 @@ class RoutedTranslation:
 
 
 class LanguageRouter:
-    """Translators by direction: the one the user chose (``pinned``), or one per direction of ``directions``,
-    each made by ``load`` when a text first needs it."""
+    """Translators by direction: the one the user chose (``pinned``: then nothing else is loaded), or one per
+    direction of ``directions``, each made by ``load`` when a text first needs it."""
 
     def __init__(
         self,
-        load: Callable[[tuple[str, str]], TranslatorBase],
+        load: Callable[[tuple[str, str]], TranslatorBase] | None,
         directions: list[tuple[str, str]],
         pinned: TranslatorBase | None = None,
     ):
