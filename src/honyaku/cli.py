@@ -656,12 +656,12 @@ def _translated_lines(router: LanguageRouter, texts: list[str], first: int, unit
     for number, routed in enumerate(found, start=first):
         if routed.routing.warning:
             print(f"honyaku: warning: {unit} {number:,} {routed.routing.warning}", file=sys.stderr)
-        texts = [translation.text.replace("\n", " ") for translation in routed.translations]  # a line a text
+        found_texts = [translation.text.replace("\n", " ") for translation in routed.translations]  # a line a text
         if args.n_best == 1:
-            lines.append(texts[0])
+            lines.append(found_texts[0])
         else:
             scores = [translation.score for translation in routed.translations]
-            lines += [f"{number - 1} ||| {text} ||| {score:.4f}" for text, score in zip(texts, scores)]
+            lines += [f"{number - 1} ||| {text} ||| {score:.4f}" for text, score in zip(found_texts, scores)]
     return lines
 
 
