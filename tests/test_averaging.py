@@ -98,7 +98,6 @@ def test_tuning_refuses_greedy_decoding_and_negative_penalties(run, tmp_path):
 
 
 def test_an_averaged_model_keeps_its_content_hash_and_is_converted_once(shared_run, tmp_path, monkeypatch):
-    pytest.importorskip("ctranslate2")
     import honyaku.export
     from honyaku.modeldir import stored_weights
 

@@ -186,7 +186,6 @@ def test_translate_speed_measures_each_setting_in_its_own_process(tmp_path, atte
 
 
 def test_translate_speed_compares_pytorch_with_ctranslate2_in_interleaved_rounds(tmp_path, shared_run):
-    pytest.importorskip("ctranslate2")
     results = tmp_path / "RESULTS.md"
     script = (REPO / "bench" / "translate_speed.py", shared_run, "--limit", "6", "--engines", "torch", "ctranslate2")
     output = run_script(*script, "--results", results, cwd=tmp_path)

@@ -26,7 +26,6 @@ def run(tmp_path_factory, corpus_dir):
 
 
 def test_each_text_is_translated_from_its_own_language_and_an_unread_one_is_left_with_a_warning():
-    pytest.importorskip("ctranslate2")
     found = honyaku("translate", "Good night.", "おやすみなさい。", "안녕하세요", "123")
     assert found.returncode == 0, found.stderr
     english_to_japanese, japanese_to_english, korean, number = found.stdout.splitlines()

@@ -61,7 +61,6 @@ def test_the_seeds_pipeline_code_gives_honyakus_greedy_output(shared_run, export
 
 
 def test_the_ctranslate2_backend_gives_honyakus_greedy_output(shared_run, test_sentences):
-    pytest.importorskip("ctranslate2")
     ours = Translator.load(shared_run, device="cpu").translate(test_sentences, beam_size=1)
     fast = Translator.load(shared_run, device="cpu", backend="ctranslate2")
     assert (shared_run / "ctranslate2" / "model.bin").is_file() and fast.model is None  # converted on first use
@@ -94,7 +93,10 @@ def test_only_shared_vocabulary_transformers_export(attention_run, tmp_path):
 
 def test_a_missing_extra_names_what_installs_it(shared_run, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)  # what `import transformers` does when not installed
-    with pytest.raises(HonyakuError, match=r"exporting needs transformers: pip install 'honyaku\[hf\]'"):
+    with pytest.raises(
+        HonyakuError,
+        match=r"exporting needs transformers, which this install leaves out: pip install 'honyaku\[train\]'",
+    ):
         export_huggingface(shared_run, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

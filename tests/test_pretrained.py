@@ -1,6 +1,5 @@
 """Pretrained models: ``honyaku bundle`` makes one from a run, and pipeline() and the CLI find it without -m."""
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -10,9 +9,10 @@ import pytest
 
 from honyaku import HonyakuError, Translator, pipeline
 from honyaku.bundle import bundle
-from honyaku.modeldir import CARD_FILE, WEIGHTS_FILE
+from honyaku.ct2 import conversion_dir
+from honyaku.modeldir import CARD_FILE, CTRANSLATE2_DIR, WEIGHTS_FILE, stored_weights
 from honyaku.prediction import tune_length_penalty
-from honyaku.pretrained import detect_direction
+from honyaku.pretrained import detect_direction, pretrained_models
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_a_float16_bundle_is_half_the_size_and_translates_like_the_run(shared_ru
     bundled = pretrained_dir / "en-ja"
     assert sorted(path.name for path in bundled.iterdir()) == sorted(
         [CARD_FILE, "config.yaml", "src_vocab.txt", "tgt_vocab.txt", WEIGHTS_FILE, "src.spm.model", "tgt.spm.model"]
-        + ["ctranslate2"] * bool(importlib.util.find_spec("ctranslate2"))  # made when bundled: see below
+        + ["ctranslate2"]  # made when bundled: see below
     )
     ratio = (bundled / WEIGHTS_FILE).stat().st_size / (shared_run / WEIGHTS_FILE).stat().st_size
     assert 0.45 < ratio < 0.55
@@ -145,9 +145,7 @@ def test_the_direction_is_detected_from_the_text():
 def test_a_bundled_model_ships_its_conversion_and_its_first_translation_converts_nothing(
     pretrained_dir, monkeypatch, tmp_path
 ):
-    pytest.importorskip("ctranslate2")
     import honyaku.export
-    from honyaku.modeldir import stored_weights
 
     shipped = pretrained_dir / "en-ja" / "ctranslate2"
     weights = stored_weights(pretrained_dir / "en-ja" / WEIGHTS_FILE)
@@ -163,8 +161,16 @@ def test_a_bundled_model_ships_its_conversion_and_its_first_translation_converts
     assert not (tmp_path / "honyaku" / "ctranslate2").exists()
 
 
+def test_the_package_ships_each_bundled_models_conversion_of_its_weights(monkeypatch):
+    monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
+    shipped = pretrained_models()
+    assert sorted(directory.name for directory in shipped) == ["en-ja", "ja-en"]
+    for directory in shipped:
+        weights_hash = stored_weights(directory / WEIGHTS_FILE).content_hash
+        assert weights_hash is not None and conversion_dir(directory, weights_hash) == directory / CTRANSLATE2_DIR
+
+
 def test_a_pretrained_models_ctranslate2_conversion_goes_to_the_user_cache(pretrained_dir, monkeypatch, tmp_path):
-    pytest.importorskip("ctranslate2")
     monkeypatch.setenv("HONYAKU_PRETRAINED_DIR", str(pretrained_dir))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     # earlier tests loaded the directory as any model directory, whose conversion is kept inside it
@@ -235,7 +241,6 @@ def test_the_shipped_ja_en_model_exports_and_translates_japanese_words_as_honyak
 
 
 def test_both_engines_find_the_same_translations_for_the_bundled_models(corpus_dir, monkeypatch):
-    pytest.importorskip("ctranslate2")
     from honyaku.pretrained import pretrained_models
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
@@ -255,11 +260,9 @@ def test_both_engines_find_the_same_translations_for_the_bundled_models(corpus_d
 
 def test_translating_with_ctranslate2_imports_no_pytorch(monkeypatch):
     """Nor what else is slow to import and not needed there: NumPy (0.1 s), sacremoses (0.34 s), MeCab."""
-    pytest.importorskip("ctranslate2")
     from honyaku.pretrained import pretrained_model
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
-    Translator.load(pretrained_model(("en", "ja")), device="cpu")  # converted once, into this test's cache
     code = (
         "import sys; from honyaku.cli import main; main(['translate', 'I am Tom.']); "
         "print(sorted({'torch', 'numpy', 'sacremoses', 'fugashi'} & set(sys.modules)))"
@@ -275,11 +278,8 @@ def test_translating_with_ctranslate2_imports_no_pytorch(monkeypatch):
 def test_ctranslate2_keeps_its_own_openmp_runtime_beside_pytorch(monkeypatch):
     """honyaku loads CTranslate2 before PyTorch can: after PyTorch's, CTranslate2 would run on PyTorch's OpenMP
     runtime, 4× slower (bench/latency.py's server figures); where PyTorch came first, a warning says so."""
-    pytest.importorskip("ctranslate2")
-    from honyaku.pretrained import pretrained_model
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
-    Translator.load(pretrained_model(("en", "ja")), device="cpu")  # converted once, into this test's cache
     load = "from honyaku import Translator; from honyaku.pretrained import pretrained_model; "
     load += "Translator.load(pretrained_model(('en', 'ja')))"
     order = "list(sys.modules).index('ctranslate2') < list(sys.modules).index('torch')"

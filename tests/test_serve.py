@@ -1,14 +1,10 @@
 """The HTTP API, running under uvicorn on 127.0.0.1."""
 
 import concurrent.futures
-import importlib
-import sys
 import time
 
 import numpy
 import pytest
-
-from honyaku.core.errors import HonyakuError
 
 from .conftest import random_sequences, running
 
@@ -127,14 +123,6 @@ def test_a_request_past_its_timeout_gets_504_and_a_full_queue_503(attention_run)
         time.sleep(1.0)  # the timed-out job is dropped from its batch, not translated
         assert app.state.batchers["xx-yy"].batches == 0
         assert client.get("/health").status_code == 200
-
-
-def test_serving_without_the_serve_extra_names_what_installs_it(monkeypatch):
-    for module in ("fastapi", "pydantic"):  # what `import fastapi` does when not installed
-        monkeypatch.setitem(sys.modules, module, None)
-    monkeypatch.delitem(sys.modules, "honyaku.serve", raising=False)
-    with pytest.raises(HonyakuError, match=r"the HTTP API needs fastapi: pip install 'honyaku\[serve\]'"):
-        importlib.import_module("honyaku.serve")
 
 
 def test_without_a_direction_each_text_goes_the_way_its_script_reads(bundled_server):

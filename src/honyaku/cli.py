@@ -19,7 +19,7 @@ from typing import Any
 
 from honyaku import __version__
 from honyaku.core.config import BUILTIN_CORPUS_NAMES, MAX_INPUT_CHARS, PRECISION_NAMES, SplitFiles, search_text
-from honyaku.core.errors import HonyakuError
+from honyaku.core.errors import HonyakuError, missing_extra
 from honyaku.core.files import LineOutput
 from honyaku.core.wording import counted
 from honyaku.core.workers import thread_count
@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args) or 0
     except HonyakuError as error:
         print(f"honyaku: error: {error}", file=sys.stderr)
+        return 1
+    except ImportError as error:  # a command of the full install, run in the light one
+        problem = missing_extra(error, f"honyaku {args.command}")
+        if problem is None:
+            raise
+        print(f"honyaku: error: {problem}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("honyaku: interrupted", file=sys.stderr)
@@ -91,8 +97,8 @@ def port_number(text: str) -> int:
 
 
 BACKEND_HELP = (
-    "auto (default): CTranslate2 for a Transformer that converts, where installed (pip install 'honyaku[ct2]'), "
-    "else PyTorch; or either one"
+    "auto (default): CTranslate2 for a Transformer that converts, else PyTorch (pip install 'honyaku[train]'); "
+    "or either one"
 )
 DIRECTION_HELP = (
     "e.g. en-ja: the direction of a transformers model (-m hf:NAME or a directory) whose name does not tell"

@@ -83,8 +83,8 @@ def m2m100_state_dict(model: Transformer, order: list[int]) -> dict[str, torch.T
 
 def build_tokenizer(files: ModelDirectory, tokens: list[str]):
     """A ``tokenizers.Tokenizer`` over the exported vocabulary ``tokens`` that processes text like honyaku."""
-    tokenizers = optional_import("tokenizers", "hf", "exporting")
-    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors  # the 'hf' extra
+    tokenizers = optional_import("tokenizers", "exporting")
+    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors
 
     source, target = processor_names(files.config.data)
     subwords = files.subwords[0]
@@ -150,7 +150,7 @@ def tokenizer_shortfalls(cfg: Config) -> list[str]:
 def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Write a directory that transformers' AutoModelForSeq2SeqLM, AutoTokenizer and
     ``pipeline("translation", model=DIR)`` load offline."""
-    transformers = optional_import("transformers", "hf", "exporting")
+    transformers = optional_import("transformers", "exporting")
     files = ModelDirectory.read(run_dir)
     cfg = files.config
     if reason := export_refusal(files.path, cfg):
@@ -226,8 +226,9 @@ def max_output_length(cfg: Config) -> int:
 
 
 def export_ctranslate2(run_dir: str | Path, out_dir: str | Path, quantization: str | None = None) -> Path:
-    """Convert the transformers export with CTranslate2's converter (``pip install 'honyaku[ct2]'``)."""
-    converters = optional_import("ctranslate2.converters", "ct2", "CTranslate2")
+    """Convert the transformers export with CTranslate2's converter."""
+    from ctranslate2 import converters  # imports transformers (2.7 s): converting only
+
     out = Path(out_dir)
     with tempfile.TemporaryDirectory() as staging, atomic_directory(out) as converted:
         hf_dir = export_huggingface(run_dir, Path(staging) / "hf")

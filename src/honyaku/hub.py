@@ -62,7 +62,7 @@ class TransformersTranslator(TranslatorBase):
     def load(
         cls, name: str | Path, device: str = "auto", direction: tuple[str, str] | None = None, dtype: str = "float32"
     ):
-        transformers = optional_import("transformers", "hf", "transformers models")
+        transformers = optional_import("transformers", "transformers models")
         name = str(name)
         source = name.removeprefix(HUB_PREFIX)
         directory = Path(source) if Path(source).is_dir() else None

@@ -6,7 +6,6 @@ need it are imported where they are chosen."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import logging
 import sys
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from honyaku.core.config import PRECISION_NAMES, Config, DataConfig, DecodingConfig
-from honyaku.core.errors import HonyakuError
+from honyaku.core.errors import HonyakuError, needs_extra
 from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.ct2 import export_refusal, load_ctranslate2
 from honyaku.data.corpus import EvaluationSet, read_split_tagged
@@ -49,8 +48,9 @@ BACKENDS = ("auto", "torch", "ctranslate2")
 def pytorch_engine(files: ModelDirectory, device: str, int8: bool, dtype: str) -> SearchEngine:
     """honyaku's own search over the directory's PyTorch model, on ``device``, in ``dtype``; with ``int8``, its
     Linear and LSTM weights quantized (CPU only)."""
-    from honyaku.core.runtime import configure_threads, named_dtype, resolve_device  # PyTorch: where it searches
-    from honyaku.search import TorchSearch, on_device
+    with needs_extra(f"searching {files.path.name} with PyTorch"):
+        from honyaku.core.runtime import configure_threads, named_dtype, resolve_device
+        from honyaku.search import TorchSearch, on_device
 
     configure_threads()
     resolved = resolve_device(device)
@@ -61,15 +61,14 @@ def pytorch_engine(files: ModelDirectory, device: str, int8: bool, dtype: str) -
 def convert_for_ctranslate2(model_dir: Path, out_dir: Path) -> None:
     """The conversion stores float16 weights as float16 (half the size, nothing lost); CTranslate2 computes in
     the compute type it is loaded with."""
-    from honyaku.export import export_ctranslate2  # PyTorch and transformers: converting only, once per weights
+    with needs_extra(f"converting {model_dir.name} for CTranslate2 (bundled models ship theirs)"):
+        from honyaku.export import export_ctranslate2  # PyTorch and transformers: once per weights
 
     export_ctranslate2(model_dir, out_dir, "float16" if stored_weights(model_dir / WEIGHTS_FILE).half else None)
 
 
 def ctranslate2_refusal(files: ModelDirectory) -> str | None:
     """Why ``backend="auto"`` searches a model directory with PyTorch rather than CTranslate2, or None."""
-    if importlib.util.find_spec("ctranslate2") is None:
-        return "ctranslate2 is not installed (pip install 'honyaku[ct2]')"
     if reason := export_refusal(files.path, files.config):
         return f"it does not convert to CTranslate2 ({reason.partition(';')[0]})"
     return None

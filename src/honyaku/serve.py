@@ -18,24 +18,20 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from importlib import resources
 
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
 from honyaku import __version__
 from honyaku.core.config import MAX_INPUT_CHARS
-from honyaku.core.errors import HonyakuError, optional_import
+from honyaku.core.errors import HonyakuError, needs_extra
 from honyaku.data.sentences import split_sentences
 from honyaku.data.text import clean
 from honyaku.engine import search_options_problem
-from honyaku.heatmap import attention_map
 from honyaku.prediction import Translation, Translator
 from honyaku.pretrained import Routing, route
-
-# The serve extra (fastapi, which brings pydantic): checked before either is imported, so that an install
-# without it gets the message naming the extra.
-optional_import("fastapi", "serve", "the HTTP API")
-from fastapi import FastAPI, HTTPException, Request  # noqa: E402
-from fastapi.exceptions import RequestValidationError  # noqa: E402
-from fastapi.responses import HTMLResponse, JSONResponse, Response  # noqa: E402
-from pydantic import BaseModel, ConfigDict, Field, model_validator  # noqa: E402
-from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
 
 class TranslateRequest(BaseModel):
@@ -285,6 +281,11 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
             raise HTTPException(
                 422, f"sentence: the text's sentences are numbered 0 to {len(sentences) - 1}; got {request.sentence}"
             )
+        try:
+            with needs_extra("drawing attention maps"):
+                from honyaku.heatmap import attention_map  # PyTorch: the light install answers 501
+        except HonyakuError as error:
+            raise HTTPException(501, str(error)) from None
         try:
             found = await batcher.run_alone(
                 attention_map,

@@ -12,7 +12,7 @@ import unicodedata
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
-from honyaku.core.errors import HonyakuError
+from honyaku.core.errors import HonyakuError, needs_extra
 from honyaku.data import moses
 
 if TYPE_CHECKING:
@@ -105,23 +105,17 @@ class Japanese:
     @cached_property
     def _tagger(self):
         """MeCab, loaded on first use: a processor that only writes Japanese (en→ja output) never needs it."""
-        try:
-            import fugashi  # the 'ja' extra: may be missing
+        with needs_extra("segmenting Japanese input into this model's words"):
+            import fugashi
             import unidic_lite  # noqa: F401  (fugashi finds the dictionary through it)
-        except ImportError:
-            return None
         return fugashi.Tagger()
 
     def tokenize(self, text: str) -> list[str]:
-        if self._tagger is None:
-            raise HonyakuError("Japanese input needs fugashi and unidic-lite: pip install 'honyaku[ja]'")
         text = unicodedata.normalize("NFKC", clean(text)).lower()
         return [word.surface.translate(_FULL_WIDTH) for word in self._tagger(text)]
 
     def proper_nouns(self, text: str) -> set[str]:
         """The words UniDic tags as proper nouns (固有名詞): names of people, places, organisations."""
-        if self._tagger is None:
-            raise HonyakuError("Japanese analysis needs fugashi and unidic-lite: pip install 'honyaku[ja]'")
         return {word.surface for word in self._tagger(clean(text)) if word.feature.pos2 == "固有名詞"}
 
     def detokenize(self, tokens: list[str]) -> str:
