@@ -13,7 +13,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -615,7 +615,6 @@ def _translate(args: argparse.Namespace) -> None:
             raise HonyakuError(f"{args.input}: file is empty")
     else:
         texts, total, unit = (line.rstrip("\r\n") for line in sys.stdin), None, "line"
-    router = _router(args, announce=bool(args.input) and not args.quiet)
     output = LineOutput(Path(args.output), resume=args.resume) if args.output else None
     done = output.done if output is not None else 0
     if done:
@@ -623,6 +622,10 @@ def _translate(args: argparse.Namespace) -> None:
     bar = None if args.text else _progress_bar(total, args.quiet, done)
     try:
         with _sigterm_as_interrupt(), contextlib.nullcontext() if bar is None else bar:
+            # the bar's clock leaves out each model's loading (a first conversion takes seconds): its rate and
+            # ETA are the translation's
+            loaded = bar.unpause if bar is not None else None
+            router = _router(args, announce=bool(args.input) and not args.quiet, loaded=loaded)
             for first, chunk in _chunks(itertools.islice(texts, done, None), done + 1):
                 lines = _translated_lines(router, chunk, first, unit, args)
                 if output is not None:
@@ -661,7 +664,7 @@ def _translated_lines(router: LanguageRouter, texts: list[str], first: int, unit
     lines = []
     for number, routed in enumerate(found, start=first):
         if routed.routing.warning:
-            print(f"honyaku: warning: {unit} {number:,} {routed.routing.warning}", file=sys.stderr)
+            _say(f"honyaku: warning: {unit} {number:,} {routed.routing.warning}")
         found_texts = [translation.text.replace("\n", " ") for translation in routed.translations]  # a line a text
         if args.n_best == 1:
             lines.append(found_texts[0])
@@ -671,17 +674,19 @@ def _translated_lines(router: LanguageRouter, texts: list[str], first: int, unit
     return lines
 
 
-def _router(args: argparse.Namespace, announce: bool) -> LanguageRouter:
+def _router(args: argparse.Namespace, announce: bool, loaded: Callable[[], object] | None = None) -> LanguageRouter:
     """The translators of a translate command: the model the user chose (-m, --direction, --src), or the bundled
     model of each text's language, loaded when a text first needs it. ``announce``: say which model and engine
-    translate, as each loads."""
+    translate, as each loads; ``loaded`` is called when one has."""
 
     def ready(translator):
         translator = translator.tagged(args.tag)
         if args.on_long:
             translator.decoding.long_sentences = args.on_long
+        if loaded is not None:
+            loaded()
         if announce:
-            print(f"honyaku: {'→'.join(translator.direction)}, {_engine(translator)}", file=sys.stderr)
+            _say(f"honyaku: {'→'.join(translator.direction)}, {_engine(translator)}")
         return translator
 
     if args.model or args.direction or args.src_lang:
@@ -696,6 +701,13 @@ def _progress_bar(total: int | None, quiet: bool, done: int = 0):
     from tqdm import tqdm  # 0.1 s to import: not for the sentences of the command line
 
     return tqdm(total=total, initial=done, unit=" lines", disable=quiet or None, file=sys.stderr, dynamic_ncols=True)
+
+
+def _say(message: str) -> None:
+    """A line on stderr, written above the progress bar where one is shown (which tqdm then draws again)."""
+    from tqdm import tqdm  # 0.1 s to import: only where a line is said
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def _check_output(path: Path) -> None:
