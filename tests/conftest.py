@@ -6,8 +6,10 @@ import contextlib
 import os
 import random
 import socket
+import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -149,15 +151,32 @@ def shared_run(tmp_path_factory, corpus_dir):
     return tmp_path / "run"
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(address: str, server: subprocess.Popen) -> None:
+    """Until ``honyaku serve``'s process (``server``) answers on ``/health``; its output if it ends first."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert server.poll() is None, server.stdout.read().decode() if server.stdout else "the server ended"
+        try:
+            urllib.request.urlopen(address + "/health", timeout=5)
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def running(app):
     """``app`` served by uvicorn on 127.0.0.1 in a thread; yields an httpx client for it."""
     import httpx
     import uvicorn
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,7 +21,7 @@ import yaml
 from honyaku.core.errors import EXTRA_OF_PACKAGE, EXTRA_PACKAGES, HonyakuError, missing_extra, needs_extra
 from honyaku.pretrained import pretrained_model
 
-from .conftest import REPO
+from .conftest import REPO, free_port, wait_until_up
 
 
 def requirement_packages(requirements: list[str]) -> set[str]:
@@ -125,9 +123,7 @@ def test_pipeline_in_the_light_install(light):
 
 
 def test_serve_in_the_light_install(light):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         honyaku_command("serve", "--port", str(port)), env=light, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -148,18 +144,6 @@ def test_serve_in_the_light_install(light):
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def wait_until_up(address: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        assert server.poll() is None, server.stdout.read().decode()
-        try:
-            urllib.request.urlopen(address + "/health", timeout=5)
-            return
-        except OSError:
-            assert time.monotonic() < deadline, "the light install's server did not start"
-            time.sleep(0.2)
 
 
 def post(url: str, body: dict) -> dict:
