@@ -299,3 +299,14 @@ def test_everyday_phrases_read_and_checked(monkeypatch):
     tom = next(p for p in phrases if p.text.startswith("私はトムです。東京"))
     assert tom.missing("I am Tom. I live in Tokyo. I like cats very much.") == []
     assert tom.missing("I like Tom lives very much in Tokyo with cats.") == ["3 sentences (has 1)"]
+
+
+def test_documents_translates_a_document_and_resumes_it_identically(tmp_path, corpus_dir):
+    results = tmp_path / "RESULTS.md"
+    output = run_script(
+        REPO / "bench" / "documents.py", "--lines", "300", "--paragraphs", "2", "--data-dir", corpus_dir,
+        "--results", results, cwd=tmp_path,
+    )  # fmt: skip
+    row = output.splitlines()[-1].split(" | ")
+    assert row[0].startswith("| 300 lines, 2 of ")
+    assert row[1] == "300" and row[2] == "0" and 0 < int(row[4].replace(",", "")) < 300 and row[5] == "yes |"
