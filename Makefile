@@ -7,7 +7,7 @@ SHARED_CORPUS := $(abspath $(wildcard ../shared/data/small_parallel_enja))
 DEMO_RUN := runs/demo
 DEMO_OUT := runs/demo-pretrained
 
-.PHONY: install browser test lint demo demo-train peers clean
+.PHONY: install browser test lint docs demo demo-train peers clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports --no-cache  # the layers of ARCHITECTURE.md (contracts in pyproject.toml)
+
+# docs/configuration.md, from the config classes and their comments (tests/test_config.py checks it is current).
+docs: install
+	$(BIN)/python -m honyaku.core.config_reference > docs/configuration.md
 
 # The bundled models translate the seeds' sentences and a few more, offline, both ways: source → translation.
 demo: $(VENV)/.installed-light

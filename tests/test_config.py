@@ -4,9 +4,12 @@ import pytest
 import yaml
 
 from honyaku.core.config import Config, load_config, setting_text
+from honyaku.core.config_reference import descriptions, reference, sections
 from honyaku.core.errors import HonyakuError
 
-CONFIGS = sorted((__import__("pathlib").Path(__file__).parents[1] / "configs").glob("*.yaml"))
+from .conftest import REPO
+
+CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -151,3 +154,12 @@ def test_setting_text_writes_a_value_as_a_config_file_does_on_one_line():
         "{vocab_size: 4000, joint: true, character_coverage: 0.9995}"
     )
     assert (setting_text(None), setting_text(True), setting_text((0.9, 0.98))) == ("null", "true", "[0.9, 0.98]")
+
+
+def test_the_configuration_reference_is_current_and_describes_every_key():
+    undescribed = [
+        f"{cls.__name__}.{name}" for _, cls in sections() for name, text in descriptions(cls).items() if not text
+    ]
+    assert undescribed == [], "write a comment above or beside each of these fields in honyaku.core.config"
+    current = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert current == reference(), "docs/configuration.md is stale: make docs"

@@ -44,9 +44,9 @@ MAX_INPUT_CHARS = 1000
 class SplitFiles:
     """One split of a user's parallel corpus: two aligned files, or one TSV of ``source<TAB>target``."""
 
-    src: str | None = None
-    tgt: str | None = None
-    tsv: str | None = None
+    src: str | None = None  # the source side: a text file, one sentence a line
+    tgt: str | None = None  # the target side, line for line with src
+    tsv: str | None = None  # instead of src and tgt: one file of source<TAB>target lines
     # tokenized: tokens separated by spaces, as small_parallel_enja; raw: text as people write it, which each
     # language's text processor tokenizes when the split is read, exactly as it tokenizes translation input.
     format: Literal["tokenized", "raw"] = "tokenized"
@@ -62,7 +62,7 @@ class SplitFiles:
 class CorpusSplit(SplitFiles):
     """One corpus of a split: the split of a built-in corpus (``corpus``), or files."""
 
-    corpus: str | None = None
+    corpus: str | None = None  # instead of files: the built-in corpus whose split this is
 
     def validate(self, where: str) -> None:
         if self.corpus is None:
@@ -83,8 +83,11 @@ class TrainingCorpus(CorpusSplit):
     twice; 0.5: a random half, a different one each epoch), its sources led by ``tag`` when given (a token of its
     own, as in tagged back-translation; translation input gets no tag)."""
 
-    distilled: str | None = None
+    distilled: str | None = None  # instead of a corpus or files: a directory written by honyaku distill
+    # Draws per pair and epoch on average: 2, each pair twice; 0.5, a random half, another one each epoch.
     weight: float = 1.0
+    # A token leading every source of this corpus (<bt>: tagged back-translation); translation input gets none
+    # unless asked for (honyaku translate --tag).
     tag: str | None = None
 
     def validate(self, where: str) -> None:
@@ -102,8 +105,11 @@ class TrainingCorpus(CorpusSplit):
 
 @dataclass
 class VocabConfig:
-    min_freq: int = 1
-    max_size: int | None = None  # not counting the special tokens
+    """A side's vocabulary (the words, or the subword pieces, that the model reads or writes): what the training
+    data holds, less what is rare."""
+
+    min_freq: int = 1  # a word or piece seen fewer times in the training data reads as <unk>
+    max_size: int | None = None  # the N most frequent kept (not counting the special tokens); null: all
 
     def validate(self, where: str) -> None:
         if self.min_freq < 1:
@@ -119,8 +125,8 @@ class SubwordSampling:
     (alpha → 0: uniform over them; larger: closer to the best). Training batches only: dev, test and translation
     keep the single best segmentation."""
 
-    alpha: float = 0.1
-    nbest_size: int = 64
+    alpha: float = 0.1  # the sharpness of the draw: P(segmentation) ** alpha
+    nbest_size: int = 64  # how many of the best segmentations are drawn from
 
     def validate(self, where: str) -> None:
         if not 0.0 < self.alpha <= 1.0:
@@ -136,6 +142,8 @@ class SubwordConfig:
     model: str = "unigram"  # unigram | bpe
     vocab_size: int = 8000  # at most: SentencePiece may find fewer pieces in small data
     joint: bool = False  # one model of both languages (required with model.share_vocab)
+    # The share of the training text's characters that SentencePiece covers with pieces; the rarest others read
+    # as <unk> (0.9995 is usual for Japanese, whose rare kanji are many).
     character_coverage: float = 1.0
     # Read each source sentence as written (its words joined by the source language's detokenizer), not word by
     # word: for a language written without spaces (Japanese) the model then never sees a word segmentation, so
@@ -166,15 +174,22 @@ class SubwordConfig:
 
 @dataclass
 class DataConfig:
+    """What the model learns from and how text becomes its tokens: corpora, held-out splits, text processors,
+    vocabularies, subwords."""
+
     # A built-in corpus name, or null to read the train/dev/test files below.
     corpus: str | None = "small_parallel_enja"
+    # The source language's code (en, ja, ...): it picks the default text processor and, for a built-in corpus,
+    # the side read as the source.
     src_lang: str = "en"
-    tgt_lang: str = "ja"
+    tgt_lang: str = "ja"  # the target language's code
     # The training pairs: one corpus, or a list of corpora with weights and tags; null: the built-in corpus's.
     train: TrainingCorpus | list[TrainingCorpus] | None = None
     # Dev and test: one corpus's split or several, end to end (a dev of two corpora selects a model on both);
     # null: the built-in corpus's.
     dev: CorpusSplit | list[CorpusSplit] | None = None
+    # The split that honyaku evaluate --split test and model cards score, given as dev is; null: the built-in
+    # corpus's.
     test: CorpusSplit | list[CorpusSplit] | None = None
     # Leave out every training pair whose source or target (compared without case or spaces) is a sentence of
     # the dev or test split of the config or of a built-in corpus that it trains on: no test sentence is
@@ -194,11 +209,13 @@ class DataConfig:
     # forward and a backward teacher, data diversification (Nguyen et al., 2020).
     distilled: list[str] = field(default_factory=list)
     distilled_only: bool = False  # train on the distilled pairs alone, without the original ones
-    src_vocab: VocabConfig = field(default_factory=VocabConfig)
-    tgt_vocab: VocabConfig = field(default_factory=VocabConfig)
-    # How a translator turns raw text into tokens and back (honyaku.data.text): english, japanese or pretokenized;
-    # null picks by language (en → english, ja → japanese, others pretokenized).
+    src_vocab: VocabConfig = field(default_factory=VocabConfig)  # the source side's vocabulary
+    tgt_vocab: VocabConfig = field(default_factory=VocabConfig)  # the target side's vocabulary
+    # How a translator turns raw source text into tokens (honyaku.data.text): english, japanese, text or
+    # pretokenized; null picks by language (en → english, ja → japanese, others pretokenized).
     src_processor: str | None = None
+    # How the target side's tokens become text, and how raw target text is read (dev BLEU, raw corpora): the
+    # same names; null picks by language.
     tgt_processor: str | None = None
     subwords: SubwordConfig | None = None  # null: the model reads and writes words
 
@@ -238,11 +255,16 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """The network: its architecture and sizes (``honyaku.models.factory.build_model`` builds it)."""
+
+    # seq2seq: Sutskever et al.'s LSTM encoder and decoder, the source's final state (h, c) starting the
+    # decoder; attention: LSTMs with Luong et al.'s attention; transformer: Vaswani et al.'s, pre-norm.
     arch: str = "seq2seq"
-    embed_dim: int = 256
-    hidden_size: int = 512
+    embed_dim: int = 256  # the embeddings' size; a Transformer's model size
+    hidden_size: int = 512  # the LSTMs' state size (a Transformer's inner size is ffn_size)
+    # LSTM layers, stacked; a Transformer's encoder layers, and its decoder's unless decoder_layers is set.
     num_layers: int = 1
-    dropout: float = 0.0
+    dropout: float = 0.0  # on embeddings and between layers (a Transformer's residual connections)
     # Dropout of whole input tokens: a dropped token's embedding is zeroed, source and target side (Sennrich
     # et al., 2016; Gal and Ghahramani, 2016).
     word_dropout: float = 0.0
@@ -251,16 +273,16 @@ class ModelConfig:
     # arch 'attention': how decoder states score encoder states (dot, general, bahdanau) and whether each
     # step's attentional vector is fed to the next step (Luong et al.'s input feeding: slower to train).
     attention: str = "general"
-    input_feeding: bool = False
+    input_feeding: bool = False  # arch attention: Luong et al.'s input feeding (see attention)
     # arch 'transformer': embed_dim is the model size and num_layers the depth of encoder and decoder each, unless
     # decoder_layers sets the decoder's: a deep encoder with a shallow decoder translates faster for the same
     # quality (Kasai et al., 2021), since only the decoder runs once per output token.
     decoder_layers: int | None = None
-    num_heads: int = 4
-    ffn_size: int = 1024
-    attention_dropout: float = 0.0
+    num_heads: int = 4  # arch transformer: attention heads (embed_dim must divide by it)
+    ffn_size: int = 1024  # arch transformer: the inner size of each feed-forward layer
+    attention_dropout: float = 0.0  # arch transformer: on the attention weights
     activation_dropout: float | None = None  # inside the feed-forward layers; null: as model.dropout
-    max_positions: int = 1024
+    max_positions: int = 1024  # arch transformer: the longest input or output, in tokens, it has positions for
     tie_embeddings: bool = False  # the target embedding is the output projection
     share_vocab: bool = False  # one vocabulary (and embedding) for both languages
 
@@ -300,17 +322,22 @@ class ModelConfig:
 
 @dataclass
 class TrainingConfig:
+    """How the model learns: batches, optimizer and schedule, precision, evaluation, stopping, checkpoints."""
+
+    # Seeds the initial weights, the order of batches and dropout: the same config, data and machine train the
+    # same model, and a resumed run the same as an uninterrupted one.
     seed: int = 1
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # Batches hold at most batch_size sentences and, if set, at most batch_tokens padded tokens per side.
     batch_size: int = 64
-    batch_tokens: int | None = None
-    optimizer: str = "adam"
+    batch_tokens: int | None = None  # at most this many padded tokens a side in a batch; null: no token limit
+    optimizer: str = "adam"  # adam, or adamw: weight decay decoupled from the gradient (Loshchilov and Hutter)
+    # The learning rate: plateau's first; inverse_sqrt's peak, reached after warmup_steps.
     learning_rate: float = 1e-3
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.0
-    clip_grad_norm: float | None = 1.0
-    label_smoothing: float = 0.0
+    adam_betas: tuple[float, float] = (0.9, 0.999)  # Adam's β1 and β2
+    weight_decay: float = 0.0  # adam: an L2 penalty in the gradient; adamw: decoupled weight decay
+    clip_grad_norm: float | None = 1.0  # gradients rescaled to this global norm at most; null: not clipped
+    label_smoothing: float = 0.0  # ε of the cross-entropy's label smoothing (Szegedy et al., 2016); 0: off
     # R-Drop (Wu et al., 2021): each batch runs through the model twice, under two dropout masks, and the loss
     # adds alpha × the symmetric KL divergence between the two output distributions. 0: off. Twice the compute.
     rdrop_alpha: float = 0.0
@@ -334,33 +361,35 @@ class TrainingConfig:
     precision: str = "auto"
     # torch.compile the model for training steps (bench/gpu_check.py measures what it gains on a GPU).
     compile: bool = False
-    max_epochs: int = 30
-    max_steps: int | None = None
-    max_minutes: float | None = None  # wall-clock budget; the run stops cleanly and keeps its checkpoints
+    max_epochs: int = 30  # the run stops after this many epochs (an epoch draws each pair its corpus's weight times)
+    max_steps: int | None = None  # or after this many optimizer steps; null: no limit
+    # Or after this many minutes of training (steps and evaluations), counted over every session of a resumed
+    # run: it stops cleanly and keeps its checkpoints; null: no limit.
+    max_minutes: float | None = None
     # Validate on dev every epoch, or every N steps if set; checkpoint 'last' every checkpoint_every_steps too.
     eval_every_steps: int | None = None
-    checkpoint_every_steps: int | None = None
+    checkpoint_every_steps: int | None = None  # save the 'last' checkpoint every N steps between evaluations
     # Without a progress bar (--no-progress, or output not to a terminal), log a line every N steps.
     log_every_steps: int = 100
     # How many of the newest training checkpoints, and of the best-scoring evaluations' weights, to keep
     # (both can be averaged: honyaku average).
     keep_last_checkpoints: int = 2
-    keep_best_checkpoints: int = 1
+    keep_best_checkpoints: int = 1  # the weights of this many best-scoring evaluations are kept
     # plateau: multiply the rate by lr_decay_factor when the dev metric stalls (lr_decay_patience evaluations).
     # inverse_sqrt: linear warm-up to learning_rate over warmup_steps, then decay ∝ 1/sqrt(step) (Vaswani et al.).
     lr_schedule: str = "plateau"
-    warmup_steps: int = 4000
+    warmup_steps: int = 4000  # inverse_sqrt: the steps of linear warm-up
     # inverse_sqrt: the rate falls linearly to zero over the last cooldown_epochs epochs before max_epochs (the
     # decay phase of a warm-up–stable–decay schedule, Hägele et al. 2024), where checkpoint averaging only
     # approximates it. A resume may add it or change max_epochs, to cool a run down that plateaued.
     cooldown_epochs: int | None = None
     # Early stopping and plateau decay both watch this dev metric.
     validation_metric: str = "bleu"  # bleu | loss
-    patience: int | None = 5
-    lr_decay_factor: float = 0.5
-    lr_decay_patience: int = 1
-    min_learning_rate: float = 1e-5
-    eval_batch_size: int = 128
+    patience: int | None = 5  # stop after this many evaluations without a better one; null: never early
+    lr_decay_factor: float = 0.5  # plateau: what the rate is multiplied by when the dev metric stalls
+    lr_decay_patience: int = 1  # plateau: evaluations without a better one before the rate decays
+    min_learning_rate: float = 1e-5  # plateau: the rate decays no lower
+    eval_batch_size: int = 128  # sentences a batch when dev loss and BLEU are computed
     # A step whose loss or gradient is NaN/infinite is skipped; this many in a row stop the run with an error.
     max_nonfinite_steps: int = 5
 
@@ -424,21 +453,24 @@ class TrainingConfig:
 
 @dataclass
 class DecodingConfig:
+    """How the model translates unless told otherwise (translate, evaluate, serve, pipeline): the search, output
+    lengths, long input. Saved with the model; honyaku tune sets length_penalty on dev."""
+
     beam_size: int = 1  # 1 is greedy search
     # Finished hypotheses are ranked by log p / |y| ** alpha, |y| counting </s> (CTranslate2's and transformers'
     # normalisation, honyaku.engine.normalized_score); 0 ranks by log p alone.
     length_penalty: float = 0.6
     # Output length limit: max_length_ratio × source length + max_length_offset tokens (without </s>).
     max_length_ratio: float = 2.0
-    max_length_offset: int = 10
-    batch_size: int = 128
+    max_length_offset: int = 10  # the limit's offset, in tokens (see max_length_ratio)
+    batch_size: int = 128  # sentences translated a batch
     # The longest sentence translated whole, in characters: a text is split into sentences first (unless told not
     # to), and a sentence still longer is split at clause punctuation (、, ; :), else at spaces or at this length,
     # and its parts translated one by one (long_sentences: split), or refused with an error before any work
     # (long_sentences: refuse). A text that is not split (pretokenized, or split_sentences off) is refused when
     # longer. Models trained on sentences under 150 characters translate long ones badly or not at all.
     max_input_chars: int = MAX_INPUT_CHARS
-    long_sentences: Literal["split", "refuse"] = "split"
+    long_sentences: Literal["split", "refuse"] = "split"  # a sentence over max_input_chars: split, or refuse
 
     def validate(self, where: str) -> None:
         if self.beam_size < 1:
@@ -457,11 +489,13 @@ class DecodingConfig:
 
 @dataclass
 class Config:
-    name: str = "experiment"
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    """One experiment, as its YAML file gives it; saved beside every run and model as config.yaml."""
+
+    name: str = "experiment"  # the experiment's name: logs, model cards and reports call the model by it
+    data: DataConfig = field(default_factory=DataConfig)  # what it learns from
+    model: ModelConfig = field(default_factory=ModelConfig)  # the network
+    training: TrainingConfig = field(default_factory=TrainingConfig)  # how it learns
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)  # how it translates
 
     def validate(self) -> None:
         for section in ("data", "model", "training", "decoding"):
