@@ -104,7 +104,7 @@ def test_greedy_search_is_argmax_decoding_and_batch_independent(model):
             expected.append(prev.item())
             if expected[-1] == EOS:
                 break
-        assert hypothesis.tokens == [t for t in expected if t != EOS]
+        assert hypothesis.ids == [t for t in expected if t != EOS]
 
 
 def test_greedy_search_respects_each_length_cap(model):
@@ -134,7 +134,7 @@ def test_beam_of_one_is_greedy(model):
     greedy, log_probs = greedy_search(model, src, lengths, BOS, EOS, max_lengths=lengths + 4)
     beam = search_batch(model, sources, beam_size=1)
     for row, log_prob, (best,) in zip(greedy.tolist(), log_probs.tolist(), beam):
-        assert best.tokens == (row[: row.index(EOS)] if EOS in row else row)
+        assert best.ids == (row[: row.index(EOS)] if EOS in row else row)
         assert best.log_prob == pytest.approx(log_prob, abs=1e-5)
 
 
@@ -143,18 +143,18 @@ def test_beam_hypotheses_are_sorted_distinct_and_scored(model):
     for source, hypotheses in zip(sources, search_batch(model, sources, beam_size=5, n_best=5, alpha=0.6)):
         assert len(hypotheses) == 5
         assert [h.score for h in hypotheses] == sorted((h.score for h in hypotheses), reverse=True)
-        assert len({tuple(h.tokens) for h in hypotheses}) == 5
+        assert len({tuple(h.ids) for h in hypotheses}) == 5
         cap = len(source) + 4
         for h in hypotheses:  # the score is the log-probability over the length with </s>, ** alpha
-            length = len(h.tokens) if len(h.tokens) == cap else len(h.tokens) + 1
+            length = len(h.ids) if len(h.ids) == cap else len(h.ids) + 1
             assert h.log_prob < 0 and h.score == pytest.approx(h.log_prob / length**0.6, rel=1e-6)
 
 
 def test_beam_log_prob_is_the_models_probability_of_the_output(model):
     source = random_sources(1, seed=5)
     (best,) = search_batch(model, source, beam_size=4)[0][:1]
-    tgt_in = torch.tensor([[BOS] + best.tokens])
-    tgt_out = best.tokens + ([EOS] if len(best.tokens) < len(source[0]) + 4 else [])
+    tgt_in = torch.tensor([[BOS] + best.ids])
+    tgt_out = best.ids + ([EOS] if len(best.ids) < len(source[0]) + 4 else [])
     logits = model(torch.tensor(source), torch.tensor([len(source[0])]), tgt_in)[0, : len(tgt_out)]
     log_prob = logits.log_softmax(-1).gather(1, torch.tensor(tgt_out).unsqueeze(1)).sum()
     assert best.log_prob == pytest.approx(log_prob.item(), abs=1e-4)
@@ -165,7 +165,7 @@ def test_batched_beam_search_equals_one_sentence_at_a_time(model):
     batched = search_batch(model, sources, beam_size=4, n_best=3, alpha=1.0)
     for source, hypotheses in zip(sources, batched):
         alone = search_batch(model, [source], beam_size=4, n_best=3, alpha=1.0)[0]
-        assert [h.tokens for h in alone] == [h.tokens for h in hypotheses]
+        assert [h.ids for h in alone] == [h.ids for h in hypotheses]
         assert [h.score for h in alone] == pytest.approx([h.score for h in hypotheses], abs=1e-5)
 
 
@@ -192,7 +192,7 @@ def test_outputs_stay_within_the_positions_a_transformer_has(beam_size):
     found = translate_ids(
         model, [[5, 6, 7, EOS], [5] * 7 + [EOS]], never_ends, PAD, BOS, EOS, torch.device("cpu"), beam_size
     )
-    assert [len(best.tokens) for best, *_ in found] == [11, 11]  # 12 positions, one of them the start token's
+    assert [len(best.ids) for best, *_ in found] == [11, 11]  # 12 positions, one of them the start token's
     assert Ensemble([model, small_model({"arch": "attention"})]).max_positions == 12
 
 

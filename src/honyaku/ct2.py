@@ -15,7 +15,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_write_bytes
 from honyaku.core.workers import thread_count
 from honyaku.data.corpus import cache_dir
-from honyaku.data.vocabulary import Vocabulary
+from honyaku.data.vocabulary import EOS, output_tokens
 from honyaku.engine import Hypothesis, normalized_score, output_caps
 from honyaku.modeldir import CTRANSLATE2_DIR, HASH_KEY, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
 from honyaku.pretrained import pretrained_root
@@ -98,7 +98,7 @@ def load_ctranslate2(
     except ValueError as error:  # a compute type that this device or build does not support
         raise HonyakuError(f"CTranslate2 cannot compute in {compute_type} on {kind}: {error}") from None
     config = files.config
-    engine = CTranslate2Search(translator, files.tgt_vocab, config.decoding, config.model.max_positions)
+    engine = CTranslate2Search(translator, config.decoding, config.model.max_positions)
     engine.device = kind if kind == "cpu" else f"cuda:{index}"
     return engine
 
@@ -109,9 +109,8 @@ class CTranslate2Search:
     so that both find the same translations but for float rounding. One difference: CTranslate2 caps every
     output of a batch at the longest cap of the batch, not each at its own."""
 
-    def __init__(self, translator, tgt_vocab: Vocabulary, decoding: DecodingConfig, max_positions: int):
+    def __init__(self, translator, decoding: DecodingConfig, max_positions: int):
         self.translator = translator  # a ctranslate2.Translator
-        self.tgt_vocab = tgt_vocab
         self.decoding = decoding
         self.max_positions = max_positions
         self.device = "cpu"  # where it computes: cpu, or cuda:N
@@ -122,10 +121,9 @@ class CTranslate2Search:
         if not token_lists:
             return []
         lengths = [len(tokens) + 1 for tokens in token_lists]  # with </s>, as honyaku counts
-        eos = self.tgt_vocab.tokens[Vocabulary.eos_id]
         cap = max(output_caps(lengths, self.decoding, self.max_positions))
         results = self.translator.translate_batch(
-            [tokens + [eos] for tokens in token_lists],
+            [tokens + [EOS] for tokens in token_lists],
             beam_size=beam_size,
             num_hypotheses=beam_size,
             length_penalty=0,
@@ -133,13 +131,13 @@ class CTranslate2Search:
             max_batch_size=self.decoding.batch_size,
             return_scores=True,
         )
-        index, alpha = self.tgt_vocab.index, self.decoding.length_penalty
+        alpha = self.decoding.length_penalty
         found = []
         for result in results:
             hypotheses = []
             for tokens, log_prob in zip(result.hypotheses, result.scores, strict=True):
                 generated = len(tokens) + (len(tokens) < cap)  # </s> counted, where it ended with one
-                ids = [index.get(token, Vocabulary.unk_id) for token in tokens]
-                hypotheses.append(Hypothesis(ids, normalized_score(log_prob, generated, alpha), log_prob))
+                said = output_tokens(tokens)
+                hypotheses.append(Hypothesis(said, normalized_score(log_prob, generated, alpha), log_prob))
             found.append(sorted(hypotheses, key=lambda h: -h.score)[:n_best])
         return found

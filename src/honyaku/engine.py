@@ -1,6 +1,10 @@
 """The search engine interface that translators call, and what every engine shares: hypotheses, their score, the
 beam a number of translations needs, each output's length cap. Without PyTorch: CTranslate2's engine
-(``honyaku.ct2``) needs none."""
+(``honyaku.ct2``) needs none.
+
+An engine takes the model's tokens and gives the model's tokens (strings of its vocabularies, both ways), as
+CTranslate2 does: ids are a matter of the engine that needs them (``honyaku.search.TorchSearch`` maps both sides
+through the model's vocabularies), and a translator deals in tokens only."""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ from honyaku.core.errors import HonyakuError
 
 @dataclass
 class Hypothesis:
-    tokens: list[int]  # without </s>
+    """A translation that an engine found."""
+
+    tokens: list[str]  # the model's target tokens, without </s>
     score: float  # log-probability normalised by length (normalized_score)
     log_prob: float
 
@@ -58,5 +64,5 @@ class SearchEngine(Protocol):
     call, so that a changed length penalty applies at once."""
 
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
-        """The ``n_best`` hypotheses (target ids) of each non-empty list of source tokens, in order."""
+        """The ``n_best`` hypotheses of each non-empty list of source tokens, in order."""
         ...

@@ -49,7 +49,7 @@ def attention_map(
     if rank >= len(candidates):
         raise HonyakuError(f"the search found {len(candidates)} translations, not {rank + 1}")
     src_ids = translator.src_vocab.encode(tokens, add_eos=True)
-    tgt_ids = [Vocabulary.bos_id, *candidates[rank].tokens]
+    tgt_ids = [Vocabulary.bos_id, *translator.tgt_vocab.encode(candidates[rank].tokens)]
     src = torch.tensor([src_ids], device=translator.device)
     tgt_in = torch.tensor([tgt_ids], device=translator.device)  # <s> y1 … yn: predicts y1 … yn </s>
     weights, title = model.attention_weights(src, torch.tensor([len(src_ids)]), tgt_in, layer, head)

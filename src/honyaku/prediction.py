@@ -55,7 +55,7 @@ def pytorch_engine(files: ModelDirectory, device: str, int8: bool, dtype: str) -
     configure_threads()
     resolved = resolve_device(device)
     model = on_device(files.model(), resolved, int8, named_dtype(dtype))
-    return TorchSearch(model, files.src_vocab, files.config.decoding, resolved)
+    return TorchSearch(model, (files.src_vocab, files.tgt_vocab), files.config.decoding, resolved)
 
 
 def convert_for_ctranslate2(model_dir: Path, out_dir: Path) -> None:
@@ -232,7 +232,7 @@ class Translator(TranslatorBase):
         return tagged
 
     def target_words(self, hypothesis: Hypothesis) -> list[str]:
-        return self.tgt_subwords.join(self.tgt_vocab.decode(hypothesis.tokens))
+        return self.tgt_subwords.join(hypothesis.tokens)
 
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int = 1) -> list[list[Hypothesis]]:
         """Hypotheses for lists of the model's source tokens, in order; an empty list gets none."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -14,6 +15,15 @@ from honyaku.data.batching import pad
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.engine import Hypothesis, beam_size_for, normalized_score, output_caps
 from honyaku.models.factory import TranslationModel
+
+
+@dataclass
+class ScoredIds:
+    """A hypothesis of the search over a model: target ids, without </s>; ``TorchSearch`` makes them tokens."""
+
+    ids: list[int]
+    score: float  # log-probability normalised by length (honyaku.engine.normalized_score)
+    log_prob: float
 
 
 @torch.inference_mode()
@@ -63,7 +73,7 @@ def beam_search(
     beam_size: int,
     alpha: float = 0.0,
     n_best: int = 1,
-) -> list[list[Hypothesis]]:
+) -> list[list[ScoredIds]]:
     """Batched beam search, the algorithm of CTranslate2 (run without its length penalty, which honyaku applies to
     the finished hypotheses), so that both engines find the same translations.
 
@@ -84,7 +94,7 @@ def beam_search(
     ranks = torch.arange(2 * k, device=device)
     history = torch.empty(batch_size, 0, dtype=torch.long, device=device)  # (b·rows, t)
     prev = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
-    finished: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
+    finished: list[list[ScoredIds]] = [[] for _ in range(batch_size)]
     step = 0
     while sentences.numel():
         logits, state = model.decode_step(state, prev)  # (b·rows, V)
@@ -99,7 +109,7 @@ def beam_search(
         for row, rank in ends.nonzero().tolist():
             token, log_prob = int(tokens[row, rank]), float(top_log_probs[row, rank])
             sequence = paths[row, beams[row, rank]].tolist() + ([] if token == eos_id else [token])
-            hypothesis = Hypothesis(sequence, normalized_score(log_prob, step + 1, alpha), log_prob)
+            hypothesis = ScoredIds(sequence, normalized_score(log_prob, step + 1, alpha), log_prob)
             finished[int(sentences[row])].append(hypothesis)
         finished_count[sentences] += ends.sum(dim=1)
         best_ended[sentences] |= ends[:, 0]
@@ -137,7 +147,7 @@ def translate_ids(
     device: torch.device,
     beam_size: int | None = None,
     n_best: int = 1,
-) -> list[list[Hypothesis]]:
+) -> list[list[ScoredIds]]:
     """The ``n_best`` hypotheses of each source, batched by similar length, returned in input order.
 
     ``beam_size`` defaults to the config's; a beam of 1 runs greedy search.
@@ -146,7 +156,7 @@ def translate_ids(
     was_training = model.training
     model.eval()
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
-    results: list[list[Hypothesis]] = [[] for _ in sources]
+    results: list[list[ScoredIds]] = [[] for _ in sources]
     for start in range(0, len(order), decoding.batch_size):
         chunk = order[start : start + decoding.batch_size]
         src = pad([sources[i] for i in chunk], pad_id).to(device)
@@ -157,7 +167,7 @@ def translate_ids(
             for i, row, log_prob in zip(chunk, output.tolist(), log_probs.tolist()):
                 tokens = row[: row.index(eos_id)] if eos_id in row else row
                 score = normalized_score(log_prob, len(tokens) + (eos_id in row), decoding.length_penalty)
-                results[i] = [Hypothesis(tokens, score, log_prob)]
+                results[i] = [ScoredIds(tokens, score, log_prob)]
         else:
             hypotheses = beam_search(
                 model, src, src_lengths, bos_id, eos_id, max_lengths, beam_size, decoding.length_penalty, n_best
@@ -184,16 +194,22 @@ def on_device(
 
 
 class TorchSearch:
-    """honyaku's own search (above) over a PyTorch model."""
+    """honyaku's own search (above) over a PyTorch model, between its vocabularies' tokens and ids."""
 
-    def __init__(self, model: TranslationModel, src_vocab: Vocabulary, decoding: DecodingConfig, device: torch.device):
+    def __init__(
+        self,
+        model: TranslationModel,
+        vocabularies: tuple[Vocabulary, Vocabulary],
+        decoding: DecodingConfig,
+        device: torch.device,
+    ):
         self.model = model.eval()
-        self.src_vocab = src_vocab
+        self.src_vocab, self.tgt_vocab = vocabularies
         self.decoding = decoding
         self.device = device
 
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
-        return translate_ids(
+        found = translate_ids(
             self.model,
             [self.src_vocab.encode(tokens, add_eos=True) for tokens in token_lists],
             self.decoding,
@@ -204,3 +220,4 @@ class TorchSearch:
             beam_size=beam_size,
             n_best=n_best,
         )
+        return [[Hypothesis(self.tgt_vocab.decode(h.ids), h.score, h.log_prob) for h in hs] for hs in found]

@@ -690,7 +690,7 @@ class DevEvaluation:
         ids = Vocabulary.pad_id, Vocabulary.bos_id, Vocabulary.eos_id
         with self.precision.autocast():
             outputs = translate_ids(model, self.data.src, self.decoding, *ids, self.device, beam_size=1)
-        hypotheses = [detokenize(self.tgt_subwords.join(self.tgt_vocab.decode(best.tokens))) for (best,) in outputs]
+        hypotheses = [detokenize(self.tgt_subwords.join(self.tgt_vocab.decode(best.ids))) for (best,) in outputs]
         return bleu(hypotheses, self.references, self.bleu_tokenizer).score
 
 

@@ -12,6 +12,18 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 
 
+def output_tokens(tokens: Iterable[str]) -> list[str]:
+    """What a search's tokens say: up to the first ``</s>``, without ``<s>`` or padding (whichever engine found
+    them)."""
+    said = []
+    for token in tokens:
+        if token == EOS:
+            break
+        if token not in (BOS, PAD):
+            said.append(token)
+    return said
+
+
 class Vocabulary:
     """Ids 0–3 are ``<pad> <unk> <s> </s>``; the rest follow by descending frequency, ties alphabetical."""
 
@@ -53,14 +65,8 @@ class Vocabulary:
         return ([self.bos_id] if add_bos else []) + ids + ([self.eos_id] if add_eos else [])
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        """Tokens up to the first ``</s>``, without ``<s>`` or padding."""
-        tokens = []
-        for i in ids:
-            if i == self.eos_id:
-                break
-            if i not in (self.bos_id, self.pad_id):
-                tokens.append(self.tokens[i])
-        return tokens
+        """The tokens of ids that a search found (``output_tokens``)."""
+        return output_tokens(self.tokens[i] for i in ids)
 
     def save(self, path: Path) -> None:
         path.write_text("".join(f"{token}\n" for token in self.tokens), encoding="utf-8")
