@@ -26,9 +26,9 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config import Config, changed_settings, load_config, setting_text
 from honyaku.core.errors import HonyakuError
+from honyaku.inference.translator import Translator
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE
 from honyaku.models.factory import count_parameters
-from honyaku.prediction import Translator
 
 
 def vocabulary(translator: Translator) -> str:

@@ -60,8 +60,8 @@ def main() -> None:
     parser.add_argument("-m", "--models", nargs="+", help="model directories, one per direction (default: bundled)")
     parser.add_argument("--backend", default="auto")
     args = parser.parse_args()
-    from honyaku.prediction import Translator
-    from honyaku.pretrained import pretrained_models
+    from honyaku.inference.pretrained import pretrained_models
+    from honyaku.inference.translator import Translator
 
     translators = {
         "-".join(t.direction): t

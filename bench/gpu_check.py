@@ -33,9 +33,9 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import DataPlaces, resolve_corpus_dir
-from honyaku.prediction import Translator, evaluate
-from honyaku.pretrained import pretrained_model
-from honyaku.training import train
+from honyaku.inference.pretrained import pretrained_model
+from honyaku.inference.translator import Translator, evaluate
+from honyaku.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "transformer_joint.yaml"

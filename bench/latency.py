@@ -35,8 +35,8 @@ from serving import start_server
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.data.corpus import resolve_corpus_dir
-from honyaku.prediction import Translator
-from honyaku.pretrained import pretrained_model
+from honyaku.inference.pretrained import pretrained_model
+from honyaku.inference.translator import Translator
 
 ENGINES = ("auto", "torch")
 SENTENCE = "I am Tom."

@@ -30,23 +30,23 @@ from pathlib import Path
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.averaging import average_run
-from honyaku.checkpoint import CheckpointStore, load_state
 from honyaku.core.config import Config, DataConfig, as_list, changed_settings, load_config, setting_text
 from honyaku.core.metrics import bleu, chrf
 from honyaku.data.corpus import BUILTIN_CORPORA, DataPlaces, evaluation_set, read_split_tagged
-from honyaku.data.text import tokenize
-from honyaku.ensemble import ensemble
+from honyaku.data.text import split_tokens
+from honyaku.inference.translator import Translator, evaluate, tune_length_penalty
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, STATE_FILE, read_members
 from honyaku.models.factory import count_parameters
-from honyaku.prediction import Translator, evaluate, tune_length_penalty
-from honyaku.training import Progress, train
+from honyaku.tools.averaging import average_run
+from honyaku.tools.ensembling import ensemble
+from honyaku.training.checkpoint import CheckpointStore, load_state
+from honyaku.training.trainer import Progress, train
 
 
 def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:
     """Beam-5 output, on the corpus's tokens, for corpus sentences given as a user would type them: detokenized,
     then read (normalised, segmented) by the model's source processor."""
-    raw = [translator.src_processor.detokenize(tokenize(source)) for source in sources]
+    raw = [translator.src_processor.detokenize(split_tokens(source)) for source in sources]
     found = translator.search([translator.source_tokens(sentence) for sentence in raw], beam_size=5)
     return [" ".join(translator.target_words(hypotheses[0])) if hypotheses else "" for hypotheses in found]
 
@@ -67,7 +67,8 @@ def budget_stop(run: Path) -> str | None:
 
 def training_columns(run: Path) -> tuple[str, str, str]:
     """Epochs, training hours and the fastest epoch's seconds, from the run's metrics.csv; for an ensemble, each
-    member's epochs and hours from the training record in its ensemble.yaml (``honyaku.bundle.training_facts``)."""
+    member's epochs and hours from the training record in its ensemble.yaml
+    (``honyaku.tools.bundle.training_facts``)."""
     members = read_members(run)
     if not members and not (run / METRICS_FILE).is_file():  # a bundled model: its card says how it was trained
         return "–", "–", "–"

@@ -22,7 +22,7 @@ from results_file import RESULTS, run_main, write_section
 from honyaku.core.config import DataConfig
 from honyaku.core.metrics import bleu, chrf, natural_text_tokenizer
 from honyaku.data.corpus import evaluation_set, read_split
-from honyaku.data.text import get_processor, tokenize
+from honyaku.data.text import get_processor, split_tokens
 
 PROCESSORS = {"en": "english", "ja": "japanese"}
 
@@ -58,7 +58,7 @@ def main() -> None:
         rows.append(row("through the text processors", "tatoeba_enja dev", language, round_trip, text, tokenizer))
         data = DataConfig(corpus="small_parallel_enja", src_lang=other, tgt_lang=language)
         tokens = read_split(data, "dev", args.data_dir)[1]
-        round_trip = [" ".join(processor.tokenize(processor.detokenize(tokenize(line)))) for line in tokens]
+        round_trip = [" ".join(processor.tokenize(processor.detokenize(split_tokens(line)))) for line in tokens]
         rows.append(row("SentencePiece over text", "small_parallel_enja dev", language, round_trip, tokens, "none"))
     for line in rows:
         print(line)

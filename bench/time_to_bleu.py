@@ -20,7 +20,7 @@ from results_file import RESULTS, run_main, write_section
 from honyaku.core.config import load_config
 from honyaku.data.corpus import DataPlaces
 from honyaku.modeldir import METRICS_FILE
-from honyaku.training import train
+from honyaku.training.trainer import train
 
 
 def crossings(metrics: Path, thresholds: list[float]) -> tuple[dict[float, dict[str, str] | None], float]:

@@ -30,7 +30,7 @@ from honyaku.data.batching import collate, make_batches
 from honyaku.data.corpus import DataPlaces
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.factory import count_parameters
-from honyaku.training import Trainer
+from honyaku.training.trainer import Trainer
 
 
 def measure(
@@ -39,7 +39,7 @@ def measure(
     config = load_config(config_path)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(config, Path(run_dir), places=DataPlaces(data_dir), progress_bar=False)
-        trainer.prepare(resume=False)
+        trainer.set_up(resume=False)
         cfg = config.training
         batches = make_batches(trainer.train_data, cfg.batch_size, cfg.batch_tokens, cfg.seed, epoch=0)
         epoch_tokens = sum(len(t) - 1 for t in trainer.train_data.tgt)

@@ -49,7 +49,7 @@ def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int 
     backend, int8 = ENGINES[engine]
     sources = read_split(load_config(Path(run) / "config.yaml").data, split, data_dir)[0][:limit]
     started = time.perf_counter()
-    from honyaku.prediction import Translator
+    from honyaku.inference.translator import Translator
 
     translator = Translator.load(run, device="cpu" if int8 else "auto", int8=int8, backend=backend)
     load_seconds = time.perf_counter() - started
@@ -160,7 +160,7 @@ def main() -> None:
     rows = []
     for run in args.runs:
         if any(ENGINES[engine][0] == "ctranslate2" for engine in engines):  # convert before any timing
-            from honyaku.prediction import Translator
+            from honyaku.inference.translator import Translator
 
             Translator.load(run, device="cpu", backend="ctranslate2")
         rounds = {engine: [] for engine in engines}

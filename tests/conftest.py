@@ -114,7 +114,7 @@ def toy_config(tmp_path: Path, reverse: bool = False, **sections) -> Path:
 @pytest.fixture(scope="session")
 def attention_run(tmp_path_factory) -> Path:
     """A toy attention model trained for 2 epochs (the copy task), shared by the API tests."""
-    from honyaku.training import train
+    from honyaku.training.trainer import train
 
     tmp_path = tmp_path_factory.mktemp("attention-run")
     config = toy_config(tmp_path, model={"arch": "attention"}, training={"max_epochs": 2})
@@ -145,7 +145,7 @@ def shared_run(tmp_path_factory, corpus_dir):
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     from honyaku.data.corpus import DataPlaces
-    from honyaku.training import train
+    from honyaku.training.trainer import train
 
     train(path, tmp_path / "run", places=DataPlaces(data_dir=str(corpus_dir)), progress_bar=False)
     return tmp_path / "run"
@@ -196,7 +196,7 @@ def running(app):
 def server(attention_run):
     """The HTTP API over a toy attention model, running under uvicorn on 127.0.0.1: (client, translator, app)."""
     from honyaku import Translator
-    from honyaku.serve import Limits, create_app
+    from honyaku.apps.serve import Limits, create_app
 
     translator = Translator.load(attention_run, device="cpu")
     app = create_app([translator], Limits(max_chars=50, max_texts=8, batch_wait_s=0.05))
@@ -209,8 +209,8 @@ def bundled_server(tmp_path_factory):
     """The HTTP API over the bundled models, both directions, as `honyaku serve` without -m runs it:
     (client, {direction: translator}). Their CTranslate2 conversions go to a cache of its own."""
     from honyaku import Translator
-    from honyaku.pretrained import pretrained_models
-    from honyaku.serve import create_app
+    from honyaku.apps.serve import create_app
+    from honyaku.inference.pretrained import pretrained_models
 
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)

@@ -5,13 +5,13 @@ import safetensors.torch
 import torch
 
 from honyaku import HonyakuError, Translator
-from honyaku.averaging import average_run
-from honyaku.bundle import reproduction, training_facts
 from honyaku.core.config import load_config
 from honyaku.core.metrics import bleu
 from honyaku.data.corpus import read_split
-from honyaku.prediction import tune_length_penalty
-from honyaku.training import train
+from honyaku.inference.translator import tune_length_penalty
+from honyaku.tools.averaging import average_run
+from honyaku.tools.bundle import reproduction, training_facts
+from honyaku.training.trainer import train
 
 from .conftest import toy_config
 
@@ -98,14 +98,16 @@ def test_tuning_refuses_greedy_decoding_and_negative_penalties(run, tmp_path):
 
 
 def test_an_averaged_model_keeps_its_content_hash_and_is_converted_once(shared_run, tmp_path, monkeypatch):
-    import honyaku.export
+    import honyaku.inference.export
     from honyaku.modeldir import stored_weights
 
     average_run(shared_run, tmp_path / "avg", best=1)
     assert stored_weights(tmp_path / "avg" / "model.safetensors").content_hash is not None
     conversions = []
-    convert = honyaku.export.export_ctranslate2
-    monkeypatch.setattr(honyaku.export, "export_ctranslate2", lambda *args: conversions.append(convert(*args)))
+    convert = honyaku.inference.export.export_ctranslate2
+    monkeypatch.setattr(
+        honyaku.inference.export, "export_ctranslate2", lambda *args: conversions.append(convert(*args))
+    )
     for _ in range(3):
         translation = Translator.load(tmp_path / "avg", device="cpu", backend="ctranslate2").translate(["i am tom ."])
     assert len(conversions) == 1

@@ -10,7 +10,7 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-from honyaku.training import train
+from honyaku.training.trainer import train
 
 from .conftest import REPO, toy_config, write_toy_task
 

@@ -273,8 +273,8 @@ def test_missing_or_corrupted_checkpoint_gives_one_line_errors(run, tmp_path, co
 
 
 def test_an_unknown_device_is_named_in_one_line(capsys):
-    from honyaku.cli import main
-    from honyaku.pretrained import pretrained_model
+    from honyaku.apps.cli import main
+    from honyaku.inference.pretrained import pretrained_model
 
     assert main(["translate", "--device", "gpu", "-m", str(pretrained_model(("en", "ja"))), "hello"]) == 1
     assert capsys.readouterr().err == "honyaku: error: unknown device 'gpu': cpu, cuda, cuda:N or auto\n"

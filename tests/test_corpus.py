@@ -11,7 +11,7 @@ from honyaku.core import workers as core_workers
 from honyaku.core.config import SplitFiles, load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import BUILTIN_CORPORA, fetch_corpus, read_parallel, resolve_corpus_dir, tokenized_text
-from honyaku.training import Trainer
+from honyaku.training.trainer import Trainer
 
 from .conftest import toy_config
 
@@ -143,7 +143,7 @@ def raw_tsv_config(tmp_path, format_: str | None):
 
 def test_a_raw_text_corpus_trains_on_the_processors_tokens_and_undeclared_raw_text_is_refused(tmp_path):
     trainer = Trainer(raw_tsv_config(tmp_path, "raw"), tmp_path / "run", progress_bar=False)
-    trainer.prepare(resume=False)
+    trainer.set_up(resume=False)
     assert {"i", "'m", "hungry", ".", "me", "?"} <= set(trainer.src_vocab.tokens)
     assert "me." not in trainer.src_vocab.tokens and "I'm" not in trainer.src_vocab.tokens
     assert {"猫", "駅", "。"} <= set(trainer.tgt_vocab.tokens) and "駅はどこですか。" not in trainer.tgt_vocab.tokens
@@ -153,7 +153,7 @@ def test_a_raw_text_corpus_trains_on_the_processors_tokens_and_undeclared_raw_te
         with pytest.raises(
             HonyakuError, match=r"pairs\.tsv \(source column\): looks like raw text.*data\.train\.format: raw"
         ):
-            Trainer(raw_tsv_config(tmp_path, format_), tmp_path / "refused", progress_bar=False).prepare(resume=False)
+            Trainer(raw_tsv_config(tmp_path, format_), tmp_path / "refused", progress_bar=False).set_up(resume=False)
     with pytest.raises(
         HonyakuError, match=r"toy\.yaml: data\.(train|dev)\.format: must be one of tokenized, raw, got 'text'"
     ):

@@ -4,12 +4,12 @@ import pytest
 import yaml
 
 from honyaku import Translator
-from honyaku.bundle import distilled_corpora
-from honyaku.cli import main
+from honyaku.apps.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import distilled_about, training_sources
-from honyaku.training import Trainer
+from honyaku.tools.bundle import distilled_corpora
+from honyaku.training.trainer import Trainer
 
 from .conftest import toy_config
 
@@ -43,7 +43,7 @@ def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(att
     for only, pairs in ((False, 3000 + 30), (True, 30)):
         config = load_config(student, [f"data.distilled_only={str(only).lower()}"])
         trainer = Trainer(config, tmp_path / f"run-{only}", progress_bar=False)
-        trainer.prepare(resume=False)
+        trainer.set_up(resume=False)
         assert len(trainer.training_pairs) == pairs
 
     # A data.train entry of its own: the distilled pairs with a weight and a tag, like any corpus of the list.
@@ -61,7 +61,7 @@ def test_distill_writes_a_teachers_translations_and_a_student_trains_on_them(att
     )
     assert distilled_corpora(alone.data) == [(str(out), 1.0)]  # what it trains on: data.train is left out
     trainer = Trainer(listed, tmp_path / "run-listed", progress_bar=False)
-    trainer.prepare(resume=False)
+    trainer.set_up(resume=False)
     assert len(trainer.training_pairs) == 3000 + 30 and "<kd>" in trainer.src_vocab.index
 
 
@@ -74,4 +74,4 @@ def test_what_cannot_be_distilled_or_read_is_refused(attention_run, shared_run, 
     (tmp_path / "plain").mkdir()
     student = toy_config(tmp_path / "student", data={"distilled": [str(tmp_path / "plain")]})
     with pytest.raises(HonyakuError, match="plain: not a distilled corpus"):
-        Trainer(load_config(student), tmp_path / "run", progress_bar=False).prepare(resume=False)
+        Trainer(load_config(student), tmp_path / "run", progress_bar=False).set_up(resume=False)

@@ -14,8 +14,8 @@ import safetensors.torch
 import torch
 
 from honyaku.core.workers import descendant_processes
-from honyaku.distributed import World, torchrun_command
-from honyaku.training import train
+from honyaku.training.distributed import World, torchrun_command
+from honyaku.training.trainer import train
 
 from .conftest import toy_config
 
@@ -117,7 +117,7 @@ def test_a_resumed_two_process_run_equals_an_uninterrupted_one(tmp_path):
 LEAVE_WORLD_SCRIPT = """
 import os
 import sys
-from honyaku.distributed import join_world, leave_world
+from honyaku.training.distributed import join_world, leave_world
 import torch
 from torch import nn
 
@@ -152,7 +152,7 @@ import gc
 import os
 import sys
 from torch.nn.parallel import DistributedDataParallel
-from honyaku.training import train
+from honyaku.training.trainer import train
 
 gc.disable()  # only where honyaku collects
 train(sys.argv[1], sys.argv[2], progress_bar=False)

@@ -4,13 +4,13 @@ import pytest
 import yaml
 
 from honyaku import HonyakuError, Translator
-from honyaku.bundle import bundle
-from honyaku.ensemble import ensemble
-from honyaku.export import export_huggingface
-from honyaku.heatmap import attention_map
+from honyaku.inference.export import export_huggingface
+from honyaku.inference.heatmap import attention_map
+from honyaku.inference.translator import tune_length_penalty
 from honyaku.modeldir import CARD_FILE
-from honyaku.prediction import tune_length_penalty
-from honyaku.training import train
+from honyaku.tools.bundle import bundle
+from honyaku.tools.ensembling import ensemble
+from honyaku.training.trainer import train
 
 from .conftest import random_sequences, toy_config
 from .test_cli import assert_one_line_error, honyaku

@@ -7,8 +7,8 @@ import torch
 
 from honyaku import Translator
 from honyaku.core.errors import HonyakuError
-from honyaku.export import export_huggingface, exported_order
-from honyaku.training import train
+from honyaku.inference.export import export_huggingface, exported_order
+from honyaku.training.trainer import train
 
 from .conftest import random_sequences, toy_config
 

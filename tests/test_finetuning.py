@@ -10,17 +10,17 @@ import pytest
 import yaml
 
 from honyaku import Translator
-from honyaku.bundle import reproduction
-from honyaku.cli import main
+from honyaku.apps.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import DataPlaces, EvaluationSet, evaluation_set
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.distillation import distill
+from honyaku.inference.translator import evaluate
 from honyaku.modeldir import SRC_VOCAB_FILE, SUBWORD_FILES, TGT_VOCAB_FILE, WEIGHTS_FILE, load_weights
 from honyaku.models.factory import build_model
-from honyaku.prediction import evaluate
-from honyaku.training import Trainer, train
+from honyaku.tools.bundle import reproduction
+from honyaku.tools.distillation import distill
+from honyaku.training.trainer import Trainer, train
 
 from .conftest import random_sequences, toy_config, write_toy_task
 
@@ -29,7 +29,7 @@ def started(config, run, places=None, **settings):
     """The Trainer of ``config`` with ``settings``, prepared (data and model) but not trained."""
     overrides = [f"{key}={value}" for key, value in settings.items()]
     trainer = Trainer(load_config(config, overrides), run, places=places, progress_bar=False)
-    trainer.prepare(resume=False)
+    trainer.set_up(resume=False)
     return trainer
 
 

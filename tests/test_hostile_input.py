@@ -17,7 +17,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.data.language import identify
 from honyaku.data.sentences import parts_within
 from honyaku.data.text import clean
-from honyaku.training import train
+from honyaku.training.trainer import train
 
 from .conftest import hypothesis_examples, toy_config
 

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from honyaku import Translator, pipeline
-from honyaku.cli import main
+from honyaku.apps.cli import main
 from honyaku.core.errors import HonyakuError
-from honyaku.hub import TransformersTranslator, direction_of
+from honyaku.inference.hub import TransformersTranslator, direction_of
 
 transformers = pytest.importorskip("transformers")
 

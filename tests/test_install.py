@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from honyaku.core.errors import EXTRA_OF_PACKAGE, EXTRA_PACKAGES, HonyakuError, missing_extra, needs_extra
-from honyaku.pretrained import pretrained_model
+from honyaku.inference.pretrained import pretrained_model
 
 from .conftest import REPO, free_port, wait_until_up
 

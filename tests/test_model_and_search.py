@@ -6,11 +6,11 @@ import torch
 from honyaku.core.config import DecodingConfig, ModelConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.batching import pad
+from honyaku.inference.search import beam_search, greedy_search, translate_ids
 from honyaku.models.ensemble import Ensemble
 from honyaku.models.factory import AttentionModel, build_model
 from honyaku.models.layers import Dropout
 from honyaku.models.rnn import reverse_padded
-from honyaku.search import beam_search, greedy_search, translate_ids
 
 BOS, EOS, PAD = 2, 3, 0
 

@@ -9,7 +9,7 @@ import torch
 from honyaku import Translator
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
-from honyaku.training import Trainer, train
+from honyaku.training.trainer import Trainer, train
 
 from .conftest import toy_config
 
@@ -19,7 +19,7 @@ DATA = {"train_limit": 800}  # 13 steps
 
 def trainer_for(config, run):
     trainer = Trainer(load_config(config), run, progress_bar=False)
-    trainer.prepare(resume=False)
+    trainer.set_up(resume=False)
     return trainer
 
 

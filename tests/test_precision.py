@@ -11,14 +11,14 @@ import safetensors.torch
 import torch
 
 from honyaku import Translator
-from honyaku.checkpoint import CheckpointStore, load_state
-from honyaku.cli import main
+from honyaku.apps.cli import main
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.data.batching import ParallelData, collate
 from honyaku.modeldir import STATE_FILE
-from honyaku.training import train
+from honyaku.training.checkpoint import CheckpointStore, load_state
+from honyaku.training.trainer import train
 
 from .conftest import random_sequences, toy_config
 from .test_model_and_search import PAD, VARIANTS, small_model

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from honyaku import preparation
+from honyaku.training import preparation
 from honyaku.core import workers as core_workers
 from honyaku.core.config import load_config
 from honyaku.core.errors import HonyakuError
@@ -16,7 +16,7 @@ from honyaku.data import encoding
 from honyaku.data.corpus import DataPlaces
 from honyaku.data.store import StoredPairs
 from honyaku.modeldir import PREPARED_INFO, TRAINING_STORE
-from honyaku.training import Trainer, prepare
+from honyaku.training.trainer import Trainer, prepare
 
 from .conftest import random_sequences, toy_config
 
@@ -105,7 +105,7 @@ def test_corpora_are_drawn_by_their_weights_with_their_tags_the_same_for_the_sam
     raw["data"]["train"] = [{**raw["data"]["train"], "weight": 0.3}, {"tsv": str(other), "weight": 2, "tag": "<o>"}]
     config.write_text(yaml.safe_dump(raw), encoding="utf-8")
     trainer = Trainer(load_config(config), tmp_path / "run", progress_bar=False)
-    trainer.prepare(resume=False)
+    trainer.set_up(resume=False)
     pairs = trainer.training_pairs
     tag = trainer.src_vocab.index["<o>"]
     assert trainer.src_vocab.tokens[4] == "<o>"  # reserved, after the special tokens
@@ -118,7 +118,7 @@ def test_corpora_are_drawn_by_their_weights_with_their_tags_the_same_for_the_sam
     drawn = [pairs.epoch(epoch).indices for epoch in (0, 1)]
     assert not np.array_equal(drawn[0], drawn[1])  # another 30% of the first corpus each epoch
     again = Trainer(load_config(config), tmp_path / "again", progress_bar=False)
-    again.prepare(resume=False)
+    again.set_up(resume=False)
     assert np.array_equal(again.training_pairs.epoch(1).indices, drawn[1])
     corpora = json.loads((tmp_path / "run" / TRAINING_STORE / "store.json").read_text())["corpora"]
     assert [(c["pairs"], c["weight"], c["tag"]) for c in corpora] == [(3000, 0.3, None), (500, 2.0, "<o>")]

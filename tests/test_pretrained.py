@@ -8,11 +8,11 @@ import sys
 import pytest
 
 from honyaku import HonyakuError, Translator, pipeline
-from honyaku.bundle import bundle
-from honyaku.ct2 import conversion_dir
+from honyaku.inference.ct2 import conversion_dir
+from honyaku.inference.pretrained import detect_direction, pretrained_models
+from honyaku.inference.translator import tune_length_penalty
 from honyaku.modeldir import CARD_FILE, CTRANSLATE2_DIR, WEIGHTS_FILE, stored_weights
-from honyaku.prediction import tune_length_penalty
-from honyaku.pretrained import detect_direction, pretrained_models
+from honyaku.tools.bundle import bundle
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_the_direction_is_detected_from_the_text():
 def test_a_bundled_model_ships_its_conversion_and_its_first_translation_converts_nothing(
     pretrained_dir, monkeypatch, tmp_path
 ):
-    import honyaku.export
+    import honyaku.inference.export
 
     shipped = pretrained_dir / "en-ja" / "ctranslate2"
     weights = stored_weights(pretrained_dir / "en-ja" / WEIGHTS_FILE)
@@ -153,7 +153,7 @@ def test_a_bundled_model_ships_its_conversion_and_its_first_translation_converts
     assert (shipped / "model.bin").stat().st_size < 0.7 * (pretrained_dir / "en-ja" / WEIGHTS_FILE).stat().st_size * 2
     monkeypatch.setenv("HONYAKU_PRETRAINED_DIR", str(pretrained_dir))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(honyaku.export, "export_ctranslate2", lambda *args: pytest.fail("converted again"))
+    monkeypatch.setattr(honyaku.inference.export, "export_ctranslate2", lambda *args: pytest.fail("converted again"))
     fast = Translator.load(pretrained_dir / "en-ja", device="cpu", backend="ctranslate2")
     assert fast.translate(["I am Tom."]) == Translator.load(pretrained_dir / "en-ja", backend="torch").translate(
         ["I am Tom."]
@@ -206,9 +206,9 @@ def test_the_shipped_models_translate_the_seeds_sentences(task, sentences, expec
 
 def test_the_shipped_en_ja_model_exports_and_the_seeds_code_runs_it(monkeypatch, tmp_path):
     transformers = pytest.importorskip("transformers")
-    from honyaku.export import export_huggingface, tokenizer_shortfalls
+    from honyaku.inference.export import export_huggingface, tokenizer_shortfalls
+    from honyaku.inference.pretrained import pretrained_model
     from honyaku.modeldir import read_config
-    from honyaku.pretrained import pretrained_model
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
     exported = export_huggingface(pretrained_model(), tmp_path / "hf")
@@ -221,8 +221,8 @@ def test_the_shipped_en_ja_model_exports_and_the_seeds_code_runs_it(monkeypatch,
 
 def test_the_shipped_ja_en_model_exports_and_translates_japanese_words_as_honyaku_does(monkeypatch, tmp_path, capsys):
     transformers = pytest.importorskip("transformers")
-    from honyaku.cli import main
-    from honyaku.pretrained import pretrained_model
+    from honyaku.apps.cli import main
+    from honyaku.inference.pretrained import pretrained_model
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
     exported = tmp_path / "hf"
@@ -241,7 +241,7 @@ def test_the_shipped_ja_en_model_exports_and_translates_japanese_words_as_honyak
 
 
 def test_both_engines_find_the_same_translations_for_the_bundled_models(corpus_dir, monkeypatch):
-    from honyaku.pretrained import pretrained_models
+    from honyaku.inference.pretrained import pretrained_models
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
     compared = []
@@ -260,11 +260,11 @@ def test_both_engines_find_the_same_translations_for_the_bundled_models(corpus_d
 
 def test_translating_with_ctranslate2_imports_no_pytorch(monkeypatch):
     """Nor what else is slow to import and not needed there: NumPy (0.1 s), sacremoses (0.34 s), MeCab."""
-    from honyaku.pretrained import pretrained_model
+    from honyaku.inference.pretrained import pretrained_model
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
     code = (
-        "import sys; from honyaku.cli import main; main(['translate', 'I am Tom.']); "
+        "import sys; from honyaku.apps.cli import main; main(['translate', 'I am Tom.']); "
         "print(sorted({'torch', 'numpy', 'sacremoses', 'fugashi'} & set(sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -280,7 +280,7 @@ def test_ctranslate2_keeps_its_own_openmp_runtime_beside_pytorch(monkeypatch):
     runtime, 4× slower (bench/latency.py's server figures); where PyTorch came first, a warning says so."""
 
     monkeypatch.delenv("HONYAKU_PRETRAINED_DIR", raising=False)
-    load = "from honyaku import Translator; from honyaku.pretrained import pretrained_model; "
+    load = "from honyaku import Translator; from honyaku.inference.pretrained import pretrained_model; "
     load += "Translator.load(pretrained_model(('en', 'ja')))"
     order = "list(sys.modules).index('ctranslate2') < list(sys.modules).index('torch')"
     first = f"import sys, honyaku, torch; print({order})"

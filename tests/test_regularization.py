@@ -9,7 +9,7 @@ from honyaku.data.batching import BothDirections, collate, encode_pairs
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.layers import WordDropout
 from honyaku.models.transformer import Transformer
-from honyaku.training import Trainer, regularization_summary, train
+from honyaku.training.trainer import Trainer, regularization_summary, train
 
 from .conftest import random_sequences, toy_config
 
@@ -26,7 +26,7 @@ SHARED_TRANSFORMER = {
 
 def prepared(config, run, **settings):
     trainer = Trainer(load_config(config, [f"{k}={v}" for k, v in settings.items()]), run, progress_bar=False)
-    trainer.prepare(resume=False)
+    trainer.set_up(resume=False)
     return trainer
 
 

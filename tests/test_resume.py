@@ -11,7 +11,7 @@ import time
 import safetensors.torch
 import torch
 
-from honyaku.training import DevEvaluation, Progress, train
+from honyaku.training.trainer import DevEvaluation, Progress, train
 
 from .conftest import toy_config
 

@@ -8,9 +8,9 @@ import math
 import pytest
 import safetensors.torch
 
-from honyaku.checkpoint import CheckpointStore
 from honyaku.core.errors import HonyakuError
-from honyaku.training import prepare, train
+from honyaku.training.checkpoint import CheckpointStore
+from honyaku.training.trainer import prepare, train
 
 from .conftest import toy_config
 

@@ -4,9 +4,9 @@ writes them: by the Python API, the pipeline, the CLI and the server, unless tol
 import pytest
 
 from honyaku import Translator, pipeline
-from honyaku.cli import main
+from honyaku.apps.cli import main
 from honyaku.data.sentences import join_sentences, split_sentences
-from honyaku.pretrained import pretrained_model
+from honyaku.inference.pretrained import pretrained_model
 
 from .conftest import REPO, running
 
@@ -72,7 +72,7 @@ def test_the_pipeline_the_cli_and_the_server_split_unless_told_not_to(shared_run
         main(["translate", "-m", str(shared_run), "--device", "cpu", *flags, PARAGRAPH_EN])
         assert capsys.readouterr().out == f"{expected}\n"
 
-    from honyaku.serve import Limits, create_app
+    from honyaku.apps.serve import Limits, create_app
 
     with running(create_app([translator], Limits())) as client:
         for flag, expected in ((True, split), (False, whole)):

@@ -107,7 +107,7 @@ def test_concurrent_requests_are_batched_together(server):
 
 def test_a_request_past_its_timeout_gets_504_and_a_full_queue_503(attention_run):
     from honyaku import Translator
-    from honyaku.serve import Limits, create_app
+    from honyaku.apps.serve import Limits, create_app
 
     # Requests wait 1 s for others to batch with, longer than the 0.3 s timeout.
     limits = Limits(batch_wait_s=1.0, timeout_s=0.3, max_waiting_texts=4)
@@ -160,7 +160,7 @@ def test_the_answer_says_how_long_the_server_took(server):
 
 
 def test_attention_of_each_sentence_of_a_text(bundled_server):
-    from honyaku.heatmap import attention_map
+    from honyaku.inference.heatmap import attention_map
 
     client, translators = bundled_server
     text = "I am Tom. I live in Tokyo."

@@ -10,7 +10,7 @@ from honyaku.data import store
 from honyaku.data.batching import ParallelData, make_batches
 from honyaku.data.store import StoredPairs, store_info, write_store
 from honyaku.modeldir import TRAINING_STORE
-from honyaku.training import prepare, train
+from honyaku.training.trainer import prepare, train
 
 from .conftest import toy_config
 

@@ -3,7 +3,7 @@
 import pytest
 
 from honyaku import HonyakuError, Translator
-from honyaku.cli import main
+from honyaku.apps.cli import main
 from honyaku.data.lines import count_lines, iter_lines, read_lines
 
 from .conftest import random_sequences

@@ -22,7 +22,7 @@ from honyaku.data.corpus import (
     split_tatoeba,
 )
 from honyaku.modeldir import TRAINING_STORE
-from honyaku.training import prepare
+from honyaku.training.trainer import prepare
 
 from .conftest import toy_config
 

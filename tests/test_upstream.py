@@ -158,7 +158,7 @@ def test_the_shared_corpora_are_found_beside_small_parallel_enja_and_split_witho
 
 
 def test_training_holds_each_pair_once_the_first_corpus_keeps_it(tmp_path):
-    from honyaku.training import prepare
+    from honyaku.training.trainer import prepare
 
     from .conftest import toy_config
 

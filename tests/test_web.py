@@ -192,7 +192,7 @@ def test_the_servers_refusal_and_a_server_that_is_down_get_clear_messages(page, 
 
 def test_a_page_opened_while_the_server_is_down_connects_when_it_is_up(browser, attention_run):
     from honyaku import Translator
-    from honyaku.serve import create_app
+    from honyaku.apps.serve import create_app
 
     page = browser.new_context().new_page()
     page.route("**/health", lambda route: route.abort("connectionrefused"))

@@ -9,15 +9,19 @@ from honyaku.core import openmp  # noqa: F401  (before anything can import PyTor
 from honyaku.core.errors import HonyakuError
 
 if TYPE_CHECKING:
-    from honyaku.prediction import TranslationPipeline, Translator, pipeline
+    from honyaku.inference.pretrained import pretrained_model
+    from honyaku.inference.translator import TranslationPipeline, Translator, pipeline
 
 __version__ = "0.1.0"
-__all__ = ["HonyakuError", "TranslationPipeline", "Translator", "pipeline", "__version__"]
+__all__ = ["HonyakuError", "TranslationPipeline", "Translator", "pipeline", "pretrained_model", "__version__"]
 
 
 def __getattr__(name: str):
-    """``Translator``, ``TranslationPipeline`` and ``pipeline`` from honyaku.prediction, imported when first asked for:
-    ``import honyaku`` (and the command line, which needs its version) stays light."""
+    """``Translator``, ``TranslationPipeline`` and ``pipeline`` (honyaku.inference.translator) and
+    ``pretrained_model`` (honyaku.inference.pretrained), imported when first asked for: ``import honyaku`` (and
+    the command line, which needs its version) stays light."""
     if name in ("Translator", "TranslationPipeline", "pipeline"):
-        return getattr(importlib.import_module("honyaku.prediction"), name)
+        return getattr(importlib.import_module("honyaku.inference.translator"), name)
+    if name == "pretrained_model":
+        return importlib.import_module("honyaku.inference.pretrained").pretrained_model
     raise AttributeError(f"module 'honyaku' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 import sys
 
-from honyaku.cli import main
+from honyaku.apps.cli import main
 
 sys.exit(main())

@@ -14,11 +14,11 @@ bundle and export copy or convert one, all through this module.
 | ``averaged_from.txt`` | the checkpoints that averaged weights are the mean of |
 | ``length_penalty.tsv``, ``MODEL_CARD.md`` | how its length penalty was tuned, and its card when bundled |
 | ``ctranslate2/`` | its CTranslate2 conversion, made on first use, with ``honyaku_sha256``: the weights it is of |
-| ``checkpoints/`` | a run's training checkpoints (honyaku.checkpoint): ``step-N/`` (weights and |
+| ``checkpoints/`` | a run's training checkpoints (honyaku.training.checkpoint): ``step-N/`` (weights and |
 | | ``training_state.pt``), ``latest`` (the newest's name), ``best/`` (the best-k weights), ``before-stop/`` |
 | ``eval/`` | ``honyaku evaluate``'s hypotheses, one file per split scored |
 | ``train.store/`` | a run's encoded training pairs (honyaku.data.store): a link to its prepared data's store |
-| ``prepared.json`` | in a directory of prepared data (honyaku.preparation), beside its files: what it is made from |
+| ``prepared.json`` | in prepared data (honyaku.training.preparation), beside its files: what it is made from |
 
 Every reader and writer takes these names from here.
 """
@@ -71,7 +71,7 @@ PREPARED_INFO = "prepared.json"  # what a directory of prepared data was made fr
 VOCABULARY_FILES = (SRC_VOCAB_FILE, TGT_VOCAB_FILE)
 # What a model needs besides its weights, those it has of them.
 MODEL_FILES = (CONFIG_FILE, SRC_VOCAB_FILE, TGT_VOCAB_FILE, CASING_FILE, *SUBWORD_FILES, ENSEMBLE_FILE)
-HUB_PREFIX = "hf:"  # a model name that names a transformers model on the HuggingFace hub (honyaku.hub)
+HUB_PREFIX = "hf:"  # a model name that names a transformers model on the HuggingFace hub (honyaku.inference.hub)
 
 
 def is_transformers_model(name: str | Path) -> bool:

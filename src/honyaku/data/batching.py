@@ -16,7 +16,7 @@ import torch
 from honyaku.core.config import SubwordSampling
 from honyaku.core.errors import HonyakuError
 from honyaku.data.subwords import Subwords
-from honyaku.data.text import tokenize
+from honyaku.data.text import split_tokens
 from honyaku.data.vocabulary import Vocabulary
 
 
@@ -69,7 +69,7 @@ class Batch:
 def tokenized(pairs: tuple[list[str], list[str]]) -> tuple[list[list[str]], list[list[str]]]:
     """Pairs of the corpus's tokens separated by spaces, as token lists."""
     sources, targets = pairs
-    return [tokenize(s) for s in sources], [tokenize(t) for t in targets]
+    return [split_tokens(s) for s in sources], [split_tokens(t) for t in targets]
 
 
 def encode_pairs(

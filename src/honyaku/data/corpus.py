@@ -23,7 +23,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.workers import map_chunks
 from honyaku.data.lines import count_lines, iter_lines
-from honyaku.data.text import detokenize, get_processor, processor_names
+from honyaku.data.text import get_processor, join_tokens, processor_names
 from honyaku.data.upstream import KyotoCounts, coursera_split, jec_pairs, kyoto_articles
 
 SPLITS = ("train", "dev", "test")
@@ -791,7 +791,7 @@ def check_tokenized(files: SplitFiles, setting: str, data: DataConfig, sources: 
 def tokenized_text(processor: str, sentences: list[str]) -> list[str]:
     """Raw sentences as the tokens of a text processor, separated by spaces."""
     tokenize = get_processor(processor).tokenize
-    return [detokenize(tokenize(sentence)) for sentence in sentences]
+    return [join_tokens(tokenize(sentence)) for sentence in sentences]
 
 
 SPACELESS_SCRIPTS = {"ja", "zh", "th"}  # languages written without spaces between words

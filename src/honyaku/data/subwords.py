@@ -17,7 +17,7 @@ import sentencepiece
 
 from honyaku.core.config import DataConfig, SubwordConfig, SubwordSampling
 from honyaku.core.errors import HonyakuError
-from honyaku.data.text import detokenize, get_processor, processor_names, tokenize
+from honyaku.data.text import get_processor, join_tokens, processor_names, split_tokens
 
 
 class WordLevel:
@@ -37,7 +37,7 @@ class WordLevel:
 
 
 class SentencePieceModel:
-    def __init__(self, model: bytes, origin: str, text_of: Callable[[list[str]], str] = detokenize):
+    def __init__(self, model: bytes, origin: str, text_of: Callable[[list[str]], str] = join_tokens):
         """``text_of`` turns words into the text that SentencePiece reads: by default the words with spaces
         between them, so that the pieces join back into the same words."""
         self.text_of = text_of
@@ -77,7 +77,7 @@ class SentencePieceModel:
         ]
 
     def join(self, pieces: list[str]) -> list[str]:
-        return tokenize(self.processor.decode_pieces(pieces))
+        return split_tokens(self.processor.decode_pieces(pieces))
 
 
 Subwords = WordLevel | SentencePieceModel
@@ -126,8 +126,8 @@ def learn_subwords(data: DataConfig, paths: tuple[Path, Path], samples: list[lis
 def text_readers(data: DataConfig) -> tuple[Callable[[list[str]], str], Callable[[list[str]], str]]:
     """How the source and target subword models turn words into the text they read."""
     if data.subwords is not None and data.subwords.source_as_text:
-        return get_processor(processor_names(data)[0]).detokenize, detokenize
-    return detokenize, detokenize
+        return get_processor(processor_names(data)[0]).detokenize, join_tokens
+    return join_tokens, join_tokens
 
 
 def load_subwords(data: DataConfig, paths: tuple[Path, Path]) -> tuple[Subwords, Subwords]:

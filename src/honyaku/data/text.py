@@ -33,12 +33,12 @@ def clean(text: str) -> str:
     )
 
 
-def tokenize(sentence: str) -> list[str]:
+def split_tokens(sentence: str) -> list[str]:
     """Corpus tokens from pre-tokenized text (training data, references)."""
     return sentence.split()
 
 
-def detokenize(tokens: list[str]) -> str:
+def join_tokens(tokens: list[str]) -> str:
     """Tokens as pre-tokenized text: separated by spaces."""
     return " ".join(tokens)
 
@@ -47,8 +47,8 @@ class Pretokenized:
     """Text already tokenized like the corpus: tokens separated by whitespace."""
 
     name = "pretokenized"
-    tokenize = staticmethod(tokenize)
-    detokenize = staticmethod(detokenize)
+    tokenize = staticmethod(split_tokens)
+    detokenize = staticmethod(join_tokens)
 
 
 # Typographic variants that NFKC leaves alone, and the ASCII forms the corpus uses (the export's tokenizer
@@ -140,7 +140,7 @@ class Text:
     def tokenize(self, text: str) -> list[str]:
         return unicodedata.normalize("NFC", clean(text)).split()
 
-    detokenize = staticmethod(detokenize)
+    detokenize = staticmethod(join_tokens)
 
 
 PROCESSORS = {"pretokenized": Pretokenized, "english": English, "japanese": Japanese, "text": Text}

@@ -47,7 +47,7 @@ class TranslationModel(Protocol):
 
 @runtime_checkable
 class AttentionModel(Protocol):
-    """A model whose attention over the source can be shown (honyaku.heatmap)."""
+    """A model whose attention over the source can be shown (honyaku.inference.heatmap)."""
 
     def attention_weights(
         self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor, layer: int | None, head: int | None

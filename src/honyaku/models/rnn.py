@@ -166,7 +166,7 @@ class AttentionSeq2Seq(nn.Module):
         return torch.cat(steps, dim=1), state
 
     def _attend(self, out: torch.Tensor, state: AttentionState) -> torch.Tensor:
-        """The attentional vectors (B, T, H). (honyaku.heatmap reads the attention weights from a hook.)"""
+        """The attentional vectors (B, T, H). (honyaku.inference.heatmap reads the attention weights from a hook.)"""
         context, _ = self.attention(out, state.keys, state.memory, state.mask)  # (B, T, H), weights (B, T, S)
         return torch.tanh(self.combine(torch.cat([context, out], dim=-1)))
 

@@ -44,9 +44,8 @@ from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs,
 from honyaku.data.lines import count_lines
 from honyaku.data.store import WORDS_FILES, StoredPairs, StoreWriter, store_info
 from honyaku.data.subwords import Subwords, learn_subwords, load_subwords
-from honyaku.data.text import detokenize, processor_names
+from honyaku.data.text import join_tokens, processor_names
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.distributed import World
 from honyaku.modeldir import (
     CASING_FILE,
     PREPARED_INFO,
@@ -59,8 +58,9 @@ from honyaku.modeldir import (
     subword_paths,
     write_vocabularies,
 )
+from honyaku.training.distributed import World
 
-logger = logging.getLogger("honyaku.training")
+logger = logging.getLogger(__name__)
 
 PREPARED_FORMAT = 1  # part of the hash: a new format prepares afresh
 # pass 1's output, while the directory is being prepared (not the store's WORDS_FILES, which sampling keeps)
@@ -78,7 +78,7 @@ class PreparedData:
     dev_references: list[str]  # the dev targets as the corpus's tokens, which dev BLEU is computed on
 
 
-def prepare_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool, world: World) -> PreparedData:
+def run_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool, world: World) -> PreparedData:
     """The run's data; with several processes, rank 0 prepares it and the others read it.
 
     A new run takes its data from the prepared directory of its config (``link_prepared``); a resumed run (or
@@ -115,7 +115,7 @@ def prepare_data(config: Config, run_dir: Path, places: DataPlaces, resume: bool
     dev_data = encode_pairs(
         split(src_subwords, dev_src), split(tgt_subwords, dev_tgt), src_vocab, tgt_vocab, dev_tag_ids
     )
-    references = [detokenize(t) for t in dev_tgt]
+    references = [join_tokens(t) for t in dev_tgt]
     return PreparedData(src_vocab, tgt_vocab, src_subwords, tgt_subwords, training_pairs, dev_data, references)
 
 
@@ -129,7 +129,7 @@ def link_prepared(config: Config, run_dir: Path, places: DataPlaces, resume: boo
     if (directory / PREPARED_INFO).is_file():
         logger.info(f"prepared data: {directory} (made before, reused)")
     else:
-        prepare_directory(config, sources, directory, places.workers, sentence_keys(held_out), inherited)
+        write_prepared(config, sources, directory, places.workers, sentence_keys(held_out), inherited)
         logger.info(f"prepared data: {directory}")
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in (*VOCABULARY_FILES, *SUBWORD_FILES, CASING_FILE):
@@ -182,7 +182,7 @@ def data_key(
     return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def prepare_directory(
+def write_prepared(
     config: Config,
     sources: list[TrainingSource],
     directory: Path,

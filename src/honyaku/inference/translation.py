@@ -12,7 +12,7 @@ from typing import Any
 from honyaku.core.config import DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.sentences import join_sentences, parts_within, split_sentences
-from honyaku.engine import beam_size_for
+from honyaku.inference.engine import beam_size_for
 
 # Sentences translated together when streaming: enough to sort into batches of similar length, few enough that
 # memory stays flat and output comes soon.
@@ -22,7 +22,7 @@ STREAM_CHUNK = 2000
 @dataclass
 class Translation:
     text: str
-    score: float  # log-probability divided by the length penalty (see honyaku.search)
+    score: float  # log-probability divided by the length penalty (see honyaku.inference.search)
 
 
 class TranslatorBase(ABC):

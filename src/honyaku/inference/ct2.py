@@ -1,6 +1,6 @@
-"""CTranslate2's search engine over a model's conversion (``honyaku.export.export_ctranslate2``), made on first use
-and again whenever the weights change. Without PyTorch: a translator that searches with CTranslate2 imports none,
-unless it has to convert the model first."""
+"""CTranslate2's search engine over a model's conversion (``honyaku.inference.export.export_ctranslate2``), made
+on first use and again whenever the weights change. Without PyTorch: a translator that searches with CTranslate2
+imports none, unless it has to convert the model first."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from honyaku.core.files import atomic_write_bytes
 from honyaku.core.workers import thread_count
 from honyaku.data.corpus import cache_dir
 from honyaku.data.vocabulary import EOS, output_tokens
-from honyaku.engine import Hypothesis, normalized_score, output_caps
+from honyaku.inference.engine import Hypothesis, normalized_score, output_caps
+from honyaku.inference.pretrained import pretrained_root
 from honyaku.modeldir import CTRANSLATE2_DIR, HASH_KEY, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
-from honyaku.pretrained import pretrained_root
 
 logger = logging.getLogger("honyaku")
 
@@ -75,7 +75,7 @@ def ctranslate2_device(name: str) -> tuple[str, int]:
 def load_ctranslate2(
     files: ModelDirectory, device: str, compute_type: str, convert: Callable[[Path, Path], object]
 ) -> CTranslate2Search:
-    """CTranslate2's search over the model, converted by ``convert(model_dir, out_dir)`` (``honyaku.export.
+    """CTranslate2's search over the model, converted by ``convert(model_dir, out_dir)`` (``honyaku.inference.export.
     export_ctranslate2``) the first time (see ``conversion_dir``) and again whenever its weights have changed since
     (the conversion records their content hash). ``device``: auto, cpu, cuda or cuda:N; ``compute_type``:
     float32, bfloat16, float16 or int8."""
@@ -104,10 +104,10 @@ def load_ctranslate2(
 
 
 class CTranslate2Search:
-    """The search engine (``honyaku.search.SearchEngine``) of a translator whose model CTranslate2 runs: the same
-    beam search as honyaku's (``honyaku.search.beam_search`` follows CTranslate2's), the same length normalisation,
-    so that both find the same translations but for float rounding. One difference: CTranslate2 caps every
-    output of a batch at the longest cap of the batch, not each at its own."""
+    """The search engine (``honyaku.inference.engine.SearchEngine``) of a translator whose model CTranslate2 runs:
+    the same beam search as honyaku's (``honyaku.inference.search.beam_search`` follows CTranslate2's), the same
+    length normalisation, so that both find the same translations but for float rounding. One difference:
+    CTranslate2 caps every output of a batch at the longest cap of the batch, not each at its own."""
 
     def __init__(self, translator, decoding: DecodingConfig, max_positions: int):
         self.translator = translator  # a ctranslate2.Translator
@@ -116,7 +116,7 @@ class CTranslate2Search:
         self.device = "cpu"  # where it computes: cpu, or cuda:N
 
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
-        """CTranslate2's beam search without its length penalty (``honyaku.search.beam_search`` is the same
+        """CTranslate2's beam search without its length penalty (``honyaku.inference.search.beam_search`` is the same
         search), every one of its ``beam_size`` finished hypotheses then ranked by ``normalized_score``."""
         if not token_lists:
             return []

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 from honyaku.core.config import PRECISION_NAMES, Config, DataConfig, DecodingConfig
 from honyaku.core.errors import HonyakuError, needs_extra
 from honyaku.core.files import atomic_path, atomic_write_bytes
-from honyaku.ct2 import export_refusal, load_ctranslate2
 from honyaku.data.corpus import EvaluationSet, read_split_tagged
 from honyaku.data.subwords import Subwords, WordLevel
-from honyaku.data.text import English, detokenize, get_processor, processor_names, tokenize
+from honyaku.data.text import English, get_processor, join_tokens, processor_names, split_tokens
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.engine import Hypothesis, SearchEngine
+from honyaku.inference.ct2 import export_refusal, load_ctranslate2
+from honyaku.inference.engine import Hypothesis, SearchEngine
+from honyaku.inference.pretrained import DEFAULT_DIRECTION, pretrained_model
+from honyaku.inference.translation import Translation, TranslatorBase
 from honyaku.modeldir import (
     CONFIG_FILE,
     TUNING_FILE,
@@ -29,15 +31,13 @@ from honyaku.modeldir import (
     is_transformers_model,
     stored_weights,
 )
-from honyaku.pretrained import DEFAULT_DIRECTION, pretrained_model
-from honyaku.translation import Translation, TranslatorBase
 
 if TYPE_CHECKING:  # PyTorch and transformers are imported where a translator needs them, not to translate
     import torch
     from torch import nn
 
     from honyaku.core.metrics import MetricResult
-    from honyaku.hub import TransformersTranslator
+    from honyaku.inference.hub import TransformersTranslator
 
 logger = logging.getLogger("honyaku")
 
@@ -50,7 +50,7 @@ def pytorch_engine(files: ModelDirectory, device: str, int8: bool, dtype: str) -
     Linear and LSTM weights quantized (CPU only)."""
     with needs_extra(f"searching {files.path.name} with PyTorch"):
         from honyaku.core.runtime import configure_threads, named_dtype, resolve_device
-        from honyaku.search import TorchSearch, on_device
+        from honyaku.inference.search import TorchSearch, on_device
 
     configure_threads()
     resolved = resolve_device(device)
@@ -62,7 +62,7 @@ def convert_for_ctranslate2(model_dir: Path, out_dir: Path) -> None:
     """The conversion stores float16 weights as float16 (half the size, nothing lost); CTranslate2 computes in
     the compute type it is loaded with."""
     with needs_extra(f"converting {model_dir.name} for CTranslate2 (bundled models ship theirs)"):
-        from honyaku.export import export_ctranslate2  # PyTorch and transformers: once per weights
+        from honyaku.inference.export import export_ctranslate2  # PyTorch and transformers: once per weights
 
     export_ctranslate2(model_dir, out_dir, "float16" if stored_weights(model_dir / WEIGHTS_FILE).half else None)
 
@@ -166,12 +166,12 @@ class Translator(TranslatorBase):
         (Transformer models; converted once into ``RUN/ctranslate2/``, or into the user cache for a
         pretrained model); ``int8`` and ``dtype`` then choose its compute type. ``"auto"`` (the default) does so
         where ctranslate2 is installed and the model converts, and searches with PyTorch otherwise (RNN models,
-        ensembles); both find the same translations (``honyaku.search.beam_search``), and ``engine_choice``
+        ensembles); both find the same translations (``honyaku.inference.search.beam_search``), and ``engine_choice``
         says which searches and why.
 
         A transformers seq2seq model — ``hf:OWNER/NAME`` from the HuggingFace hub, or a local directory — loads
-        as a ``honyaku.hub.TransformersTranslator`` with the same methods; ``direction`` (e.g. ``("en", "ja")``)
-        is needed where its name does not tell."""
+        as a ``honyaku.inference.hub.TransformersTranslator`` with the same methods; ``direction`` (e.g.
+        ``("en", "ja")``) is needed where its name does not tell."""
         if dtype not in PRECISION_NAMES:
             raise HonyakuError(f"unknown dtype {dtype!r}: {', '.join(PRECISION_NAMES)}")
         if int8 and dtype != "float32":
@@ -179,7 +179,7 @@ class Translator(TranslatorBase):
         if is_transformers_model(run_dir):
             if int8 or backend == "ctranslate2":
                 raise HonyakuError(f"{run_dir}: int8 and other backends are for honyaku models")
-            from honyaku.hub import TransformersTranslator  # transformers and PyTorch: for such a model only
+            from honyaku.inference.hub import TransformersTranslator  # transformers and PyTorch: for such a model only
 
             return TransformersTranslator.load(run_dir, device, direction, dtype)
         if backend not in BACKENDS:
@@ -319,12 +319,12 @@ def evaluate(
         bleu_tokenizer = natural_text_tokenizer(translator.direction[1])
         scored = f"natural text as written, sacrebleu tokenize={bleu_tokenizer}"
     elif not pretokenized:
-        sources = [translator.src_processor.detokenize(tokenize(s)) for s in sources]
-        references = [[translator.tgt_processor.detokenize(tokenize(r)) for r in refs] for refs in references]
+        sources = [translator.src_processor.detokenize(split_tokens(s)) for s in sources]
+        references = [[translator.tgt_processor.detokenize(split_tokens(r)) for r in refs] for refs in references]
         bleu_tokenizer = natural_text_tokenizer(translator.direction[1])
         scored = f"natural text: detokenized sources and references, sacrebleu tokenize={bleu_tokenizer}"
     else:
-        references = [[detokenize(tokenize(r)) for r in refs] for refs in references]
+        references = [[join_tokens(split_tokens(r)) for r in refs] for refs in references]
         bleu_tokenizer = "none"
         scored = "the corpus's own tokens (sacrebleu tokenize=none)"
     most = max(len(refs) for refs in references)

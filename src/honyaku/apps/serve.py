@@ -29,9 +29,9 @@ from honyaku.core.config import MAX_INPUT_CHARS
 from honyaku.core.errors import HonyakuError, needs_extra
 from honyaku.data.sentences import split_sentences
 from honyaku.data.text import clean
-from honyaku.engine import search_options_problem
-from honyaku.prediction import Translation, Translator
-from honyaku.pretrained import Routing, route
+from honyaku.inference.engine import search_options_problem
+from honyaku.inference.pretrained import Routing, route
+from honyaku.inference.translator import Translation, Translator
 
 
 class TranslateRequest(BaseModel):
@@ -250,7 +250,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
 
     def routed(direction: str | None, text: str) -> Routing:
         """The direction asked for, else the only one served, else the one that reads the text's language
-        (``honyaku.pretrained.route``: a text that none reads is not translated, and says why)."""
+        (``honyaku.inference.pretrained.route``: a text that none reads is not translated, and says why)."""
         if direction is not None and direction not in batchers:
             raise HTTPException(422, f"direction: {direction!r} is not served; allowed values: {allowed}")
         pinned = tuple(direction.split("-")) if direction else directions[0] if len(directions) == 1 else None
@@ -283,7 +283,7 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
             )
         try:
             with needs_extra("drawing attention maps"):
-                from honyaku.heatmap import attention_map  # PyTorch: the light install answers 501
+                from honyaku.inference.heatmap import attention_map  # PyTorch: the light install answers 501
         except HonyakuError as error:
             raise HTTPException(501, str(error)) from None
         try:

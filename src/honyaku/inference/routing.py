@@ -1,6 +1,6 @@
 """Translating text in whichever language it comes: each text goes to the model that reads its language
-(``honyaku.pretrained.route``), the models loaded when first needed; a text that no model here reads is left as
-it is, with a warning, never translated into nonsense. The command line and the server translate through it."""
+(``honyaku.inference.pretrained.route``), the models loaded when first needed; a text that no model here reads is
+left as it is, with a warning, never translated into nonsense. The command line and the server translate through it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from honyaku.data.text import clean
-from honyaku.pretrained import Routing, route
-from honyaku.translation import Translation, TranslatorBase
+from honyaku.inference.pretrained import Routing, route
+from honyaku.inference.translation import Translation, TranslatorBase
 
 
 @dataclass

@@ -18,6 +18,7 @@ from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evaluation_set, training_corpora
 from honyaku.data.text import dev_bleu_tokenizer
+from honyaku.inference.translator import Translator, evaluate
 from honyaku.modeldir import (
     AVERAGED_FROM_FILE,
     BEST_DIR,
@@ -33,7 +34,6 @@ from honyaku.modeldir import (
     stored_weights,
 )
 from honyaku.models.factory import count_parameters
-from honyaku.prediction import Translator, evaluate
 
 
 def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_dir: str | None = None) -> Path:
@@ -56,7 +56,7 @@ def bundle(run_dir: str | Path, out_dir: str | Path, half: bool = False, data_di
         card = model_card(run_dir, bundled, scores, reference)
         (staged / CARD_FILE).write_text(card, encoding="utf-8")
         # Scoring converted the written weights for CTranslate2 where they convert: it stays, marked with their
-        # hash, so that the first translation after an install converts nothing (honyaku.ct2.conversion_dir).
+        # hash, so that the first translation after an install converts nothing (honyaku.inference.ct2.conversion_dir).
     return out_dir
 
 

@@ -30,7 +30,6 @@ from torch import nn
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from honyaku.checkpoint import BestCheckpoints, CheckpointStore, OutputsBeforeStop
 from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config, setting_text
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
@@ -39,9 +38,9 @@ from honyaku.core.wording import counted
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
 from honyaku.data.corpus import DataPlaces
 from honyaku.data.store import store_info
-from honyaku.data.text import detokenize, dev_bleu_tokenizer
+from honyaku.data.text import dev_bleu_tokenizer, join_tokens
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.distributed import World, join_world, leave_world
+from honyaku.inference.search import translate_ids
 from honyaku.modeldir import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
@@ -56,8 +55,9 @@ from honyaku.modeldir import (
     save_weights,
 )
 from honyaku.models.factory import build_model, count_parameters
-from honyaku.preparation import PreparedData, prepare_data
-from honyaku.search import translate_ids
+from honyaku.training.checkpoint import BestCheckpoints, CheckpointStore, OutputsBeforeStop
+from honyaku.training.distributed import World, join_world, leave_world
+from honyaku.training.preparation import PreparedData, run_data
 
 METRICS_COLUMNS = (
     "step",
@@ -153,35 +153,37 @@ class Progress:
 
 
 logger = logging.getLogger(__name__)
+# The training package's logger: the messages of its modules (preparation's too) reach a run's log through it.
+run_logger = logging.getLogger("honyaku.training")
 
 
 @contextlib.contextmanager
 def run_log(run_dir: Path, main_process: bool = True) -> Iterator[None]:
-    """While open, this module's messages are appended to ``RUN/train.log`` with their time, and shown on stderr
+    """While open, the training modules' messages are appended to ``RUN/train.log`` with their time, and shown on stderr
     above the progress bar (tqdm's logging redirect). Only the main process of a distributed run writes them; a
     second open for the same run (a ``Trainer`` method inside ``train``) adds nothing."""
     path = str((run_dir / LOG_FILE).absolute())
-    if not main_process or any(getattr(handler, "baseFilename", None) == path for handler in logger.handlers):
+    if not main_process or any(getattr(handler, "baseFilename", None) == path for handler in run_logger.handlers):
         yield
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(path, encoding="utf-8")
     to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     handlers = [to_file, logging.StreamHandler(sys.stderr)]
-    level, propagate = logger.level, logger.propagate
+    level, propagate = run_logger.level, run_logger.propagate
     for handler in handlers:
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False  # shown on stderr here already
+        run_logger.addHandler(handler)
+    run_logger.setLevel(logging.INFO)
+    run_logger.propagate = False  # shown on stderr here already
     try:
-        with logging_redirect_tqdm(loggers=[logger]):
+        with logging_redirect_tqdm(loggers=[run_logger]):
             yield
     finally:
         for handler in handlers:
-            logger.removeHandler(handler)
+            run_logger.removeHandler(handler)
             handler.close()
-        logger.setLevel(level)
-        logger.propagate = propagate
+        run_logger.setLevel(level)
+        run_logger.propagate = propagate
 
 
 def _logged(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -224,15 +226,13 @@ class Trainer:
     # --- set-up ------------------------------------------------------------------------------------------
 
     @_logged
-    def prepare(
-        self, resume: bool, data_ready: bool = False, changed: dict[str, tuple[Any, Any]] | None = None
-    ) -> None:
-        """Prepare the data (honyaku.preparation; ``data_ready``: the run's, prepared before, read back), build
+    def set_up(self, resume: bool, data_ready: bool = False, changed: dict[str, tuple[Any, Any]] | None = None) -> None:
+        """Prepare the data (honyaku.training.preparation; ``data_ready``: the run's, prepared before, read back), build
         model and optimizer; restore everything if resuming, taking up the training settings the resume
         ``changed`` ({"training.key": (before, now)}) that the restored states would otherwise override."""
         cfg = self.config
         torch.manual_seed(cfg.training.seed)
-        prepared = prepare_data(cfg, self.run_dir, self.places, resume or data_ready, self.world)
+        prepared = run_data(cfg, self.run_dir, self.places, resume or data_ready, self.world)
         self.src_vocab, self.tgt_vocab = prepared.src_vocab, prepared.tgt_vocab
         self.src_subwords, self.tgt_subwords = prepared.src_subwords, prepared.tgt_subwords
         self.training_pairs = prepared.training_pairs
@@ -690,7 +690,7 @@ class DevEvaluation:
         ids = Vocabulary.pad_id, Vocabulary.bos_id, Vocabulary.eos_id
         with self.precision.autocast():
             outputs = translate_ids(model, self.data.src, self.decoding, *ids, self.device, beam_size=1)
-        hypotheses = [detokenize(self.tgt_subwords.join(self.tgt_vocab.decode(best.ids))) for (best,) in outputs]
+        hypotheses = [join_tokens(self.tgt_subwords.join(self.tgt_vocab.decode(best.ids))) for (best,) in outputs]
         return bleu(hypotheses, self.references, self.bleu_tokenizer).score
 
 
@@ -800,7 +800,7 @@ def train(
         changed, data_ready = world.from_main(checked)
         trainer = Trainer(config, run_dir, places=places, progress_bar=progress_bar, world=world, device=device)
         with run_log(run_dir, world.is_main):
-            trainer.prepare(resume=resume, data_ready=data_ready, changed=changed)
+            trainer.set_up(resume=resume, data_ready=data_ready, changed=changed)
             for key, (before, now) in changed.items():
                 logger.info(f"resumed with {key}={setting_text(now)} (it was {setting_text(before)})")
             progress = trainer.train()
@@ -827,7 +827,7 @@ def prepare(
         raise HonyakuError(f"{run_dir}: already holds a run; use --overwrite to prepare it afresh")
     _check_run_dir(config, config_path, run_dir, resume=False, overwrite=True)
     with run_log(run_dir):
-        prepared = prepare_data(config, run_dir, places or DataPlaces(), resume=False, world=World())
+        prepared = run_data(config, run_dir, places or DataPlaces(), resume=False, world=World())
         config.save(run_dir / CONFIG_FILE)
         logger.info(
             f"prepared {len(prepared.training_pairs):,} training pairs; vocab "

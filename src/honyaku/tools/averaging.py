@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from honyaku.checkpoint import BestCheckpoints, CheckpointStore, average_weights
 from honyaku.core.errors import HonyakuError
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.modeldir import (
@@ -18,6 +17,7 @@ from honyaku.modeldir import (
     read_vocabularies,
     save_weights,
 )
+from honyaku.training.checkpoint import BestCheckpoints, CheckpointStore, average_weights
 
 
 def checkpoints_to_average(run_dir: Path, last: int | None = None, best: int | None = None) -> list[Path]:

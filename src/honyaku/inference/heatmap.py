@@ -13,8 +13,8 @@ import torch
 
 from honyaku.core.errors import HonyakuError
 from honyaku.data.vocabulary import EOS, Vocabulary
+from honyaku.inference.translator import Translator
 from honyaku.models.factory import AttentionModel
-from honyaku.prediction import Translator
 
 
 @dataclass

@@ -21,7 +21,7 @@ from honyaku.core.config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.data.corpus import DISTILLED_INFO, corpora_of_split, read_corpora_tagged
-from honyaku.prediction import Translator
+from honyaku.inference.translator import Translator
 
 
 def distill(

@@ -34,10 +34,10 @@ from honyaku.data.corpus import (
     resolve_corpus_dir,
 )
 from honyaku.data.lines import count_lines, iter_lines
+from honyaku.inference.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
+from honyaku.inference.routing import LanguageRouter
+from honyaku.inference.translator import BACKENDS, Translator, evaluate, tune_length_penalty
 from honyaku.modeldir import CARD_FILE, EVAL_DIR
-from honyaku.prediction import BACKENDS, Translator, evaluate, tune_length_penalty
-from honyaku.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model, pretrained_models
-from honyaku.routing import LanguageRouter
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,7 +214,10 @@ def add_attention_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _attention(args: argparse.Namespace) -> None:
-    from honyaku.heatmap import attention_map, plot_attention  # PyTorch: imported by the commands that need it
+    from honyaku.inference.heatmap import (  # PyTorch: imported by the commands that need it
+        attention_map,
+        plot_attention,
+    )
 
     translator = Translator.load(args.model, device=args.device)
     found = attention_map(
@@ -254,7 +257,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from honyaku.serve import Limits, serve  # needs the 'serve' extra (FastAPI), which may be missing
+    from honyaku.apps.serve import Limits, serve  # needs the 'serve' extra (FastAPI), which may be missing
 
     limits = Limits(
         max_chars=args.max_chars,
@@ -309,7 +312,7 @@ def add_export_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from honyaku.export import (  # PyTorch: imported by the commands that need it
+    from honyaku.inference.export import (  # PyTorch: imported by the commands that need it
         export_ctranslate2,
         export_huggingface,
         tokenizer_shortfalls,
@@ -339,7 +342,7 @@ def add_average_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _average(args: argparse.Namespace) -> None:
-    from honyaku.averaging import average_run  # PyTorch: imported by the commands that need it
+    from honyaku.tools.averaging import average_run  # PyTorch: imported by the commands that need it
 
     sources = average_run(args.model, args.out, last=args.last, best=args.best)
     names = ", ".join(path.parent.name if path.name == "model.safetensors" else path.stem for path in sources)
@@ -358,7 +361,7 @@ def add_ensemble_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _ensemble(args: argparse.Namespace) -> None:
-    from honyaku.ensemble import ensemble  # PyTorch: imported by the commands that need it
+    from honyaku.tools.ensembling import ensemble  # PyTorch: imported by the commands that need it
 
     ensemble(args.model, args.out)
     print(f"{args.out}: an ensemble of {', '.join(args.model)}; choose its length penalty: honyaku tune -m {args.out}")
@@ -385,7 +388,7 @@ def add_distill_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _distill(args: argparse.Namespace) -> None:
-    from honyaku.distillation import distill  # PyTorch: imported by the commands that need it
+    from honyaku.tools.distillation import distill  # PyTorch: imported by the commands that need it
 
     if args.limit is not None and args.limit < 1:
         raise HonyakuError(f"--limit: must be ≥ 1, got {args.limit}")
@@ -437,7 +440,7 @@ def add_bundle_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _bundle(args: argparse.Namespace) -> None:
-    from honyaku.bundle import bundle  # PyTorch: imported by the commands that need it
+    from honyaku.tools.bundle import bundle  # PyTorch: imported by the commands that need it
 
     out = bundle(args.model, args.out, half=args.half, data_dir=args.data_dir)
     size = sum(path.stat().st_size for path in out.iterdir()) / 2**20
@@ -510,7 +513,7 @@ def add_prepare_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> None:
-    from honyaku.training import prepare  # PyTorch: imported by the commands that need it
+    from honyaku.training.trainer import prepare  # PyTorch: imported by the commands that need it
 
     prepared = prepare(args.config, args.out, args.overwrite, args.set, _places(args))
     pairs, vocabularies = len(prepared.training_pairs), f"{len(prepared.src_vocab)}/{len(prepared.tgt_vocab)}"
@@ -527,8 +530,8 @@ def _places(args: argparse.Namespace) -> DataPlaces:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from honyaku.distributed import launched_rank, relaunch_with_torchrun
-    from honyaku.training import train  # PyTorch: imported by the commands that need it
+    from honyaku.training.distributed import launched_rank, relaunch_with_torchrun
+    from honyaku.training.trainer import train  # PyTorch: imported by the commands that need it
 
     if args.nproc < 1:
         raise HonyakuError(f"--nproc must be ≥ 1, got {args.nproc}")

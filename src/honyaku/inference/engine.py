@@ -1,10 +1,10 @@
 """The search engine interface that translators call, and what every engine shares: hypotheses, their score, the
 beam a number of translations needs, each output's length cap. Without PyTorch: CTranslate2's engine
-(``honyaku.ct2``) needs none.
+(``honyaku.inference.ct2``) needs none.
 
 An engine takes the model's tokens and gives the model's tokens (strings of its vocabularies, both ways), as
-CTranslate2 does: ids are a matter of the engine that needs them (``honyaku.search.TorchSearch`` maps both sides
-through the model's vocabularies), and a translator deals in tokens only."""
+CTranslate2 does: ids are a matter of the engine that needs them (``honyaku.inference.search.TorchSearch`` maps
+both sides through the model's vocabularies), and a translator deals in tokens only."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def beam_size_for(n_best: int, beam_size: int | None, decoding: DecodingConfig) 
 
 class SearchEngine(Protocol):
     """What searches for a translator: PyTorch over a honyaku model (``TorchSearch``), or CTranslate2 over its
-    conversion (``honyaku.ct2.CTranslate2Search``). Both read the translator's ``DecodingConfig`` at every
+    conversion (``honyaku.inference.ct2.CTranslate2Search``). Both read the translator's ``DecodingConfig`` at every
     call, so that a changed length penalty applies at once."""
 
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:

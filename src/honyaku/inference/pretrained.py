@@ -1,6 +1,6 @@
 """Pretrained models: the ones shipped inside the package, found by direction. They live in
 ``honyaku/pretrained/<src>-<tgt>/``; ``$HONYAKU_PRETRAINED_DIR`` names another directory of that layout.
-``honyaku bundle`` (honyaku.bundle) makes one from a run.
+``honyaku bundle`` (honyaku.tools.bundle) makes one from a run.
 """
 
 from __future__ import annotations

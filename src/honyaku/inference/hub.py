@@ -20,8 +20,8 @@ from honyaku.core.errors import HonyakuError, first_line, optional_import
 from honyaku.core.runtime import named_dtype, resolve_device
 from honyaku.data.corpus import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
+from honyaku.inference.translation import Translation, TranslatorBase
 from honyaku.modeldir import HUB_PREFIX
-from honyaku.translation import Translation, TranslatorBase
 
 # Language codes in model names that are not ISO 639-1 (OPUS-MT's "jap" is its Japanese).
 LANGUAGE_ALIASES = {"jap": "ja", "jpn": "ja", "eng": "en"}

@@ -25,11 +25,11 @@ import torch
 from honyaku.core.config import Config
 from honyaku.core.errors import HonyakuError, optional_import
 from honyaku.core.files import atomic_directory
-from honyaku.ct2 import export_refusal
 from honyaku.data.subwords import SentencePieceModel
 from honyaku.data.text import ENGLISH_PUNCTUATION, LATIN_OR_DIGIT, processor_names
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.engine import output_caps
+from honyaku.inference.ct2 import export_refusal
+from honyaku.inference.engine import output_caps
 from honyaku.modeldir import ModelDirectory
 from honyaku.models.transformer import Transformer
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import yaml
 
-from honyaku.bundle import training_record
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
+from honyaku.inference.translator import Translator
 from honyaku.modeldir import ENSEMBLE_FILE, MODEL_FILES, WEIGHTS_FILE, copy_model_files, save_weights
 from honyaku.models.ensemble import Ensemble
-from honyaku.prediction import Translator
+from honyaku.tools.bundle import training_record
 
 
 def ensemble(model_dirs: list[str | Path], out_dir: str | Path) -> Path:

@@ -13,7 +13,7 @@ from honyaku.core.config import DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.batching import pad
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.engine import Hypothesis, beam_size_for, normalized_score, output_caps
+from honyaku.inference.engine import Hypothesis, beam_size_for, normalized_score, output_caps
 from honyaku.models.factory import TranslationModel
 
 
@@ -22,7 +22,7 @@ class ScoredIds:
     """A hypothesis of the search over a model: target ids, without </s>; ``TorchSearch`` makes them tokens."""
 
     ids: list[int]
-    score: float  # log-probability normalised by length (honyaku.engine.normalized_score)
+    score: float  # log-probability normalised by length (honyaku.inference.engine.normalized_score)
     log_prob: float
 
 
