@@ -24,7 +24,8 @@ from typing import Any
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.core.config import Config, changed_settings, load_config, setting_text
+from honyaku.core.config import Config, changed_settings, setting_text
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.inference.translator import Translator
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE

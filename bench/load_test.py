@@ -25,7 +25,7 @@ import httpx
 from results_file import RESULTS, run_main, write_section
 from serving import start_server
 
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import read_split
 

@@ -30,7 +30,9 @@ from pathlib import Path
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.core.config import Config, DataConfig, as_list, changed_settings, load_config, setting_text
+from honyaku.core.config import Config, changed_settings, setting_text
+from honyaku.core.config_files import load_config
+from honyaku.core.data_config import DataConfig, as_list
 from honyaku.core.metrics import bleu, chrf
 from honyaku.data.corpus import BUILTIN_CORPORA, DataPlaces, evaluation_set, read_split_tagged
 from honyaku.data.text import split_tokens

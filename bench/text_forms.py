@@ -19,7 +19,7 @@ from pathlib import Path
 
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.core.config import DataConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.core.metrics import bleu, chrf, natural_text_tokenizer
 from honyaku.data.corpus import evaluation_set, read_split
 from honyaku.data.text import get_processor, split_tokens

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 from torch.utils.flop_counter import FlopCounterMode
 
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.data.batching import collate, make_batches
 from honyaku.data.corpus import DataPlaces
 from honyaku.data.vocabulary import Vocabulary

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from results_file import RESULTS, run_main, write_section
 
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import read_split
 

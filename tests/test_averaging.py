@@ -5,7 +5,7 @@ import safetensors.torch
 import torch
 
 from honyaku import HonyakuError, Translator
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.metrics import bleu
 from honyaku.data.corpus import read_split
 from honyaku.inference.translator import tune_length_penalty

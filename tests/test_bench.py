@@ -117,7 +117,7 @@ def test_quality_scores_a_model_validated_on_several_corpora_on_its_own_corpus_a
     monkeypatch.syspath_prepend(str(REPO / "bench"))
     from quality import one_corpus
 
-    from honyaku.core.config import load_config
+    from honyaku.core.config_files import load_config
 
     everyday = one_corpus(load_config(REPO / "configs" / "everyday_jaen.yaml").data)
     assert everyday.dev is None and everyday.test is None and everyday.corpus == "small_parallel_enja"

@@ -3,7 +3,8 @@ import dataclasses
 import pytest
 import yaml
 
-from honyaku.core.config import Config, load_config, setting_text
+from honyaku.core.config import Config, setting_text
+from honyaku.core.config_files import load_config
 from honyaku.core.config_reference import descriptions, reference, sections
 from honyaku.core.errors import HonyakuError
 
@@ -132,14 +133,14 @@ def test_a_config_names_a_base_resolved_at_load_and_saved_whole(tmp_path):
 
 
 def test_the_names_a_config_validates_are_those_of_the_registries():
-    from honyaku.core import config
+    from honyaku.core import config, data_config
     from honyaku.core.runtime import PRECISIONS
     from honyaku.data.corpus import BUILTIN_CORPORA
     from honyaku.data.text import PROCESSORS
     from honyaku.models.factory import ARCHITECTURES
 
-    assert set(config.BUILTIN_CORPUS_NAMES) == set(BUILTIN_CORPORA)
-    assert set(config.PROCESSOR_NAMES) == set(PROCESSORS)
+    assert set(data_config.BUILTIN_CORPUS_NAMES) == set(BUILTIN_CORPORA)
+    assert set(data_config.PROCESSOR_NAMES) == set(PROCESSORS)
     assert set(config.ARCHITECTURE_NAMES) == set(ARCHITECTURES)
     assert set(config.PRECISION_NAMES) == set(PRECISIONS)
 

@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from honyaku.core import workers as core_workers
-from honyaku.core.config import SplitFiles, load_config
+from honyaku.core.config_files import load_config
+from honyaku.core.data_config import SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import BUILTIN_CORPORA, fetch_corpus, read_parallel, resolve_corpus_dir, tokenized_text
 from honyaku.training.trainer import Trainer

@@ -5,7 +5,7 @@ import yaml
 
 from honyaku import Translator
 from honyaku.apps.cli import main
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import distilled_about, training_sources
 from honyaku.tools.bundle import distilled_corpora

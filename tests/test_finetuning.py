@@ -11,7 +11,7 @@ import yaml
 
 from honyaku import Translator
 from honyaku.apps.cli import main
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import DataPlaces, EvaluationSet, evaluation_set
 from honyaku.data.vocabulary import Vocabulary

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from honyaku import Translator
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.training.trainer import Trainer, train
 

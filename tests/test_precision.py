@@ -12,7 +12,7 @@ import torch
 
 from honyaku import Translator
 from honyaku.apps.cli import main
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.data.batching import ParallelData, collate

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import yaml
 
-from honyaku.training import preparation
 from honyaku.core import workers as core_workers
-from honyaku.core.config import load_config
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data import encoding
 from honyaku.data.corpus import DataPlaces
 from honyaku.data.store import StoredPairs
 from honyaku.modeldir import PREPARED_INFO, TRAINING_STORE
+from honyaku.training import preparation
 from honyaku.training.trainer import Trainer, prepare
 
 from .conftest import random_sequences, toy_config

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from honyaku.core.config import config_from_dict
+from honyaku.core.config_files import config_from_dict
 
 from .conftest import REPO, free_port, wait_until_up
 from .test_cli import SLICE

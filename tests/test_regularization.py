@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from honyaku import Translator
-from honyaku.core.config import ModelConfig, load_config
+from honyaku.core.config import ModelConfig
+from honyaku.core.config_files import load_config
 from honyaku.data.batching import BothDirections, collate, encode_pairs
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.layers import WordDropout

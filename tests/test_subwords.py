@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from honyaku.core.config import DataConfig, SubwordConfig
+from honyaku.core.data_config import DataConfig, SubwordConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.encoding import sample_texts
 from honyaku.data.subwords import SentencePieceModel, learn_subwords, load_subwords, text_readers, train_subwords

@@ -8,7 +8,7 @@ import shutil
 import pytest
 import yaml
 
-from honyaku.core.config import DataConfig, TrainingCorpus
+from honyaku.core.data_config import DataConfig, TrainingCorpus
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu, chrf
 from honyaku.data.corpus import (

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from honyaku import HonyakuError
-from honyaku.core.config import DataConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.data.text import dev_bleu_tokenizer, get_processor, processor_for
 
 from .conftest import hypothesis_examples

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from honyaku.core.config import DataConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import SPLITS_STAMP, corpus_listing, evaluation_set, resolve_corpus_dir, sentence_key
 from honyaku.data.upstream import KyotoCounts, coursera_split, jec_pairs, join_japanese, kyoto_articles

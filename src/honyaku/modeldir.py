@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from honyaku.core.config import Config, load_config, model_config_from_dict, parse_yaml
+from honyaku.core.config import Config
+from honyaku.core.config_files import load_config, model_config_from_dict, parse_yaml
 from honyaku.core.errors import HonyakuError, first_line
 from honyaku.core.files import atomic_path
 from honyaku.data.casing import load_casing

@@ -1,7 +1,8 @@
 """docs/configuration.md, made from the config classes themselves: each key's type and default from its field, its
-description from the comments written above it and beside it in ``honyaku.core.config`` (where a reader of the
-code finds them too). ``python -m honyaku.core.config_reference > docs/configuration.md`` writes it;
-``tests/test_config.py`` checks that the file is current and that every key has a description."""
+description from the comments written above it and beside it in ``honyaku.core.config`` and
+``honyaku.core.data_config`` (where a reader of the code finds them too).
+``python -m honyaku.core.config_reference > docs/configuration.md`` writes it; ``tests/test_config.py`` checks
+that the file is current and that every key has a description."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import tokenize
 import types
 import typing
 
-from honyaku.core import config
 from honyaku.core.config import Config, setting_text
 
 INTRO = """# Configuration reference
@@ -85,7 +85,7 @@ def sections() -> list[tuple[list[str], type]]:
             known += [key] if key not in known else []
             continue
         found.append(([key], cls))
-        hints = typing.get_type_hints(cls, vars(config))
+        hints = typing.get_type_hints(cls)
         for entry in dataclasses.fields(cls):
             for inner in _dataclasses_in(hints[entry.name]):
                 queue.append((f"{key}.{entry.name}".lstrip("."), inner))
@@ -101,7 +101,7 @@ def _dataclasses_in(annotation: object) -> list[type]:
 def reference() -> str:
     parts = [INTRO]
     for keys, cls in sections():
-        hints = typing.get_type_hints(cls, vars(config))
+        hints = typing.get_type_hints(cls)
         described = descriptions(cls)
         where = ", ".join(f"`{key}`" for key in keys)
         title = f"{where}: {cls.__name__}" if keys != [""] else f"The whole file: {cls.__name__}"

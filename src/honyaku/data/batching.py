@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from honyaku.core.config import SubwordSampling
+from honyaku.core.data_config import SubwordSampling
 from honyaku.core.errors import HonyakuError
 from honyaku.data.subwords import Subwords
 from honyaku.data.text import split_tokens

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from honyaku.core.config import DataConfig, SplitFiles, TrainingCorpus, as_list, search_text
+from honyaku.core.config import search_text
+from honyaku.core.data_config import DataConfig, SplitFiles, TrainingCorpus, as_list
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_path
 from honyaku.core.workers import map_chunks

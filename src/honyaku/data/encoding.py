@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from honyaku.core.config import DataConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.core.workers import WORKER_CHUNK, WorkerPool, chunked
 from honyaku.data.corpus import (
     TrainingSource,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sentencepiece
 
-from honyaku.core.config import DataConfig, SubwordConfig, SubwordSampling
+from honyaku.core.data_config import DataConfig, SubwordConfig, SubwordSampling
 from honyaku.core.errors import HonyakuError
 from honyaku.data.text import get_processor, join_tokens, processor_names, split_tokens
 

@@ -16,7 +16,7 @@ from honyaku.core.errors import HonyakuError, needs_extra
 from honyaku.data import moses
 
 if TYPE_CHECKING:
-    from honyaku.core.config import DataConfig
+    from honyaku.core.data_config import DataConfig
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

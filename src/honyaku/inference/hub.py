@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from honyaku.core.config import DataConfig, DecodingConfig
+from honyaku.core.config import DecodingConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError, first_line, optional_import
 from honyaku.core.runtime import named_dtype, resolve_device
 from honyaku.data.corpus import builtin_corpus_of

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from honyaku.core.config import DataConfig, DecodingConfig
+from honyaku.core.config import DecodingConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.sentences import join_sentences, parts_within, split_sentences
 from honyaku.inference.engine import beam_size_for

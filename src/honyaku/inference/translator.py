@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from honyaku.core.config import PRECISION_NAMES, Config, DataConfig, DecodingConfig
+from honyaku.core.config import PRECISION_NAMES, Config, DecodingConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError, needs_extra
 from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.data.corpus import EvaluationSet, read_split_tagged

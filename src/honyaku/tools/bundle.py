@@ -13,7 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from honyaku.core.config import DataConfig, search_text
+from honyaku.core.config import search_text
+from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evaluation_set, training_corpora

@@ -17,7 +17,7 @@ import yaml
 from tqdm import tqdm
 
 from honyaku import __version__
-from honyaku.core.config import DataConfig
+from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.data.corpus import DISTILLED_INFO, corpora_of_split, read_corpora_tagged

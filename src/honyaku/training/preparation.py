@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from honyaku.core.config import Config, SplitFiles
+from honyaku.core.config import Config
+from honyaku.core.data_config import SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.core.wording import counted

@@ -30,7 +30,8 @@ from torch import nn
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from honyaku.core.config import Config, TrainingConfig, changed_settings, load_config, setting_text
+from honyaku.core.config import Config, TrainingConfig, changed_settings, setting_text
+from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
 from honyaku.core.runtime import configure_threads, resolve_device, resolve_precision
