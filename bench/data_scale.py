@@ -46,7 +46,7 @@ from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
 from honyaku.core.workers import descendant_processes
-from honyaku.data.corpus import resolve_corpus_dir
+from honyaku.data.catalogue import resolve_corpus_dir
 
 REPO = Path(__file__).resolve().parents[1]
 HONYAKU = [sys.executable, "-m", "honyaku"]

@@ -32,7 +32,7 @@ from peers import FAIRSEQ_LANGUAGES, FAIRSEQ_TRANSFORMER, fairseq_preprocess  # 
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import DataPlaces, resolve_corpus_dir
+from honyaku.data.catalogue import DataPlaces, resolve_corpus_dir
 from honyaku.inference.pretrained import pretrained_model
 from honyaku.inference.translator import Translator, evaluate
 from honyaku.training.trainer import train

@@ -34,7 +34,7 @@ from serving import start_server
 
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu
-from honyaku.data.corpus import resolve_corpus_dir
+from honyaku.data.catalogue import resolve_corpus_dir
 from honyaku.inference.pretrained import pretrained_model
 from honyaku.inference.translator import Translator
 

@@ -34,7 +34,7 @@ import yaml
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import resolve_corpus_dir
+from honyaku.data.catalogue import resolve_corpus_dir
 
 REPO = Path(__file__).resolve().parents[1]
 EMBED, HIDDEN, LAYERS, HEADS, FFN = 256, 256, 3, 4, 1024

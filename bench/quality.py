@@ -34,7 +34,8 @@ from honyaku.core.config import Config, changed_settings, setting_text
 from honyaku.core.config_files import load_config
 from honyaku.core.data_config import DataConfig, as_list
 from honyaku.core.metrics import bleu, chrf
-from honyaku.data.corpus import BUILTIN_CORPORA, DataPlaces, evaluation_set, read_split_tagged
+from honyaku.data.catalogue import BUILTIN_CORPORA, DataPlaces
+from honyaku.data.corpus import evaluation_set, read_split_tagged
 from honyaku.data.text import split_tokens
 from honyaku.inference.translator import Translator, evaluate, tune_length_penalty
 from honyaku.modeldir import CONFIG_FILE, METRICS_FILE, STATE_FILE, read_members

@@ -18,7 +18,7 @@ import torch
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config_files import load_config
-from honyaku.data.corpus import DataPlaces
+from honyaku.data.catalogue import DataPlaces
 from honyaku.modeldir import METRICS_FILE
 from honyaku.training.trainer import train
 

@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from honyaku.core.config_files import load_config
 from honyaku.data.batching import collate, make_batches
-from honyaku.data.corpus import DataPlaces
+from honyaku.data.catalogue import DataPlaces
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.factory import count_parameters
 from honyaku.training.trainer import Trainer

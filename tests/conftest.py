@@ -144,7 +144,7 @@ def shared_run(tmp_path_factory, corpus_dir):
     config["training"].update(warmup_steps=30, patience=None, eval_every_steps=60)
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    from honyaku.data.corpus import DataPlaces
+    from honyaku.data.catalogue import DataPlaces
     from honyaku.training.trainer import train
 
     train(path, tmp_path / "run", places=DataPlaces(data_dir=str(corpus_dir)), progress_bar=False)

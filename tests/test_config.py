@@ -135,7 +135,7 @@ def test_a_config_names_a_base_resolved_at_load_and_saved_whole(tmp_path):
 def test_the_names_a_config_validates_are_those_of_the_registries():
     from honyaku.core import config, data_config
     from honyaku.core.runtime import PRECISIONS
-    from honyaku.data.corpus import BUILTIN_CORPORA
+    from honyaku.data.catalogue import BUILTIN_CORPORA
     from honyaku.data.text import PROCESSORS
     from honyaku.models.factory import ARCHITECTURES
 

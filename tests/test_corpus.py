@@ -11,7 +11,8 @@ from honyaku.core import workers as core_workers
 from honyaku.core.config_files import load_config
 from honyaku.core.data_config import SplitFiles
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import BUILTIN_CORPORA, fetch_corpus, read_parallel, resolve_corpus_dir, tokenized_text
+from honyaku.data.catalogue import BUILTIN_CORPORA, fetch_corpus, resolve_corpus_dir
+from honyaku.data.pairs import read_parallel, tokenized_text
 from honyaku.training.trainer import Trainer
 
 from .conftest import toy_config
@@ -108,7 +109,7 @@ def test_corrupted_download_is_reported_and_not_kept(corpus_server, tmp_path, mo
 
 
 def resolve_cache():
-    from honyaku.data.corpus import cache_dir
+    from honyaku.data.catalogue import cache_dir
 
     return cache_dir() / "small_parallel_enja"
 

@@ -13,7 +13,8 @@ from honyaku import Translator
 from honyaku.apps.cli import main
 from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import DataPlaces, EvaluationSet, evaluation_set
+from honyaku.data.catalogue import DataPlaces
+from honyaku.data.corpus import EvaluationSet, evaluation_set
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.inference.translator import evaluate
 from honyaku.modeldir import SRC_VOCAB_FILE, SUBWORD_FILES, TGT_VOCAB_FILE, WEIGHTS_FILE, load_weights

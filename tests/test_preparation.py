@@ -12,7 +12,7 @@ from honyaku.core import workers as core_workers
 from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data import encoding
-from honyaku.data.corpus import DataPlaces
+from honyaku.data.catalogue import DataPlaces
 from honyaku.data.store import StoredPairs
 from honyaku.modeldir import PREPARED_INFO, TRAINING_STORE
 from honyaku.training import preparation

@@ -11,16 +11,10 @@ import yaml
 from honyaku.core.data_config import DataConfig, TrainingCorpus
 from honyaku.core.errors import HonyakuError
 from honyaku.core.metrics import bleu, chrf
-from honyaku.data.corpus import (
-    SPLITS_STAMP,
-    evaluation_set,
-    fetch_corpus,
-    held_out_splits,
-    resolve_corpus_dir,
-    sentence_key,
-    sentence_keys,
-    split_tatoeba,
-)
+from honyaku.data.catalogue import SPLITS_STAMP, fetch_corpus, resolve_corpus_dir
+from honyaku.data.corpus import evaluation_set, held_out_splits
+from honyaku.data.held_out import split_tatoeba
+from honyaku.data.pairs import sentence_key, sentence_keys
 from honyaku.modeldir import TRAINING_STORE
 from honyaku.training.trainer import prepare
 
@@ -95,7 +89,7 @@ def test_a_damaged_local_copy_is_refused_and_nothing_is_kept(tatoeba_dir, tmp_pa
         fetch_corpus("tatoeba_enja", source_dir=damaged)
     with pytest.raises(HonyakuError, match=r"nothing \(--data-dir\): not a tatoeba_enja directory, missing jpn\.txt$"):
         resolve_corpus_dir("tatoeba_enja", data_dir=tmp_path / "copy" / "nothing")
-    from honyaku.data.corpus import cache_dir
+    from honyaku.data.catalogue import cache_dir
 
     assert not (cache_dir() / "tatoeba_enja" / "jpn.txt").exists()
 

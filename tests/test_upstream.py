@@ -11,7 +11,9 @@ import pytest
 
 from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import SPLITS_STAMP, corpus_listing, evaluation_set, resolve_corpus_dir, sentence_key
+from honyaku.data.catalogue import SPLITS_STAMP, corpus_listing, resolve_corpus_dir
+from honyaku.data.corpus import evaluation_set
+from honyaku.data.pairs import sentence_key
 from honyaku.data.upstream import KyotoCounts, coursera_split, jec_pairs, join_japanese, kyoto_articles
 from honyaku.modeldir import PREPARED_INFO, TRAINING_STORE
 

@@ -12,12 +12,7 @@ from honyaku.apps.options import BEAM_OPTION, DATA_DIR_OPTION, DEVICE_OPTION, RU
 from honyaku.core.data_config import BUILTIN_CORPUS_NAMES
 from honyaku.core.errors import HonyakuError
 from honyaku.core.wording import counted
-from honyaku.data.corpus import (
-    DataPlaces,
-    corpus_listing,
-    fetch_corpus,
-    resolve_corpus_dir,
-)
+from honyaku.data.catalogue import DataPlaces, corpus_listing, fetch_corpus, resolve_corpus_dir
 from honyaku.inference.translator import tune_length_penalty
 from honyaku.modeldir import CARD_FILE
 

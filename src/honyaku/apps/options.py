@@ -8,9 +8,7 @@ from typing import Any
 
 from honyaku.core.config import PRECISION_NAMES
 from honyaku.core.errors import HonyakuError
-from honyaku.data.corpus import (
-    PREPARED_DIR_ENV,
-)
+from honyaku.data.catalogue import PREPARED_DIR_ENV
 from honyaku.inference.pretrained import DEFAULT_DIRECTION, detect_direction, pretrained_model
 from honyaku.inference.translator import BACKENDS, Translator
 

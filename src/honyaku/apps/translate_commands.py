@@ -32,12 +32,9 @@ from honyaku.core.config import MAX_INPUT_CHARS, search_text
 from honyaku.core.data_config import BUILTIN_CORPUS_NAMES, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import LineOutput
-from honyaku.data.corpus import (
-    EvaluationSet,
-    evaluation_set,
-    read_parallel,
-)
+from honyaku.data.corpus import EvaluationSet, evaluation_set
 from honyaku.data.lines import count_lines, iter_lines
+from honyaku.data.pairs import read_parallel
 from honyaku.inference.pretrained import pretrained_model, pretrained_models
 from honyaku.inference.routing import LanguageRouter
 from honyaku.inference.translator import Translator, evaluate

@@ -20,14 +20,9 @@ import numpy as np
 
 from honyaku.core.data_config import DataConfig
 from honyaku.core.workers import WORKER_CHUNK, WorkerPool, chunked
-from honyaku.data.corpus import (
-    TrainingSource,
-    check_tokenized,
-    iter_pairs,
-    sentence_key,
-    tokenized_text,
-)
+from honyaku.data.corpus import TrainingSource
 from honyaku.data.lines import iter_lines
+from honyaku.data.pairs import check_tokenized, iter_pairs, sentence_key, tokenized_text
 from honyaku.data.subwords import SentencePieceModel, Subwords, WordLevel, text_readers
 from honyaku.data.text import processor_names
 from honyaku.data.vocabulary import Vocabulary

@@ -14,7 +14,7 @@ from honyaku.core.config import Config, DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_write_bytes
 from honyaku.core.workers import thread_count
-from honyaku.data.corpus import cache_dir
+from honyaku.data.catalogue import cache_dir
 from honyaku.data.vocabulary import EOS, output_tokens
 from honyaku.inference.engine import Hypothesis, normalized_score, output_caps
 from honyaku.inference.pretrained import pretrained_root

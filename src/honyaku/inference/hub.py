@@ -19,7 +19,7 @@ from honyaku.core.config import DecodingConfig
 from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError, first_line, optional_import
 from honyaku.core.runtime import named_dtype, resolve_device
-from honyaku.data.corpus import builtin_corpus_of
+from honyaku.data.catalogue import builtin_corpus_of
 from honyaku.data.text import get_processor, processor_for
 from honyaku.inference.translation import Translation, TranslatorBase
 from honyaku.modeldir import HUB_PREFIX

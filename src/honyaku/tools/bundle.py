@@ -17,7 +17,8 @@ from honyaku.core.config import search_text
 from honyaku.core.data_config import DataConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
-from honyaku.data.corpus import corpora_of, corpus_about, distilled_about, evaluation_set, training_corpora
+from honyaku.data.catalogue import corpus_about
+from honyaku.data.corpus import corpora_of, distilled_about, evaluation_set, training_corpora
 from honyaku.data.text import dev_bleu_tokenizer
 from honyaku.inference.translator import Translator, evaluate
 from honyaku.modeldir import (

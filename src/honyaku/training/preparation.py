@@ -33,16 +33,11 @@ from honyaku.core.wording import counted
 from honyaku.core.workers import WorkerPool, workers_for
 from honyaku.data.batching import CorpusRange, ParallelData, TrainingPairs, encode_pairs, tokenized
 from honyaku.data.casing import learn_casing, save_casing
-from honyaku.data.corpus import (
-    DataPlaces,
-    TrainingSource,
-    held_out_splits,
-    read_split_tagged,
-    sentence_keys,
-    training_sources,
-)
+from honyaku.data.catalogue import DataPlaces
+from honyaku.data.corpus import TrainingSource, held_out_splits, read_split_tagged, training_sources
 from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs, word_lines, write_words
 from honyaku.data.lines import count_lines
+from honyaku.data.pairs import sentence_keys
 from honyaku.data.store import WORDS_FILES, StoredPairs, StoreWriter, store_info
 from honyaku.data.subwords import Subwords, learn_subwords, load_subwords
 from honyaku.data.text import join_tokens, processor_names

@@ -37,7 +37,7 @@ from honyaku.core.metrics import bleu
 from honyaku.core.runtime import configure_threads, resolve_device, resolve_precision
 from honyaku.core.wording import counted
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
-from honyaku.data.corpus import DataPlaces
+from honyaku.data.catalogue import DataPlaces
 from honyaku.data.store import store_info
 from honyaku.data.text import dev_bleu_tokenizer, join_tokens
 from honyaku.data.vocabulary import Vocabulary
