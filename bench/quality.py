@@ -43,7 +43,8 @@ from honyaku.models.factory import count_parameters
 from honyaku.tools.averaging import average_run
 from honyaku.tools.ensembling import ensemble
 from honyaku.training.checkpoint import CheckpointStore, load_state
-from honyaku.training.trainer import Progress, train
+from honyaku.training.records import Progress
+from honyaku.training.trainer import train
 
 
 def translate_raw_text(translator: Translator, sources: list[str]) -> list[str]:

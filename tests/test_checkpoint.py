@@ -10,7 +10,7 @@ from honyaku.core.files import atomic_path, atomic_write_bytes
 from honyaku.modeldir import load_weights, save_weights
 from honyaku.training.checkpoint import CheckpointStore, load_state, save_state
 from honyaku.training.distributed import World
-from honyaku.training.trainer import Progress, random_states, restore_random_states
+from honyaku.training.records import Progress, random_states, restore_random_states
 
 
 def test_store_keeps_the_newest_checkpoints_and_points_at_the_last(tmp_path):

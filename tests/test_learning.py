@@ -80,7 +80,7 @@ def check_attention_follows_the_alignment(tmp_path, translator, sentences):
 def test_weight_decay_leaves_biases_norms_and_embeddings_alone():
     from honyaku.core.config import ModelConfig
     from honyaku.models.factory import build_model
-    from honyaku.training.trainer import parameter_groups
+    from honyaku.training.optimization import parameter_groups
 
     model = build_model(ModelConfig(arch="transformer", embed_dim=8, num_heads=2, tie_embeddings=True), 12, 12, 0)
     decayed, kept = parameter_groups(model, 0.1)

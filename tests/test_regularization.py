@@ -10,7 +10,8 @@ from honyaku.data.batching import BothDirections, collate, encode_pairs
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.models.layers import WordDropout
 from honyaku.models.transformer import Transformer
-from honyaku.training.trainer import Trainer, regularization_summary, train
+from honyaku.training.optimization import regularization_summary
+from honyaku.training.trainer import Trainer, train
 
 from .conftest import random_sequences, toy_config
 

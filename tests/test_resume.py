@@ -11,7 +11,9 @@ import time
 import safetensors.torch
 import torch
 
-from honyaku.training.trainer import DevEvaluation, Progress, train
+from honyaku.training.evaluation import DevEvaluation
+from honyaku.training.records import Progress
+from honyaku.training.trainer import train
 
 from .conftest import toy_config
 

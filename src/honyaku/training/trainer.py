@@ -1,47 +1,32 @@
-"""Training: masked cross-entropy, Adam, clipping, LR decay on plateau, dev evaluation, early stopping and
-checkpoints from which a resumed run continues exactly as if it had never stopped.
-
-A run directory holds ``config.yaml``, ``src_vocab.txt``, ``tgt_vocab.txt``, ``model.safetensors`` (the best
-weights on dev), ``checkpoints/`` (the newest training checkpoints), ``metrics.csv``, ``curves.png`` and
-``train.log``.
-"""
+"""The trainer: a run's loop over epochs and steps, its evaluations, early stopping and budget stops, and the
+checkpoints from which a resumed run continues exactly as if it had never stopped; ``train`` and ``prepare``, the
+Python side of honyaku train and honyaku prepare. The files of a run directory: ``honyaku.modeldir``."""
 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import copy
-import csv
-import dataclasses
 import functools
 import logging
 import math
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
-from honyaku.core.config import Config, TrainingConfig, changed_settings, setting_text
+from honyaku.core.config import Config, changed_settings, setting_text
 from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
-from honyaku.core.metrics import bleu
 from honyaku.core.runtime import configure_threads, resolve_device, resolve_precision
-from honyaku.core.wording import counted
 from honyaku.data.batching import Batch, Pairs, collate, make_batches
 from honyaku.data.catalogue import DataPlaces
 from honyaku.data.store import store_info
-from honyaku.data.text import dev_bleu_tokenizer, join_tokens
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.inference.search import translate_ids
 from honyaku.modeldir import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
@@ -58,133 +43,19 @@ from honyaku.modeldir import (
 from honyaku.models.factory import build_model, count_parameters
 from honyaku.training.checkpoint import BestCheckpoints, CheckpointStore, OutputsBeforeStop
 from honyaku.training.distributed import World, join_world, leave_world
-from honyaku.training.preparation import PreparedData, run_data
-
-METRICS_COLUMNS = (
-    "step",
-    "epoch",
-    "train_loss",
-    "dev_loss",
-    "dev_bleu",
-    "learning_rate",
-    "target_tokens_per_s",
-    "train_seconds",
+from honyaku.training.evaluation import DevEvaluation
+from honyaku.training.optimization import (
+    Criterion,
+    MixedPrecision,
+    diverged,
+    make_optimizer,
+    make_scheduler,
+    regularization_summary,
 )
-
-
-@dataclass
-class Progress:
-    """Where training stands; saved in every checkpoint."""
-
-    epoch: int = 0  # epochs completed
-    batch_in_epoch: int = 0  # batches of the current epoch completed
-    step: int = 0
-    best_score: float | None = None
-    evals_without_improvement: int = 0
-    metrics_rows: int = 0
-    nonfinite_in_a_row: int = 0  # steps skipped in a row because the loss or a gradient was NaN or infinite
-    skipped_steps: int = 0
-    scaler_skipped_steps: int = 0  # float16: updates whose gradients overflowed, skipped by the loss scaler
-    window_loss: float = 0.0  # summed training loss since the last evaluation
-    window_tokens: int = 0
-    window_seconds: float = 0.0
-    train_seconds: float = 0.0
-    finished: str | None = None  # why training ended, once it has
-    budget_reached: str | None = None  # the budget that ended it ("max_epochs=40"): a larger one continues it
-
-    @classmethod
-    def restored(cls, saved: dict[str, Any]) -> Progress:
-        progress = cls(**saved)
-        if "budget_reached" not in saved and (progress.finished or "").startswith("reached "):
-            progress.budget_reached = progress.finished.removeprefix("reached ")  # written before 2026-12
-        return progress
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def add_step(self, loss: float, tokens: int, seconds: float) -> None:
-        self.step += 1
-        self.batch_in_epoch += 1
-        self.window_loss += loss
-        self.window_tokens += tokens
-        self.window_seconds += seconds
-        self.train_seconds += seconds
-
-    def close_window(self, dev_loss: float, dev_bleu: float, learning_rate: float, batches_in_epoch: int) -> dict:
-        """An evaluation's row of metrics.csv; the next window of training figures starts."""
-        row = {
-            "step": self.step,
-            "epoch": self.epoch + self.batch_in_epoch / max(1, batches_in_epoch),
-            "train_loss": self.window_loss / max(self.window_tokens, 1),
-            "dev_loss": dev_loss,
-            "dev_bleu": dev_bleu,
-            "learning_rate": learning_rate,
-            "target_tokens_per_s": self.window_tokens / max(self.window_seconds, 1e-9),
-            "train_seconds": self.train_seconds,
-        }
-        self.metrics_rows += 1
-        self.window_loss, self.window_tokens, self.window_seconds = 0.0, 0, 0.0
-        return row
-
-    def skip_update(self, what: str) -> None:
-        """Count an update skipped because its loss or gradient norm (``what``) was not finite."""
-        self.nonfinite_in_a_row += 1
-        self.skipped_steps += 1
-        logger.info(f"step {self.step + 1}: {what} not finite, update skipped ({self.nonfinite_in_a_row} in a row)")
-
-    def add_score(self, score: float, higher_is_better: bool) -> bool:
-        """Count an evaluation's score; whether it is the best so far."""
-        improved = self.best_score is None or (score > self.best_score if higher_is_better else score < self.best_score)
-        if improved:
-            self.best_score = score
-            self.evals_without_improvement = 0
-        else:
-            self.evals_without_improvement += 1
-        return improved
-
-    def exhausted_budget(self, cfg: TrainingConfig) -> str | None:
-        """The budget of epochs, steps or minutes that is used up ("max_steps=5000"), if one is."""
-        if self.epoch >= cfg.max_epochs:
-            return f"max_epochs={cfg.max_epochs}"
-        if cfg.max_steps is not None and self.step >= cfg.max_steps:
-            return f"max_steps={cfg.max_steps}"
-        if cfg.max_minutes is not None and self.train_seconds >= cfg.max_minutes * 60:
-            return f"max_minutes={cfg.max_minutes:g}"
-        return None
-
+from honyaku.training.preparation import PreparedData, run_data
+from honyaku.training.records import EpochDisplay, MetricsLog, Progress, random_states, restore_random_states, run_log
 
 logger = logging.getLogger(__name__)
-# The training package's logger: the messages of its modules (preparation's too) reach a run's log through it.
-run_logger = logging.getLogger("honyaku.training")
-
-
-@contextlib.contextmanager
-def run_log(run_dir: Path, main_process: bool = True) -> Iterator[None]:
-    """While open, the training modules' messages are appended to ``RUN/train.log`` with their time, and shown on stderr
-    above the progress bar (tqdm's logging redirect). Only the main process of a distributed run writes them; a
-    second open for the same run (a ``Trainer`` method inside ``train``) adds nothing."""
-    path = str((run_dir / LOG_FILE).absolute())
-    if not main_process or any(getattr(handler, "baseFilename", None) == path for handler in run_logger.handlers):
-        yield
-        return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    to_file = logging.FileHandler(path, encoding="utf-8")
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
-    handlers = [to_file, logging.StreamHandler(sys.stderr)]
-    level, propagate = run_logger.level, run_logger.propagate
-    for handler in handlers:
-        run_logger.addHandler(handler)
-    run_logger.setLevel(logging.INFO)
-    run_logger.propagate = False  # shown on stderr here already
-    try:
-        with logging_redirect_tqdm(loggers=[run_logger]):
-            yield
-    finally:
-        for handler in handlers:
-            run_logger.removeHandler(handler)
-            handler.close()
-        run_logger.setLevel(level)
-        run_logger.propagate = propagate
 
 
 def _logged(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -508,120 +379,6 @@ class Trainer:
             self.metrics.plot(self.run_dir / CURVES_FILE)
 
 
-class MixedPrecision:
-    """Training in a lower precision than the float32 weights: the forward pass under ``torch.autocast`` (matrix
-    products in ``dtype``, reductions and the loss in float32); float16, whose range is narrow, with a loss
-    scaler. float32 leaves both off."""
-
-    def __init__(self, dtype: torch.dtype, device: torch.device):
-        self.dtype, self.device_type = dtype, device.type
-        self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype != torch.float32)
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """The scaler's state from a checkpoint (empty where it was off, or from a run that had none)."""
-        if state and self.scaler.is_enabled():
-            self.scaler.load_state_dict(state)
-
-
-class Criterion:
-    """The training loss of a batch: label-smoothed cross-entropy summed over target tokens; with R-Drop
-    (``training.rdrop_alpha``) the batch runs twice in one call, so that each copy draws its own dropout
-    masks, and the symmetric KL divergence of the two passes is added."""
-
-    def __init__(self, cfg: TrainingConfig):
-        self.cross_entropy = nn.CrossEntropyLoss(
-            ignore_index=Vocabulary.pad_id, reduction="sum", label_smoothing=cfg.label_smoothing
-        )
-        self.rdrop_alpha = cfg.rdrop_alpha
-
-    def __call__(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The summed loss, and its cross-entropy part (what the logs report), over the real target tokens only."""
-        real = batch.tgt_out != Vocabulary.pad_id  # (B, T)
-        targets = batch.tgt_out[real]  # (N,)
-        if not self.rdrop_alpha:
-            logits = model(batch.src, batch.src_lengths, batch.tgt_in, real).float()  # (N, V), float32 under autocast
-            loss = self.cross_entropy(logits, targets)
-            return loss, loss
-        logits = model(
-            batch.src.repeat(2, 1), batch.src_lengths.repeat(2), batch.tgt_in.repeat(2, 1), real.repeat(2, 1)
-        )
-        first, second = logits.float().chunk(2)  # (N, V) each: the first copy's rows come first
-        cross_entropy = (self.cross_entropy(first, targets) + self.cross_entropy(second, targets)) / 2
-        divergence = symmetric_kl(first, second)
-        # half of Wu et al.'s CE₁ + CE₂ + α/2 (KL(p‖q) + KL(q‖p)): alpha means what it means there, on one pass's scale
-        return cross_entropy + self.rdrop_alpha * divergence / 4, cross_entropy
-
-
-class EpochDisplay:
-    """An epoch's progress: a tqdm bar on a terminal, else a log line every ``log_every_steps`` steps."""
-
-    def __init__(self, progress: Progress, batches: int, cfg: TrainingConfig, bar: bool):
-        self.progress, self.batches, self.log_every_steps = progress, batches, cfg.log_every_steps
-        self.tokens, self.seconds = 0, 0.0
-        self.bar = tqdm(
-            total=batches,
-            initial=progress.batch_in_epoch,
-            desc=f"epoch {progress.epoch + 1}/{cfg.max_epochs}",
-            unit="batch",
-            disable=not bar or None,  # None: off when stderr is not a terminal
-            file=sys.stderr,
-            dynamic_ncols=True,
-        )
-
-    def step(self, tokens: int, seconds: float) -> None:
-        progress = self.progress
-        self.tokens += tokens
-        self.seconds += seconds
-        train_loss = progress.window_loss / max(progress.window_tokens, 1)
-        speed = self.tokens / max(self.seconds, 1e-9)
-        self.bar.update()
-        self.bar.set_postfix(loss=f"{train_loss:.3f}", tok_s=f"{speed:,.0f}", refresh=False)
-        if self.bar.disable and progress.step % self.log_every_steps == 0:
-            epoch = progress.epoch + progress.batch_in_epoch / self.batches
-            logger.info(
-                f"step {progress.step} epoch {epoch:.2f}: train loss {train_loss:.3f}, {speed:,.0f} target tokens/s"
-            )
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def diverged(progress: Progress, what: str, limit: int, checkpoints: CheckpointStore) -> HonyakuError:
-    """The error that stops a run whose last ``limit`` updates had a non-finite ``what``."""
-    try:
-        resume_from = f"--resume continues from {checkpoints.latest().relative_to(checkpoints.directory.parent)}"
-    except HonyakuError:
-        resume_from = "no checkpoint had been written yet"
-    return HonyakuError(
-        f"training stopped at step {progress.step + 1}: {limit} updates in a row had a non-finite {what} "
-        f"(training.max_nonfinite_steps). The model diverged: lower training.learning_rate or set "
-        f"training.clip_grad_norm. Nothing written was lost: {resume_from}."
-    )
-
-
-def regularization_summary(config: Config) -> str:
-    """The small-data options a run trains with, in words, for its log."""
-    data, model, training = config.data, config.model, config.training
-    sampling = data.subwords.sampling if data.subwords is not None else None
-    both_ways = counted(training.bidirectional_epochs, "epoch")
-    options = [
-        f"subword sampling from the {sampling.nbest_size} best, alpha {sampling.alpha:g}" if sampling else "",
-        f"both directions for {both_ways}" if training.bidirectional_epochs else "",
-        f"R-Drop alpha {training.rdrop_alpha:g}" if training.rdrop_alpha else "",
-        f"word dropout {model.word_dropout:g}" if model.word_dropout else "",
-    ]
-    return "; ".join(option for option in options if option)
-
-
-def symmetric_kl(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """KL(p‖q) + KL(q‖p) of two passes' logits (N, V), summed over the N positions."""
-    log_p, log_q = first.log_softmax(dim=-1), second.log_softmax(dim=-1)
-    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum()
-
-
 def start_from(model: nn.Module, initial: InitialModel, cfg: Config, vocab_sizes: tuple[int, int]) -> None:
     """``initial``'s weights into ``model``. Where its vocabularies grew (training.grow_vocabulary), the rows of
     the appended tokens (embeddings, output layer) start at the mean of the inherited rows: a new token starts
@@ -639,147 +396,6 @@ def start_from(model: nn.Module, initial: InitialModel, cfg: Config, vocab_sizes
             if rows.shape != tensor.shape:  # a vocabulary's rows: only the first dimension grew
                 tensor[len(rows) :] = rows.mean(dim=0)
             tensor[: len(rows)] = rows
-
-
-def random_states(world: World, device: torch.device) -> dict[str, Any]:
-    """Every process's random states, as a checkpoint holds them (a collective: every rank calls it)."""
-    rng_cuda = torch.cuda.get_rng_state_all() if device.type == "cuda" else []
-    return {"rng_by_rank": world.gather((torch.get_rng_state(), rng_cuda))}
-
-
-def restore_random_states(state: dict[str, Any], world: World, device: torch.device, reseed: int) -> None:
-    """Each process's random states from a checkpoint; fresh, distinct ones (from ``reseed``) where it was saved
-    by another number of processes."""
-    # a checkpoint of a single process written before 2026-12 holds its states as rng_cpu and rng_cuda
-    by_rank = state.get("rng_by_rank") or [(state["rng_cpu"], state.get("rng_cuda"))]
-    if len(by_rank) == world.size:
-        rng_cpu, rng_cuda = by_rank[world.rank]
-        torch.set_rng_state(rng_cpu)
-        if device.type == "cuda" and rng_cuda:
-            torch.cuda.set_rng_state_all(rng_cuda)
-    else:
-        logger.info(f"the checkpoint holds random states for {len(by_rank)} processes, not {world.size}; reseeding")
-        torch.manual_seed(reseed + world.rank)
-
-
-class DevEvaluation:
-    """The dev set's measures: per-token loss (no label smoothing) and greedy BLEU, the same search at every
-    evaluation whatever the config decodes with."""
-
-    def __init__(self, prepared: PreparedData, config: Config, device: torch.device, precision: MixedPrecision):
-        self.data, self.references = prepared.dev_data, prepared.dev_references
-        self.bleu_tokenizer = dev_bleu_tokenizer(config.data)
-        self.tgt_vocab, self.tgt_subwords = prepared.tgt_vocab, prepared.tgt_subwords
-        self.decoding, self.batch_size = config.decoding, config.training.eval_batch_size
-        self.device, self.precision = device, precision
-
-    @torch.inference_mode()
-    def loss(self, model: nn.Module) -> float:
-        model.eval()
-        total, tokens = 0.0, 0
-        for indices in make_batches(self.data, self.batch_size, None, 0, 0):
-            batch = collate(self.data, indices, Vocabulary.pad_id).to(self.device)
-            real = batch.tgt_out != Vocabulary.pad_id
-            with self.precision.autocast():
-                logits = model(batch.src, batch.src_lengths, batch.tgt_in, real).float()  # (N, V)
-            total += nn.functional.cross_entropy(logits, batch.tgt_out[real], reduction="sum").item()
-            tokens += batch.num_target_tokens
-        model.train()
-        return total / tokens
-
-    def bleu(self, model: nn.Module) -> float:
-        ids = Vocabulary.pad_id, Vocabulary.bos_id, Vocabulary.eos_id
-        with self.precision.autocast():
-            outputs = translate_ids(model, self.data.src, self.decoding, *ids, self.device, beam_size=1)
-        hypotheses = [join_tokens(self.tgt_subwords.join(self.tgt_vocab.decode(best.ids))) for (best,) in outputs]
-        return bleu(hypotheses, self.references, self.bleu_tokenizer).score
-
-
-def make_optimizer(model: nn.Module, cfg: TrainingConfig, device: torch.device) -> torch.optim.Optimizer:
-    """Adam or AdamW; on CUDA the fused implementation (one kernel for every parameter, where the default runs a
-    few per tensor), whose state dict has the same form."""
-    optimizer_class = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    return optimizer_class(
-        parameter_groups(model, cfg.weight_decay),
-        lr=cfg.learning_rate,
-        betas=cfg.adam_betas,
-        weight_decay=cfg.weight_decay,
-        fused=True if device.type == "cuda" else None,
-    )
-
-
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Weight decay for the weight matrices of linear and recurrent layers only: not for biases, layer norms or
-    embeddings (which decay would pull towards zero for rare tokens), as nanoGPT does. Without weight decay, one
-    group of every parameter, as runs started before this split have in their checkpoints."""
-    if not weight_decay:
-        return [{"params": list(model.parameters())}]
-    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
-    decayed, kept = [], []
-    for parameter in model.parameters():  # a tied parameter comes once
-        if parameter.dim() >= 2 and id(parameter) not in embeddings:
-            decayed.append(parameter)
-        else:
-            kept.append(parameter)
-    return [{"params": decayed, "weight_decay": weight_decay}, {"params": kept, "weight_decay": 0.0}]
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig) -> torch.optim.lr_scheduler.LRScheduler:
-    if cfg.lr_schedule == "inverse_sqrt":
-        warmup = cfg.warmup_steps
-        return torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: min((step + 1) / warmup, math.sqrt(warmup / (step + 1)))
-        )
-    return torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer,
-        mode="max" if cfg.higher_is_better else "min",
-        factor=cfg.lr_decay_factor,
-        patience=cfg.lr_decay_patience,
-        min_lr=cfg.min_learning_rate,
-    )
-
-
-class MetricsLog:
-    """``metrics.csv``, one row per evaluation; rows past the last checkpoint are dropped on resume."""
-
-    def __init__(self, path: Path, keep_rows: int):
-        self.path = path
-        rows = self.rows()[:keep_rows]
-        with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, METRICS_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def rows(self) -> list[dict[str, str]]:
-        if not self.path.is_file():
-            return []
-        with self.path.open(newline="", encoding="utf-8") as stream:
-            return list(csv.DictReader(stream))
-
-    def append(self, row: dict[str, float]) -> None:
-        with self.path.open("a", newline="", encoding="utf-8") as out:
-            csv.DictWriter(out, METRICS_COLUMNS).writerow({k: f"{v:.6g}" for k, v in row.items()})
-
-    def plot(self, path: Path) -> None:
-        import matplotlib  # slow to import (0.3 s), and only needed here
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        rows = self.rows()
-        steps = [float(r["step"]) for r in rows]
-        figure, (losses, scores) = plt.subplots(1, 2, figsize=(10, 4))
-        losses.plot(steps, [float(r["train_loss"]) for r in rows], label="train (per token)")
-        losses.plot(steps, [float(r["dev_loss"]) for r in rows], label="dev (per token)")
-        losses.set_xlabel("step")
-        losses.set_ylabel("cross-entropy")
-        losses.legend()
-        scores.plot(steps, [float(r["dev_bleu"]) for r in rows], marker="o", color="tab:green")
-        scores.set_xlabel("step")
-        scores.set_ylabel("dev BLEU (greedy)")
-        figure.tight_layout()
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
 
 
 def train(
