@@ -211,68 +211,82 @@ async def _within_timeout(awaitable, seconds: float):
         ) from None
 
 
-def create_app(translators: list[Translator], limits: Limits | None = None) -> FastAPI:
-    """The API over one model per translation direction."""
-    limits = limits or Limits()
-    batchers = {"-".join(t.direction): BatchingTranslator(t, limits) for t in translators}
-    app = FastAPI(
-        title="honyaku", summary="Neural machine translation", version=__version__, docs_url=None, redoc_url=None
-    )
-    app.state.batchers = batchers
+@dataclass
+class Service:
+    """What the API's routes share: a batching translator per direction, the limits, and the direction each text
+    goes (the one asked for, else the only one served, else the one that reads the text's language)."""
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem(error.status_code, str(error.detail), getattr(error, "headers", None))
+    batchers: dict[str, BatchingTranslator]
+    limits: Limits
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_problem(request: Request, error: RequestValidationError) -> JSONResponse:
-        return problem(422, "; ".join(validation_message(found) for found in error.errors()))
+    @property
+    def directions(self) -> list[tuple[str, str]]:
+        return [tuple(direction.split("-")) for direction in sorted(self.batchers)]
 
-    @app.get("/health")
-    async def health() -> dict[str, object]:
-        engines = {direction: batchers[direction].translator.engine_choice for direction in sorted(batchers)}
-        texts = {d: {"received": b.received_texts, "waiting": b.waiting_texts} for d, b in sorted(batchers.items())}
+    def routed(self, direction: str | None, text: str) -> Routing:
+        """The routing of ``text`` (``honyaku.inference.pretrained.route``: a text that no model reads is not
+        translated, and says why)."""
+        if direction is not None and direction not in self.batchers:
+            allowed = ", ".join(sorted(self.batchers))
+            raise HTTPException(422, f"direction: {direction!r} is not served; allowed values: {allowed}")
+        served = self.directions
+        pinned = tuple(direction.split("-")) if direction else served[0] if len(served) == 1 else None
+        return route(text, served, pinned)
+
+    def check_lengths(self, texts: list[str]) -> None:
+        limit = self.limits.max_chars
+        for number, text in enumerate(texts, start=1):
+            if len(text) > limit:
+                raise HTTPException(413, f"text {number} has {len(text)} characters; the limit is {limit}")
+
+    async def health(self) -> dict[str, object]:
+        batchers = self.batchers
         return {
             "status": "ok",
             "directions": sorted(batchers),
-            "engines": engines,
-            "max_chars": limits.max_chars,
-            "texts": texts,
+            "engines": {direction: batchers[direction].translator.engine_choice for direction in sorted(batchers)},
+            "max_chars": self.limits.max_chars,
+            "texts": {
+                d: {"received": b.received_texts, "waiting": b.waiting_texts} for d, b in sorted(batchers.items())
+            },
         }
 
-    def check_lengths(texts: list[str]) -> None:
-        for number, text in enumerate(texts, start=1):
-            if len(text) > limits.max_chars:
-                raise HTTPException(413, f"text {number} has {len(text)} characters; the limit is {limits.max_chars}")
+    async def translate(self, request: TranslateRequest) -> TranslateResponse:
+        """Translations of each text, each from its own language unless a direction is asked for."""
+        start = time.perf_counter()
+        texts = request.all_texts
+        if len(texts) > self.limits.max_texts:
+            raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {self.limits.max_texts}")
+        self.check_lengths(texts)
+        routings = [self.routed(request.direction, text) for text in texts]
+        directions = ["-".join(r.direction) if r.direction is not None else None for r in routings]
+        options = (request.beam_size, request.n_best, request.pretokenized, request.split_sentences)
+        # a batch of several directions goes to each direction's model, all at once, and comes back in order
+        groups = {d: [i for i, found in enumerate(directions) if found == d] for d in set(directions) if d is not None}
+        try:
+            answers = await asyncio.gather(
+                *(self.batchers[d].translate([texts[i] for i in group], options) for d, group in groups.items())
+            )
+        except HonyakuError as error:
+            raise HTTPException(422, str(error)) from None
+        found: list = [[Translation(clean(text), 0.0)] for text in texts]  # a text that no model reads, as it is
+        for group, answer in zip(groups.values(), answers):
+            for i, candidates in zip(group, answer):
+                found[i] = candidates
+        results = [result(d, r, candidates, request.n_best) for d, r, candidates in zip(directions, routings, found)]
+        return TranslateResponse(
+            direction=directions[0] if len(set(directions)) == 1 and directions[0] else "mixed",
+            translations=results,
+            elapsed_ms=round((time.perf_counter() - start) * 1000, 1),
+        )
 
-    allowed = ", ".join(sorted(batchers))
-    directions = [tuple(direction.split("-")) for direction in sorted(batchers)]
-
-    def routed(direction: str | None, text: str) -> Routing:
-        """The direction asked for, else the only one served, else the one that reads the text's language
-        (``honyaku.inference.pretrained.route``: a text that none reads is not translated, and says why)."""
-        if direction is not None and direction not in batchers:
-            raise HTTPException(422, f"direction: {direction!r} is not served; allowed values: {allowed}")
-        pinned = tuple(direction.split("-")) if direction else directions[0] if len(directions) == 1 else None
-        return route(text, directions, pinned)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def page() -> str:
-        return (resources.files("honyaku") / "web" / "index.html").read_text(encoding="utf-8")
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    async def favicon() -> Response:
-        icon = (resources.files("honyaku") / "web" / "favicon.svg").read_bytes()
-        return Response(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
-
-    @app.post("/attention", response_model=AttentionResponse)
-    async def attention(request: AttentionRequest) -> AttentionResponse:
+    async def attention(self, request: AttentionRequest) -> AttentionResponse:
         """Attention weights of a translation (LSTM attention, or Transformer cross-attention averaged over heads)."""
-        routing = routed(request.direction, request.text)
+        routing = self.routed(request.direction, request.text)
         if routing.direction is None:
             raise HTTPException(422, f"the text {routing.warning}")
-        batcher = batchers["-".join(routing.direction)]
-        check_lengths([request.text])
+        batcher = self.batchers["-".join(routing.direction)]
+        self.check_lengths([request.text])
         sentences = [request.text]
         if not request.pretokenized:
             source_language = batcher.translator.direction[0]
@@ -286,69 +300,68 @@ def create_app(translators: list[Translator], limits: Limits | None = None) -> F
                 from honyaku.inference.heatmap import attention_map  # PyTorch: the light install answers 501
         except HonyakuError as error:
             raise HTTPException(501, str(error)) from None
+        arguments = (sentences[request.sentence], request.beam_size, None, None, request.pretokenized, request.rank)
         try:
-            found = await batcher.run_alone(
-                attention_map,
-                batcher.translator,
-                sentences[request.sentence],
-                request.beam_size,
-                None,
-                None,
-                request.pretokenized,
-                request.rank,
-            )
+            found = await batcher.run_alone(attention_map, batcher.translator, *arguments)
         except HonyakuError as error:
             raise HTTPException(422, str(error)) from None
+        weights = found.weights.tolist()
         return AttentionResponse(
-            source=found.source,
-            target=found.target,
-            weights=found.weights.tolist(),
-            title=found.title,
-            sentences=len(sentences),
+            source=found.source, target=found.target, weights=weights, title=found.title, sentences=len(sentences)
         )
 
-    @app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True)
-    async def translate(request: TranslateRequest) -> TranslateResponse:
-        start = time.perf_counter()
-        texts = request.all_texts
-        if len(texts) > limits.max_texts:
-            raise HTTPException(413, f"{len(texts)} texts in one request; the limit is {limits.max_texts}")
-        check_lengths(texts)
-        routings = [routed(request.direction, text) for text in texts]
-        directions = ["-".join(r.direction) if r.direction is not None else None for r in routings]
-        options = (request.beam_size, request.n_best, request.pretokenized, request.split_sentences)
-        # a batch of several directions goes to each direction's model, all at once, and comes back in order
-        groups = {d: [i for i, found in enumerate(directions) if found == d] for d in set(directions) if d is not None}
-        try:
-            answers = await asyncio.gather(
-                *(
-                    batchers[direction].translate([texts[i] for i in group], options)
-                    for direction, group in groups.items()
-                )
-            )
-        except HonyakuError as error:
-            raise HTTPException(422, str(error)) from None
-        found: list = [[Translation(clean(text), 0.0)] for text in texts]  # a text that no model reads, as it is
-        for group, answer in zip(groups.values(), answers):
-            for i, candidates in zip(group, answer):
-                found[i] = candidates
-        return TranslateResponse(
-            direction=directions[0] if len(set(directions)) == 1 and directions[0] else "mixed",
-            translations=[
-                TranslationResult(
-                    direction=direction,
-                    language=routing.language.code if routing.language is not None else None,
-                    warning=routing.warning,
-                    translation=candidates[0].text,
-                    score=candidates[0].score,
-                    n_best=[Candidate(text=c.text, score=c.score) for c in candidates] if request.n_best > 1 else None,
-                )
-                for direction, routing, candidates in zip(directions, routings, found)
-            ],
-            elapsed_ms=round((time.perf_counter() - start) * 1000, 1),
-        )
 
+def result(direction: str | None, routing: Routing, candidates: list[Translation], n_best: int) -> TranslationResult:
+    """A text's part of the answer: its best translation (n-best list, where asked for) and how it was routed."""
+    return TranslationResult(
+        direction=direction,
+        language=routing.language.code if routing.language is not None else None,
+        warning=routing.warning,
+        translation=candidates[0].text,
+        score=candidates[0].score,
+        n_best=[Candidate(text=c.text, score=c.score) for c in candidates] if n_best > 1 else None,
+    )
+
+
+def create_app(translators: list[Translator], limits: Limits | None = None) -> FastAPI:
+    """The API over one model per translation direction: its error handlers, the page and the service's routes."""
+    limits = limits or Limits()
+    service = Service({"-".join(t.direction): BatchingTranslator(t, limits) for t in translators}, limits)
+    app = FastAPI(
+        title="honyaku", summary="Neural machine translation", version=__version__, docs_url=None, redoc_url=None
+    )
+    app.state.batchers = service.batchers
+    add_problem_handlers(app)
+    add_page(app)
+    app.get("/health")(service.health)
+    app.post("/attention", response_model=AttentionResponse)(service.attention)
+    app.post("/translate", response_model=TranslateResponse, response_model_exclude_none=True)(service.translate)
     return app
+
+
+def add_problem_handlers(app: FastAPI) -> None:
+    """Every error as a problem details body (``problem``), FastAPI's own and the request validator's too."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, str(error.detail), getattr(error, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_problem(request: Request, error: RequestValidationError) -> JSONResponse:
+        return problem(422, "; ".join(validation_message(found) for found in error.errors()))
+
+
+def add_page(app: FastAPI) -> None:
+    """The web page at ``/`` and its icon, from the package (``honyaku/web/``): nothing loaded from elsewhere."""
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return (resources.files("honyaku") / "web" / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        icon = (resources.files("honyaku") / "web" / "favicon.svg").read_bytes()
+        return Response(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
