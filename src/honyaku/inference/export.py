@@ -157,9 +157,33 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
         raise HonyakuError(f"{run_dir}: {reason}")
     order = exported_order(len(files.tgt_vocab))
     tokens = [files.tgt_vocab.tokens[i] for i in order]
-    decoding = cfg.decoding
+    model = m2m100_model(transformers, files, order)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    names = {name: tokens[SPECIAL_IDS[i]] for name, i in (("pad", 0), ("unk", 1), ("bos", 2), ("eos", 3))}
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=build_tokenizer(files, tokens),
+        pad_token=names["pad"],
+        unk_token=names["unk"],
+        bos_token=names["bos"],
+        eos_token=names["eos"],
+        model_max_length=cfg.model.max_positions,
+        clean_up_tokenization_spaces=False,
+    )
+    tokenizer.save_pretrained(out)
+    (out / "honyaku.json").write_text(
+        json.dumps({"exported_from": str(run_dir), "name": cfg.name, "direction": "-".join(files.direction)}),
+        encoding="utf-8",
+    )
+    return out
+
+
+def m2m100_model(transformers, files: ModelDirectory, order: list[int]):
+    """The model directory's Transformer as transformers' M2M100 (the same computation), its vocabulary in the
+    exported ``order``, with honyaku's search settings as its generation defaults."""
+    cfg = files.config
     config = transformers.M2M100Config(
-        vocab_size=len(tokens),
+        vocab_size=len(order),
         d_model=cfg.model.embed_dim,
         encoder_layers=cfg.model.num_layers,
         decoder_layers=cfg.model.decoder_depth,
@@ -195,27 +219,10 @@ def export_huggingface(run_dir: str | Path, out_dir: str | Path) -> Path:
         bos_token_id=config.bos_token_id,
         eos_token_id=config.eos_token_id,
         pad_token_id=config.pad_token_id,
-        num_beams=decoding.beam_size,
+        num_beams=cfg.decoding.beam_size,
         max_length=max_output_length(cfg),
     )
-    out = Path(out_dir)
-    model.save_pretrained(out)
-    names = {name: tokens[SPECIAL_IDS[i]] for name, i in (("pad", 0), ("unk", 1), ("bos", 2), ("eos", 3))}
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(files, tokens),
-        pad_token=names["pad"],
-        unk_token=names["unk"],
-        bos_token=names["bos"],
-        eos_token=names["eos"],
-        model_max_length=cfg.model.max_positions,
-        clean_up_tokenization_spaces=False,
-    )
-    tokenizer.save_pretrained(out)
-    (out / "honyaku.json").write_text(
-        json.dumps({"exported_from": str(run_dir), "name": cfg.name, "direction": "-".join(files.direction)}),
-        encoding="utf-8",
-    )
-    return out
+    return model
 
 
 def max_output_length(cfg: Config) -> int:

@@ -88,9 +88,10 @@ def model_card(
     scores: dict[str, dict[str, list[str]]],
     float32_scores: dict[str, list[str]] | None,
 ) -> str:
-    cfg, decoding = translator.config, translator.config.decoding
+    """The card of a bundled model: what it is, its data (with licences), how it was trained and how to do it
+    again, its scores on the written weights (and on the float32 ones they came from), its limits, its config."""
+    cfg = translator.config
     src, tgt = translator.direction
-    search = search_text(decoding.beam_size, decoding.length_penalty)
     members = read_members(run_dir)
     kind = f"An ensemble of {len(members)} models" if members else f"A {cfg.model.arch} model"
     corpora = corpora_of(cfg.data)
@@ -99,6 +100,24 @@ def model_card(
         "",
         f"{kind} with {count_parameters(translator.with_pytorch().model):,} parameters, trained by honyaku on "
         f"{' and '.join(corpora) or 'its own parallel text'} ({src}→{tgt}).",
+        *data_section(cfg.data, corpora),
+        *training_section(run_dir, cfg.name, members, half=float32_scores is not None),
+        *scores_section(translator, scores, float32_scores),
+        *LIMITS_SECTION,
+        "",
+        "## Config",
+        "",
+        "```yaml",
+        yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True).rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def data_section(data: DataConfig, corpora: list[str]) -> list[str]:
+    """Each corpus with its licence and attribution, the synthetic pairs, and what was left out."""
+    return [
         "",
         "## Data",
         "",
@@ -106,30 +125,33 @@ def model_card(
         *[
             f"- Synthetic pairs, `{directory}`: {distilled_about(directory)}"
             f"{'' if weight == 1 else f'; drawn {weight:g} times per pair and epoch on average'}."
-            for directory, weight in distilled_corpora(cfg.data)
+            for directory, weight in distilled_corpora(data)
         ],
-        *(
-            ["- Every training pair with a sentence of a dev or test split above was left out."]
-            if cfg.data.exclude_held_out
-            else []
-        ),
-        *(
-            ["- A pair that the training corpora hold more than once was trained on once."]
-            if cfg.data.deduplicate
-            else []
-        ),
+        *(["- Every training pair with a sentence of a dev or test split above was left out."] * data.exclude_held_out),
+        *(["- A pair that the training corpora hold more than once was trained on once."] * data.deduplicate),
         *([] if corpora else ["- The parallel text of the config below."]),
-        "",
-        "## Training",
-        "",
-        *(
-            rebundled_facts(run_dir)
-            if is_bundled(run_dir)
-            else [
-                *(ensemble_facts(run_dir, members) if members else training_facts(run_dir)),
-                f"- Reproduce: {reproduction(run_dir, cfg.name, half=float32_scores is not None)}.",
-            ]
-        ),
+    ]
+
+
+def training_section(run_dir: Path, name: str, members: list[dict], half: bool) -> list[str]:
+    """How the model was trained (a bundled model bundled again keeps its card's record) and how to do it again."""
+    if is_bundled(run_dir):
+        facts = rebundled_facts(run_dir)
+    else:
+        facts = [
+            *(ensemble_facts(run_dir, members) if members else training_facts(run_dir)),
+            f"- Reproduce: {reproduction(run_dir, name, half=half)}.",
+        ]
+    return ["", "## Training", "", *facts]
+
+
+def scores_section(
+    translator: Translator, scores: dict[str, dict[str, list[str]]], float32_scores: dict[str, list[str]] | None
+) -> list[str]:
+    """The scores of the written weights, split by split, as sacrebleu prints them with their signatures."""
+    decoding = translator.config.decoding
+    search = search_text(decoding.beam_size, decoding.length_penalty)
+    lines = [
         "",
         f"## Scores of these weights ({search}; sacrebleu)",
         "",
@@ -143,22 +165,17 @@ def model_card(
         lines += ["", f"The weights are stored in float16; the float32 weights they come from score, on {split}:"]
         for scored, metric_lines in float32_scores.items():
             lines += ["", f"scored on {scored}:", "```", *metric_lines, "```"]
-    lines += [
-        "",
-        "## Limits",
-        "",
-        "- Domain: short everyday sentences like those it was trained on, a sentence at a time (a text of several",
-        "  is split into sentences first). Long, technical or literary text is outside what it has seen.",
-        "- Words that were rare or absent in training are paraphrased, dropped or written as `<unk>`.",
-        "",
-        "## Config",
-        "",
-        "```yaml",
-        yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True).rstrip(),
-        "```",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
+
+
+LIMITS_SECTION = [
+    "",
+    "## Limits",
+    "",
+    "- Domain: short everyday sentences like those it was trained on, a sentence at a time (a text of several",
+    "  is split into sentences first). Long, technical or literary text is outside what it has seen.",
+    "- Words that were rare or absent in training are paraphrased, dropped or written as `<unk>`.",
+]
 
 
 def distilled_corpora(data: DataConfig) -> list[tuple[str, float]]:

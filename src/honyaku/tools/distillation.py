@@ -37,6 +37,26 @@ def distill(
     """Write ``out``: every teacher's translations of ``split`` (the first ``limit`` pairs), as corpus tokens in
     ``train.LANG`` files, with ``distilled.yaml``. The directory appears complete or not at all. Returns the
     provenance written."""
+    loaded = _teachers(teachers, device)
+    out = Path(out)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    with atomic_directory(out) as staging:
+        records = [
+            _translate_for(translator, path, staging, split, beam_size, limit, data_dir, progress_bar)
+            for path, translator in loaded
+        ]
+        info = {
+            "honyaku": __version__,
+            "written": started,
+            "pairs": sum(record["pairs"] for record in records),
+            "teachers": records,
+        }
+        (staging / DISTILLED_INFO).write_text(yaml.safe_dump(info, sort_keys=False, allow_unicode=True), "utf-8")
+    return info
+
+
+def _teachers(teachers: list[str | Path], device: str) -> list[tuple[str, Translator]]:
+    """The teachers loaded, each with its path: honyaku models of one language pair."""
     if not teachers:
         raise HonyakuError("distill: give at least one teacher model (-m)")
     loaded = [(str(path), Translator.load(path, device=device)) for path in teachers]
@@ -47,50 +67,49 @@ def distill(
     for path, translator in loaded:
         if not isinstance(translator, Translator) or not translator.pretokenized_io:
             raise HonyakuError(f"{path}: a teacher must be a honyaku model, which writes the corpus's tokens")
-    out = Path(out)
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
-    records = []
-    with atomic_directory(out) as staging:
-        for path, translator in loaded:
-            src_lang, tgt_lang = translator.direction
-            sources, tags, translated = _sources_to_translate(translator.config.data, split, data_dir, limit)
-            beam = beam_size or translator.config.decoding.beam_size
-            # a corpus that the teacher trained with a tag, translated led by it
-            found = translator.translate_stream_tagged(sources, tags, beam_size=beam, pretokenized=True)
-            description, off = f"{path} {src_lang}→{tgt_lang}", not progress_bar or None  # None: off unless a terminal
-            bar = tqdm(total=len(sources), desc=description, unit=" sentences", disable=off)
-            kept = 0
-            with (
-                bar,
-                (staging / f"train.{src_lang}").open("a", encoding="utf-8") as source_file,
-                (staging / f"train.{tgt_lang}").open("a", encoding="utf-8") as target_file,
-            ):
-                for source, (best,) in zip(sources, found):
-                    if best.text.strip():  # an empty translation makes no training pair
-                        source_file.write(f"{source}\n")
-                        target_file.write(f"{best.text}\n")
-                        kept += 1
-                    bar.update()
-            records.append(
-                {
-                    "model": path,
-                    "direction": f"{src_lang}-{tgt_lang}",
-                    "synthetic_side": tgt_lang,
-                    "translated": translated,
-                    "beam_size": beam,
-                    "length_penalty": translator.config.decoding.length_penalty,
-                    "pairs": kept,
-                    "empty_translations_left_out": len(sources) - kept,
-                }
-            )
-        info = {
-            "honyaku": __version__,
-            "written": started,
-            "pairs": sum(record["pairs"] for record in records),
-            "teachers": records,
-        }
-        (staging / DISTILLED_INFO).write_text(yaml.safe_dump(info, sort_keys=False, allow_unicode=True), "utf-8")
-    return info
+    return loaded
+
+
+def _translate_for(
+    translator: Translator,
+    path: str,
+    staging: Path,
+    split: str,
+    beam_size: int | None,
+    limit: int | None,
+    data_dir: str | None,
+    progress_bar: bool,
+) -> dict[str, Any]:
+    """One teacher's translations of the split appended to ``staging``'s ``train.LANG`` files; its record."""
+    src_lang, tgt_lang = translator.direction
+    sources, tags, translated = _sources_to_translate(translator.config.data, split, data_dir, limit)
+    beam = beam_size or translator.config.decoding.beam_size
+    # a corpus that the teacher trained with a tag, translated led by it
+    found = translator.translate_stream_tagged(sources, tags, beam_size=beam, pretokenized=True)
+    description, off = f"{path} {src_lang}→{tgt_lang}", not progress_bar or None  # None: off unless a terminal
+    bar = tqdm(total=len(sources), desc=description, unit=" sentences", disable=off)
+    kept = 0
+    with (
+        bar,
+        (staging / f"train.{src_lang}").open("a", encoding="utf-8") as source_file,
+        (staging / f"train.{tgt_lang}").open("a", encoding="utf-8") as target_file,
+    ):
+        for source, (best,) in zip(sources, found):
+            if best.text.strip():  # an empty translation makes no training pair
+                source_file.write(f"{source}\n")
+                target_file.write(f"{best.text}\n")
+                kept += 1
+            bar.update()
+    return {
+        "model": path,
+        "direction": f"{src_lang}-{tgt_lang}",
+        "synthetic_side": tgt_lang,
+        "translated": translated,
+        "beam_size": beam,
+        "length_penalty": translator.config.decoding.length_penalty,
+        "pairs": kept,
+        "empty_translations_left_out": len(sources) - kept,
+    }
 
 
 def _sources_to_translate(

@@ -22,11 +22,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from honyaku.core.config import Config
-from honyaku.core.data_config import SplitFiles
+from honyaku.core.data_config import DataConfig, SplitFiles
 from honyaku.core.errors import HonyakuError
 from honyaku.core.files import atomic_directory
 from honyaku.core.wording import counted
@@ -35,7 +36,15 @@ from honyaku.data.batching import CorpusRange, ParallelData, TrainingPairs, enco
 from honyaku.data.casing import learn_casing, save_casing
 from honyaku.data.catalogue import DataPlaces
 from honyaku.data.corpus import TrainingSource, held_out_splits, read_split_tagged, training_sources
-from honyaku.data.encoding import encode_segmented, sample_texts, segment_pairs, word_lines, write_words
+from honyaku.data.encoding import (
+    CorpusCounts,
+    Segmented,
+    encode_segmented,
+    sample_texts,
+    segment_pairs,
+    word_lines,
+    write_words,
+)
 from honyaku.data.lines import count_lines
 from honyaku.data.pairs import sentence_keys
 from honyaku.data.store import WORDS_FILES, StoredPairs, StoreWriter, store_info
@@ -209,15 +218,7 @@ def write_prepared(
             japanese = (source.split() for source, _ in word_lines(words))
             save_casing(learn_casing(english, japanese), staging / CASING_FILE)
             clock = _logged_pass(clock, "learned the casing of English names")
-        inherited = inherited or {}
-        for name, path in inherited.items():
-            shutil.copyfile(path, staging / name)
-        models: tuple[bytes | None, bytes | None] = (None, None)
-        if data.subwords is not None and inherited:
-            models = tuple(path.read_bytes() for path in subword_paths(staging))
-        elif data.subwords is not None:
-            models = learn_subwords(data, subword_paths(staging), sample_texts(words, sum(corpus_pairs), data))
-            clock = _logged_pass(clock, "learned the SentencePiece models")
+        models, clock = _subword_models(data, staging, inherited or {}, words, sum(corpus_pairs), clock)
         tags = [source.tag for source in sources]
         tagged = [tag is not None for tag in tags]
         segmented = segment_pairs(words, corpus_pairs, tagged, data, models, pool, staging)
@@ -235,25 +236,7 @@ def write_prepared(
             f"split into pieces: {kept:,} pairs kept (data.max_len), vocabularies of {len(vocabularies[0]):,} and "
             f"{len(vocabularies[1]):,}",
         )
-        tag_ids = [None if tag is None else vocabularies[0].index[tag] for tag in tags]
-        (staging / TRAINING_STORE).mkdir()
-        sizes = (len(vocabularies[0]), len(vocabularies[1]))
-        writer = StoreWriter(staging / TRAINING_STORE, kept, segmented.store_tokens(tagged), sizes)
-        for chunk in encode_segmented(segmented, vocabularies, tag_ids):
-            writer.append(chunk)
-        corpora = [
-            {
-                "name": source.name,
-                "pairs": pairs,
-                "read": counts.pairs,
-                "held_out": counts.held_out,
-                "duplicates": counts.duplicates,
-                "weight": source.weight,
-                "tag": source.tag,
-            }
-            for source, pairs, counts in zip(sources, segmented.kept_per_corpus, written)
-        ]
-        writer.close({"config": config.name, "corpora": corpora})
+        corpora = _write_store(staging / TRAINING_STORE, segmented, vocabularies, sources, written, config.name)
         if data.subwords is not None and data.subwords.sampling is not None:
             _keep_words(words, np.concatenate(segmented.kept), staging / TRAINING_STORE)
         _logged_pass(clock, "encoded the pairs into the store")
@@ -261,6 +244,55 @@ def write_prepared(
             path.unlink()
         made = {"data": config.to_dict()["data"], "share_vocab": config.model.share_vocab, "corpora": corpora}
         (staging / PREPARED_INFO).write_text(json.dumps(made, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _subword_models(
+    data: DataConfig, staging: Path, inherited: dict[str, Path], words: tuple[Path, Path], pairs: int, clock: float
+) -> tuple[tuple[bytes | None, bytes | None], float]:
+    """The inherited files put in place, and the subword models: the inherited ones, those learned from the words
+    (pass 2's first part), or none where the model reads words; with the clock after it."""
+    for name, path in inherited.items():
+        shutil.copyfile(path, staging / name)
+    if data.subwords is None:
+        return (None, None), clock
+    if inherited:
+        return tuple(path.read_bytes() for path in subword_paths(staging)), clock
+    models = learn_subwords(data, subword_paths(staging), sample_texts(words, pairs, data))
+    return models, _logged_pass(clock, "learned the SentencePiece models")
+
+
+def _write_store(
+    store: Path,
+    segmented: Segmented,
+    vocabularies: tuple[Vocabulary, Vocabulary],
+    sources: list[TrainingSource],
+    written: list[CorpusCounts],
+    name: str,
+) -> list[dict[str, Any]]:
+    """Pass 3: the kept pairs encoded into the store; what each corpus gave, as the store's info records it."""
+    tags = [source.tag for source in sources]
+    tag_ids = [None if tag is None else vocabularies[0].index[tag] for tag in tags]
+    store.mkdir()
+    sizes = (len(vocabularies[0]), len(vocabularies[1]))
+    writer = StoreWriter(
+        store, sum(segmented.kept_per_corpus), segmented.store_tokens([t is not None for t in tags]), sizes
+    )
+    for chunk in encode_segmented(segmented, vocabularies, tag_ids):
+        writer.append(chunk)
+    corpora = [
+        {
+            "name": source.name,
+            "pairs": pairs,
+            "read": counts.pairs,
+            "held_out": counts.held_out,
+            "duplicates": counts.duplicates,
+            "weight": source.weight,
+            "tag": source.tag,
+        }
+        for source, pairs, counts in zip(sources, segmented.kept_per_corpus, written)
+    ]
+    writer.close({"config": name, "corpora": corpora})
+    return corpora
 
 
 def inherited_files(config: Config) -> dict[str, Path]:
