@@ -31,7 +31,6 @@ def test_each_subpackage_says_what_it_owns_and_no_two_modules_share_a_name():
 # only shrink (a new oversized one fails here, and one that was split must leave the list).
 NOT_YET_SPLIT = {
     "honyaku/inference/search.py:beam_search",
-    "honyaku/training/trainer.py:Trainer",
 }
 SIZES = {"module": 500, "class": 200, "function": 60}  # lines
 

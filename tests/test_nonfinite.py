@@ -25,13 +25,13 @@ def trainer_for(config, run):
 
 def poison_loss(trainer, bad_steps):
     """Make the loss NaN at the given (1-based) steps."""
-    cross_entropy = trainer.criterion.cross_entropy
+    cross_entropy = trainer.update.criterion.cross_entropy
 
     def poisoned(logits, targets):
         loss = cross_entropy(logits, targets)
         return loss * math.nan if trainer.progress.step + 1 in bad_steps else loss
 
-    trainer.criterion.cross_entropy = poisoned
+    trainer.update.criterion.cross_entropy = poisoned
 
 
 def test_non_finite_losses_and_gradients_skip_their_updates(tmp_path, capsys):
@@ -42,7 +42,7 @@ def test_non_finite_losses_and_gradients_skip_their_updates(tmp_path, capsys):
     progress = trainer.train()
 
     assert progress.finished == "reached max_epochs=1" and progress.skipped_steps == 3
-    adam_steps = {int(state["step"]) for state in trainer.optimizer.state.values()}
+    adam_steps = {int(state["step"]) for state in trainer.update.optimizer.state.values()}
     assert adam_steps == {progress.step - 3}
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     log = (tmp_path / "run" / "train.log").read_text()

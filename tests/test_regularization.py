@@ -87,12 +87,12 @@ def test_rdrop_adds_the_divergence_of_two_dropout_masks(tmp_path):
     trainer = prepared(config, tmp_path / "run", **{"training.rdrop_alpha": 5.0, "model.dropout": 0.0})
     trainer.model.train()
     batch = collate(trainer.train_data, list(range(16)), Vocabulary.pad_id)
-    loss, cross_entropy = trainer.criterion(trainer.model, batch)
+    loss, cross_entropy = trainer.update.criterion(trainer.model, batch)
     assert torch.allclose(loss, cross_entropy)  # no dropout: both passes agree, no divergence
 
     trainer = prepared(config, tmp_path / "dropout", **{"training.rdrop_alpha": 5.0, "model.dropout": 0.3})
     trainer.model.train()
-    loss, cross_entropy = trainer.criterion(trainer.model, batch)
+    loss, cross_entropy = trainer.update.criterion(trainer.model, batch)
     assert loss > cross_entropy > 0
     loss.backward()
     assert all(p.grad is not None for p in trainer.model.parameters() if p.requires_grad)

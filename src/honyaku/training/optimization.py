@@ -17,6 +17,7 @@ from honyaku.core.wording import counted
 from honyaku.data.batching import Batch
 from honyaku.data.vocabulary import Vocabulary
 from honyaku.training.checkpoint import CheckpointStore
+from honyaku.training.distributed import World
 from honyaku.training.records import Progress
 
 
@@ -142,3 +143,115 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainingConfig) -> tor
         patience=cfg.lr_decay_patience,
         min_lr=cfg.min_learning_rate,
     )
+
+
+class Updater:
+    """The updates of a run's weights: the loss in the run's precision, gradient clipping, the optimizer, the
+    learning-rate schedules, and updates skipped where the loss or the gradient is not finite. ``model`` is the
+    network whose parameters are updated; ``step_model`` what the batches run through (it, or its DDP wrapper or
+    compiled form)."""
+
+    def __init__(
+        self, model: nn.Module, step_model: nn.Module, cfg: TrainingConfig, precision: MixedPrecision, world: World
+    ):
+        self.model, self.step_model, self.cfg, self.precision, self.world = model, step_model, cfg, precision, world
+        self.optimizer = make_optimizer(model, cfg, next(model.parameters()).device)
+        self.scheduler = make_scheduler(self.optimizer, cfg)
+        self.criterion = Criterion(cfg)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps of them."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.precision.scaler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.precision.load_state_dict(state.get("scaler", {}))
+
+    @property
+    def learning_rates(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    @learning_rates.setter
+    def learning_rates(self, rates: list[float]) -> None:
+        for group, rate in zip(self.optimizer.param_groups, rates, strict=True):
+            group["lr"] = rate
+
+    def take_up_plateau_settings(self, rates: tuple[float, float] | None) -> None:
+        """The plateau schedule's settings from the config rather than the restored state, and its decayed rate
+        scaled by a new training.learning_rate (``rates``: before, now). The inverse_sqrt rate needs nothing: it is
+        computed from the config before every update."""
+        cfg = self.cfg
+        if cfg.lr_schedule != "plateau":
+            return
+        self.scheduler.factor, self.scheduler.patience = cfg.lr_decay_factor, cfg.lr_decay_patience
+        self.scheduler.min_lrs = [cfg.min_learning_rate] * len(self.optimizer.param_groups)
+        if rates is not None:
+            before, now = rates
+            self.learning_rates = [max(rate * now / before, cfg.min_learning_rate) for rate in self.learning_rates]
+
+    def schedule(self, progress: Progress, batches_in_epoch: int) -> None:
+        """inverse_sqrt: the rate of the next update from the config, the updates made so far and the data
+        position (the cool-down), so that a resume takes up a new rate or cool-down and still repeats an
+        unchanged run exactly. The scheduler's state only counts the updates."""
+        cfg = self.cfg
+        if cfg.lr_schedule != "inverse_sqrt":
+            return
+        rate = cfg.learning_rate * self.scheduler.lr_lambdas[0](self.scheduler.last_epoch)
+        if cfg.cooldown_epochs is not None:
+            epochs_done = progress.epoch + progress.batch_in_epoch / max(1, batches_in_epoch)
+            rate *= min(1.0, (cfg.max_epochs - epochs_done) / cfg.cooldown_epochs)
+        self.learning_rates = [rate] * len(self.optimizer.param_groups)
+
+    def after_evaluation(self, score: float) -> None:
+        """plateau: the dev score decides whether the rate decays."""
+        if self.cfg.lr_schedule == "plateau":
+            self.scheduler.step(score)
+
+    def step(self, batch: Batch, counts: bool, progress: Progress, checkpoints: CheckpointStore) -> tuple[float, int]:
+        """One update; returns the summed loss and the number of target tokens over all ranks, or (0, 0) when
+        a non-finite loss or gradient made it skip the update (``diverged`` after too many in a row)."""
+        with self.precision.autocast():
+            loss, cross_entropy = self.criterion(self.step_model, batch)
+        if not counts:
+            loss, cross_entropy = loss * 0.0, cross_entropy * 0.0
+        loss_sum, cross_entropy_sum, tokens = self.world.sum(
+            loss.item(), cross_entropy.item(), batch.num_target_tokens if counts else 0
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        if not math.isfinite(loss_sum):
+            return self._skip(progress, "loss", checkpoints)
+        scaler = self.precision.scaler
+        # DDP averages gradients over ranks: scaled so, they are those of the global batch's mean token loss
+        scaler.scale(loss * self.world.size / tokens).backward()
+        scaler.unscale_(self.optimizer)
+        clip = self.cfg.clip_grad_norm
+        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), math.inf if clip is None else clip)
+        if scaler.is_enabled():
+            # float16: an overflowing gradient is the scaler's to handle (it skips the update and lowers the
+            # scale), not a sign of divergence
+            scale = scaler.get_scale()
+            scaler.step(self.optimizer)
+            scaler.update()
+            if scaler.get_scale() < scale:
+                progress.scaler_skipped_steps += 1
+                return cross_entropy_sum, int(tokens)
+        elif torch.isfinite(grad_norm):
+            self.optimizer.step()
+        else:
+            return self._skip(progress, "gradient norm", checkpoints)
+        if self.cfg.lr_schedule == "inverse_sqrt":
+            self.scheduler.step()  # counts the update; ``schedule`` sets the rate
+        progress.nonfinite_in_a_row = 0
+        return cross_entropy_sum, int(tokens)
+
+    def _skip(self, progress: Progress, what: str, checkpoints: CheckpointStore) -> tuple[float, int]:
+        limit = self.cfg.max_nonfinite_steps
+        progress.skip_update(what)
+        if progress.nonfinite_in_a_row >= limit:
+            raise diverged(progress, what, limit, checkpoints)
+        return 0.0, 0

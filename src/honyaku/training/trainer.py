@@ -4,18 +4,15 @@ Python side of honyaku train and honyaku prepare. The files of a run directory: 
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import functools
 import logging
-import math
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -23,7 +20,7 @@ from honyaku.core.config import Config, changed_settings, setting_text
 from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.core.runtime import configure_threads, resolve_device, resolve_precision
-from honyaku.data.batching import Batch, Pairs, collate, make_batches
+from honyaku.data.batching import Batch, Pairs, batches_on_device, make_batches
 from honyaku.data.catalogue import DataPlaces
 from honyaku.data.store import store_info
 from honyaku.data.vocabulary import Vocabulary
@@ -45,11 +42,8 @@ from honyaku.training.checkpoint import BestCheckpoints, CheckpointStore, Output
 from honyaku.training.distributed import World, join_world, leave_world
 from honyaku.training.evaluation import DevEvaluation
 from honyaku.training.optimization import (
-    Criterion,
     MixedPrecision,
-    diverged,
-    make_optimizer,
-    make_scheduler,
+    Updater,
     regularization_summary,
 )
 from honyaku.training.preparation import PreparedData, run_data
@@ -85,9 +79,6 @@ class Trainer:
         configure_threads()
         self.device = resolve_device(device or config.training.device)
         self.precision = MixedPrecision(resolve_precision(config.training.precision, self.device), self.device)
-        # Padded lengths in multiples of 8 on a GPU: fewer distinct shapes to allocate and compile for, and
-        # matrices that tensor cores take whole. On the CPU, batches stay as they were.
-        self.pad_multiple = 8 if self.device.type == "cuda" else 1
         self.checkpoints = CheckpointStore(run_dir, keep=config.training.keep_last_checkpoints)
         self.best = BestCheckpoints(run_dir, config.training.keep_best_checkpoints, config.training.higher_is_better)
         self.outputs_before_stop = OutputsBeforeStop(run_dir, self.best)
@@ -110,35 +101,22 @@ class Trainer:
         self.training_pairs = prepared.training_pairs
         self.dev = DevEvaluation(prepared, cfg, self.device, self.precision)
 
-        vocab_sizes = len(self.src_vocab), len(self.tgt_vocab)
-        self.model = build_model(cfg.model, *vocab_sizes, Vocabulary.pad_id)
-        if cfg.training.init_from is not None and not resume:  # a resumed run has its own weights
-            initial = InitialModel.find(cfg.training.init_from)
-            try:
-                start_from(self.model, initial, cfg, vocab_sizes)
-            except HonyakuError as error:
-                raise HonyakuError(f"training.init_from: {error}") from None
-            logger.info(f"fine-tuning: the weights of {initial.weights} to start from")
-        self.model.to(self.device)
+        self.model = initial_model(cfg, (len(self.src_vocab), len(self.tgt_vocab)), resume).to(self.device)
         self.step_model = self.world.wrap(self.model, self.device, cfg.training.seed)  # the model or its DDP wrapper
         if cfg.training.compile:
             self.step_model = torch.compile(self.step_model)  # checkpoints keep saving self.model, uncompiled
-        self.optimizer = make_optimizer(self.model, cfg.training, self.device)
-        self.scheduler = make_scheduler(self.optimizer, cfg.training)
-        self.criterion = Criterion(cfg.training)
+        self.update = Updater(self.model, self.step_model, cfg.training, self.precision, self.world)
         if resume:
             state, checkpoint, skipped = self.checkpoints.load_latest(self.model)
             for reason in skipped:
                 logger.info(f"skipping a damaged checkpoint: {reason}")
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            self.precision.load_state_dict(state.get("scaler", {}))
+            self.update.load_state_dict(state)
             self.progress = Progress.restored(state["progress"])
             restore_random_states(state, self.world, self.device, cfg.training.seed + self.progress.step)
             logger.info(f"resuming from {checkpoint.name}")
             if self.progress.budget_reached and not self.progress.exhausted_budget(cfg.training):
                 self._continue_past_budget(state.get("before_stop_evaluation"))
-            self._take_up_plateau_settings((changed or {}).get("training.learning_rate"))
+            self.update.take_up_plateau_settings((changed or {}).get("training.learning_rate"))
             if self.world.is_main:
                 self.best.forget_after(self.progress.step)
         elif self.world.is_main:
@@ -155,40 +133,11 @@ class Trainer:
         if before_stop_evaluation is None:
             return
         self.progress = Progress.restored(before_stop_evaluation["progress"])
-        self.scheduler.load_state_dict(before_stop_evaluation["scheduler"])
-        for group, rate in zip(self.optimizer.param_groups, before_stop_evaluation["learning_rates"], strict=True):
-            group["lr"] = rate
+        self.update.scheduler.load_state_dict(before_stop_evaluation["scheduler"])
+        self.update.learning_rates = before_stop_evaluation["learning_rates"]
         if self.world.is_main:
             self.outputs_before_stop.put_back()
         logger.info(f"the evaluation made at that stop (step {self.progress.step:,}) is set aside")
-
-    def _take_up_plateau_settings(self, rates: tuple[float, float] | None) -> None:
-        """The plateau schedule's settings from the config rather than the restored state, and its decayed rate
-        scaled by a new training.learning_rate (``rates``: before, now). The inverse_sqrt rate needs nothing: it is
-        computed from the config before every update."""
-        cfg = self.config.training
-        if cfg.lr_schedule != "plateau":
-            return
-        self.scheduler.factor, self.scheduler.patience = cfg.lr_decay_factor, cfg.lr_decay_patience
-        self.scheduler.min_lrs = [cfg.min_learning_rate] * len(self.optimizer.param_groups)
-        if rates is not None:
-            before, now = rates
-            for group in self.optimizer.param_groups:
-                group["lr"] = max(group["lr"] * now / before, cfg.min_learning_rate)
-
-    def _schedule_learning_rate(self) -> None:
-        """inverse_sqrt: the rate of the next update from the config, the updates made so far and the data
-        position (the cool-down), so that a resume takes up a new rate or cool-down and still repeats an
-        unchanged run exactly. The scheduler's state only counts the updates."""
-        cfg, progress = self.config.training, self.progress
-        if cfg.lr_schedule != "inverse_sqrt":
-            return
-        rate = cfg.learning_rate * self.scheduler.lr_lambdas[0](self.scheduler.last_epoch)
-        if cfg.cooldown_epochs is not None:
-            epochs_done = progress.epoch + progress.batch_in_epoch / max(1, self.batches_in_epoch)
-            rate *= min(1.0, (cfg.max_epochs - epochs_done) / cfg.cooldown_epochs)
-        for group in self.optimizer.param_groups:
-            group["lr"] = rate
 
     @property
     def train_data(self) -> Pairs:
@@ -199,9 +148,7 @@ class Trainer:
         randomness = random_states(self.world, self.device)  # a collective: every rank takes part
         if self.world.is_main:
             state = {
-                "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(),
-                "scaler": self.precision.scaler.state_dict(),
+                **self.update.state_dict(),
                 "progress": self.progress.to_dict(),
                 **({"before_stop_evaluation": self.before_stop_evaluation} if self.before_stop_evaluation else {}),
                 **randomness,
@@ -239,7 +186,8 @@ class Trainer:
         self.batches_in_epoch = len(batches)
         display = EpochDisplay(progress, len(batches), cfg, bar=self.progress_bar)
         self.model.train()
-        for batch, counts in self._on_device(data, batches[progress.batch_in_epoch :]):
+        on_device = batches_on_device(data, batches[progress.batch_in_epoch :], self.world.share, self.device)
+        for batch, counts in on_device:
             started = time.perf_counter()
             loss, tokens = self._train_step(batch, counts)
             seconds = time.perf_counter() - started
@@ -262,71 +210,10 @@ class Trainer:
                 break
         display.close()
 
-    def _on_device(self, data: Pairs, batches: list[np.ndarray]) -> Iterator[tuple[Batch, bool]]:
-        """The batches collated (this rank's share, and whether it counts) and on the device. To a GPU, the next
-        batch is collated in a thread while the current one trains, so that the GPU does not wait for Python."""
-
-        def collated(indices: np.ndarray) -> tuple[Batch, bool]:
-            share, counts = self.world.share(indices)
-            return collate(data, share, Vocabulary.pad_id, self.pad_multiple).to(self.device), counts
-
-        if self.device.type != "cuda":
-            yield from map(collated, batches)
-            return
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            upcoming = None
-            for indices in batches:
-                following = pool.submit(collated, indices)
-                if upcoming is not None:
-                    yield upcoming.result()
-                upcoming = following
-            if upcoming is not None:
-                yield upcoming.result()
-
     def _train_step(self, batch: Batch, counts: bool = True) -> tuple[float, int]:
-        """One update; returns the summed loss and the number of target tokens over all ranks, or (0, 0) when
-        a non-finite loss or gradient made it skip the update."""
-        self._schedule_learning_rate()
-        with self.precision.autocast():
-            loss, cross_entropy = self.criterion(self.step_model, batch)
-        if not counts:
-            loss, cross_entropy = loss * 0.0, cross_entropy * 0.0
-        loss_sum, cross_entropy_sum, tokens = self.world.sum(
-            loss.item(), cross_entropy.item(), batch.num_target_tokens if counts else 0
-        )
-        self.optimizer.zero_grad(set_to_none=True)
-        if math.isfinite(loss_sum):
-            scaler = self.precision.scaler
-            # DDP averages gradients over ranks: scaled so, they are those of the global batch's mean token loss
-            scaler.scale(loss * self.world.size / tokens).backward()
-            scaler.unscale_(self.optimizer)
-            clip = self.config.training.clip_grad_norm
-            grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), math.inf if clip is None else clip)
-            if scaler.is_enabled():
-                # float16: an overflowing gradient is the scaler's to handle (it skips the update and lowers the
-                # scale), not a sign of divergence
-                scale = scaler.get_scale()
-                scaler.step(self.optimizer)
-                scaler.update()
-                if scaler.get_scale() < scale:
-                    self.progress.scaler_skipped_steps += 1
-                    return cross_entropy_sum, int(tokens)
-            elif torch.isfinite(grad_norm):
-                self.optimizer.step()
-            else:
-                return self._skip_step("gradient norm")
-            if self.config.training.lr_schedule == "inverse_sqrt":
-                self.scheduler.step()  # counts the update; _schedule_learning_rate sets the rate
-            self.progress.nonfinite_in_a_row = 0
-            return cross_entropy_sum, int(tokens)
-        return self._skip_step("loss")
-
-    def _skip_step(self, what: str) -> tuple[float, int]:
-        progress, limit = self.progress, self.config.training.max_nonfinite_steps
-        progress.skip_update(what)
-        if progress.nonfinite_in_a_row >= limit:
-            raise diverged(progress, what, limit, self.checkpoints)
-        return 0.0, 0
+        """One update (``Updater.step``) at the rate of this point of the run."""
+        self.update.schedule(self.progress, self.batches_in_epoch)
+        return self.update.step(batch, counts, self.progress, self.checkpoints)
 
     def _finish(self, budget: str) -> None:
         """End a run whose budget is used up, evaluating the model unless this step just was. The checkpoint keeps
@@ -335,8 +222,8 @@ class Trainer:
         if progress.window_tokens:
             self.before_stop_evaluation = {
                 "progress": progress.to_dict(),
-                "scheduler": copy.deepcopy(self.scheduler.state_dict()),
-                "learning_rates": [group["lr"] for group in self.optimizer.param_groups],
+                "scheduler": copy.deepcopy(self.update.scheduler.state_dict()),
+                "learning_rates": self.update.learning_rates,
             }
             if self.world.is_main:
                 self.outputs_before_stop.keep()
@@ -360,8 +247,8 @@ class Trainer:
             if improved:
                 save_weights(self.model, self.run_dir / WEIGHTS_FILE)
             self.best.offer(self.model, progress.step, score)
-        self._schedule_learning_rate()  # the rate training goes on with, for the log
-        row = progress.close_window(dev_loss, dev_bleu, self.optimizer.param_groups[0]["lr"], self.batches_in_epoch)
+        self.update.schedule(progress, self.batches_in_epoch)  # the rate training goes on with, for the log
+        row = progress.close_window(dev_loss, dev_bleu, self.update.learning_rates[0], self.batches_in_epoch)
         if self.world.is_main:
             self.metrics.append(row)
         logger.info(
@@ -369,14 +256,27 @@ class Trainer:
             f"{dev_loss:.3f}, dev BLEU {dev_bleu:.2f}{' (best)' if improved else ''}, lr {row['learning_rate']:.2e}, "
             f"{row['target_tokens_per_s']:,.0f} target tokens/s"
         )
-        if cfg.lr_schedule == "plateau":
-            self.scheduler.step(score)
+        self.update.after_evaluation(score)
         if cfg.patience is not None and progress.evals_without_improvement >= cfg.patience:
             progress.finished = (
                 f"early stopping: dev {cfg.validation_metric} did not improve in {cfg.patience} evaluations"
             )
         if self.world.is_main:
             self.metrics.plot(self.run_dir / CURVES_FILE)
+
+
+def initial_model(cfg: Config, vocab_sizes: tuple[int, int], resume: bool) -> nn.Module:
+    """The network the config describes; when fine-tuning (``training.init_from``), with the weights it starts from
+    (a resumed run has its own, from its checkpoint)."""
+    model = build_model(cfg.model, *vocab_sizes, Vocabulary.pad_id)
+    if cfg.training.init_from is not None and not resume:
+        initial = InitialModel.find(cfg.training.init_from)
+        try:
+            start_from(model, initial, cfg, vocab_sizes)
+        except HonyakuError as error:
+            raise HonyakuError(f"training.init_from: {error}") from None
+        logger.info(f"fine-tuning: the weights of {initial.weights} to start from")
+    return model
 
 
 def start_from(model: nn.Module, initial: InitialModel, cfg: Config, vocab_sizes: tuple[int, int]) -> None:
