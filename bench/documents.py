@@ -32,11 +32,16 @@ def document(sentences: list[str], lines: int, paragraphs: int, seed: int = 1) -
     """``lines`` lines of ``sentences``, ``paragraphs`` of them (spread through the file) paragraphs."""
     rng = random.Random(seed)
     out = [rng.choice(sentences) for _ in range(lines)]
+    shortest, longest = PARAGRAPH_CHARS
     for position in rng.sample(range(lines), paragraphs):
-        goal = rng.randint(*PARAGRAPH_CHARS)
-        paragraph = ""
-        while len(paragraph) < goal - 100:
-            paragraph = f"{paragraph} {rng.choice(sentences)}".strip()
+        goal = rng.randint(shortest, longest)
+        paragraph = rng.choice(sentences)
+        while len(paragraph) < goal:
+            sentence = rng.choice(sentences)
+            if len(paragraph) + 1 + len(sentence) <= longest:
+                paragraph = f"{paragraph} {sentence}"
+            elif len(paragraph) >= shortest:
+                break
         out[position] = paragraph
     return out
 
@@ -100,7 +105,7 @@ def main() -> None:
         "| document | lines written | empty | uninterrupted | lines kept at SIGTERM | resumed = uninterrupted |",
         "|---|---:|---:|---:|---:|---|",
     ]
-    write_section(args.results, "documents", header, [row])
+    write_section(args.results, "documents", header, [row], keep_rows=False)
     print(row)
 
 
