@@ -57,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-
     parser = argparse.ArgumentParser(
         prog="honyaku", description="Train, evaluate and use neural machine translation models."
     )

@@ -40,7 +40,6 @@ def add_data_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _data_fetch(args: argparse.Namespace) -> None:
-
     directory = fetch_corpus(args.corpus, source_dir=args.source_dir)
     print(f"{args.corpus}: {directory}")
 
@@ -55,7 +54,6 @@ def _data_list(args: argparse.Namespace) -> None:
 
 
 def _data_path(args: argparse.Namespace) -> None:
-
     print(resolve_corpus_dir(args.corpus, args.data_dir, download=False))
 
 
@@ -244,7 +242,6 @@ def add_tune_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _tune(args: argparse.Namespace) -> None:
-
     best, results = tune_length_penalty(args.model, args.length_penalty, args.beam_size, args.data_dir)
     for alpha, result in results.items():
         print(f"length penalty {alpha:g}: {result.text}")

@@ -116,7 +116,6 @@ TRANSLATOR_OPTIONS = options_parser(  # how translate and evaluate load a model
 
 def load_translator(args: argparse.Namespace, texts: list[str] | None = None):
     """The model of -m, else the pretrained one of --direction, --src, or the language of ``texts``."""
-
     direction = None
     if args.direction:
         src, sep, tgt = args.direction.partition("-")
