@@ -329,14 +329,15 @@ def _plain(value: Any, defaults_left_out: bool = False) -> Any:
         return {
             entry.name: _plain(getattr(value, entry.name), defaults_left_out)
             for entry in dataclasses.fields(value)
-            if not (defaults_left_out and getattr(value, entry.name) in (None, _default(entry)))
+            if not (defaults_left_out and getattr(value, entry.name) in (None, field_default(entry)))
         }
     if isinstance(value, (list, tuple)):
         return [_plain(v, defaults_left_out) for v in value]
     return value
 
 
-def _default(entry: dataclasses.Field) -> Any:
+def field_default(entry: dataclasses.Field) -> Any:
+    """A config field's default value (its factory's, for a section or a list)."""
     if entry.default_factory is not dataclasses.MISSING:
         return entry.default_factory()
     return entry.default

@@ -16,7 +16,7 @@ import tokenize
 import types
 import typing
 
-from honyaku.core.config import Config, setting_text
+from honyaku.core.config import Config, field_default, setting_text
 
 INTRO = """# Configuration reference
 
@@ -108,7 +108,7 @@ def reference() -> str:
         doc = inspect.getdoc(cls) if cls.__doc__ and not cls.__doc__.startswith(f"{cls.__name__}(") else ""
         rows = ["| key | type | default | description |", "|---|---|---|---|"]
         for entry in dataclasses.fields(cls):
-            default = "" if _default_is_section(entry) else f"`{setting_text(_default(entry))}`"
+            default = "" if _default_is_section(entry) else f"`{setting_text(field_default(entry))}`"
             text = html.escape(re.sub(r"\s+", " ", described.get(entry.name, "")), quote=False).replace("|", "\\|")
             rows.append(f"| `{entry.name}` | {type_text(hints[entry.name])} | {default} | {text} |")
         doc = html.escape(doc, quote=False)
@@ -116,14 +116,8 @@ def reference() -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _default(entry: dataclasses.Field) -> object:
-    if entry.default_factory is not dataclasses.MISSING:
-        return entry.default_factory()
-    return entry.default
-
-
 def _default_is_section(entry: dataclasses.Field) -> bool:
-    return dataclasses.is_dataclass(_default(entry))
+    return dataclasses.is_dataclass(field_default(entry))
 
 
 if __name__ == "__main__":
