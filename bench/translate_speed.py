@@ -8,9 +8,12 @@ peak memory. Every measurement is a fresh process, so that load time and peak RS
 Engines: ``torch`` (honyaku's search in PyTorch), ``torch-int8`` (dynamic int8 quantization of Linear and LSTM),
 ``ctranslate2`` and ``ctranslate2-int8`` (the same searches run by CTranslate2 on the model's conversion, for
 Transformer models with a joint vocabulary; the conversion, made on first use, is done before any timed
-process). Rounds interleave the engines — round 1 runs each engine once, then round 2 — and each row is the
-median of its rounds, so that a machine whose speed drifts between processes slows every engine alike; the
-PyTorch rows also give their speed relative to CTranslate2 at the same precision, from the same rounds.
+process), and ``ctranslate2-direct``: CTranslate2's ``translate_batch`` called on the same conversion with the
+same options, on the model tokens made beforehand, without honyaku around it (what honyaku's path costs; its
+target tokens are SentencePiece pieces, the others' words). Rounds interleave the engines — round 1 runs each
+engine once, then round 2 — and each row is the median of its rounds, so that a machine whose speed drifts
+between processes slows every engine alike; the PyTorch rows also give their speed relative to CTranslate2 at
+the same precision, and the ``ctranslate2`` rows theirs relative to ``ctranslate2-direct``, from the same rounds.
 
 Input is the corpus's own tokens (``pretokenized``), so that the figures are the model's and the search's,
 not the text processors'. Run it on an idle machine: it is a timing.
@@ -27,12 +30,12 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 from results_file import RESULTS, run_main, write_section
 
 from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import read_split
+from honyaku.inference.engine import output_caps
 
 SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: all at once, see HEADER)
 ENGINES = {  # name: (backend, int8)
@@ -40,8 +43,10 @@ ENGINES = {  # name: (backend, int8)
     "torch-int8": ("torch", True),
     "ctranslate2": ("ctranslate2", False),
     "ctranslate2-int8": ("ctranslate2", True),
+    "ctranslate2-direct": ("ctranslate2", False),
 }
-COUNTERPART = {"torch": "ctranslate2", "torch-int8": "ctranslate2-int8"}  # compared at the same precision
+# compared at the same precision; honyaku's CTranslate2 path with CTranslate2 called directly
+COUNTERPART = {"torch": "ctranslate2", "torch-int8": "ctranslate2-int8", "ctranslate2": "ctranslate2-direct"}
 
 
 def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int | None) -> dict[str, object]:
@@ -52,17 +57,20 @@ def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int 
     from honyaku.inference.translator import Translator
 
     translator = Translator.load(run, device="cpu" if int8 else "auto", int8=int8, backend=backend)
+    import torch  # after honyaku, which sets up CTranslate2's OpenMP runtime before PyTorch brings its own
+
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
     translator.translate([sources[0]], beam_size=1, pretokenized=True)
     first_seconds = time.perf_counter() - started
+    translate = direct_calls(translator, sources) if engine == "ctranslate2-direct" else translator.translate
     rows = []
     for beam_size, batch_size in SETTINGS:
         per_call = batch_size or len(sources)
         started = time.perf_counter()
         outputs = []
         for start in range(0, len(sources), per_call):
-            outputs += translator.translate(sources[start : start + per_call], beam_size, pretokenized=True)
+            outputs += translate(sources[start : start + per_call], beam_size, pretokenized=True)
         if str(translator.device).startswith("cuda"):  # a torch.device, or CTranslate2's device name
             torch.cuda.synchronize()
         seconds = time.perf_counter() - started
@@ -80,6 +88,27 @@ def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int 
         "rows": rows,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def direct_calls(translator, sources: list[str]):
+    """``translator.translate`` as CTranslate2 alone does it: the sources' model tokens made beforehand, untimed,
+    then each call one ``translate_batch`` with the options honyaku's engine passes, its output joined by spaces."""
+    tokens = {sentence: translator.source_tokens(sentence, pretokenized=True) + ["</s>"] for sentence in sources}
+    engine, decoding = translator.engine, translator.decoding
+
+    def translate(batch: list[str], beam_size: int, pretokenized: bool) -> list[str]:
+        token_lists = [tokens[sentence] for sentence in batch]
+        cap = max(output_caps([len(t) for t in token_lists], decoding, engine.max_positions))
+        results = engine.translator.translate_batch(
+            token_lists,
+            beam_size=beam_size,
+            length_penalty=decoding.length_penalty,
+            max_decoding_length=cap,
+            max_batch_size=decoding.batch_size,
+        )
+        return [" ".join(result.hypotheses[0]) for result in results]
+
+    return translate
 
 
 def measure_in_child(run: str, engine: str, args: argparse.Namespace) -> dict[str, object]:

@@ -208,3 +208,53 @@ def test_attention_models_show_their_attention_and_others_say_they_have_none():
         small_model(VARIANTS["transformer"]).attention_weights(src, lengths, tgt_in, None, 2)
     with pytest.raises(HonyakuError, match="attend each in their own way"):
         Ensemble([small_model(VARIANTS["transformer"])]).attention_weights(src, lengths, tgt_in, None, None)
+
+
+class BigramModel:
+    """A test double of the search interface whose next token depends on the last one only: from <s>, "a"
+    (0.6) or "b" (0.4); after "a", </s> (0.7); after "b", "b" again (0.9), for ever."""
+
+    max_positions = None
+    A, B = 4, 5
+
+    def __init__(self):
+        table = torch.full((6, 6), 1e-4)
+        table[BOS, [self.A, self.B]] = torch.tensor([0.6, 0.4])
+        table[self.A, [EOS, self.A, self.B]] = torch.tensor([0.7, 0.1, 0.2])
+        table[self.B, [EOS, self.B]] = torch.tensor([0.1, 0.9])
+        self.log_table = table.log()
+        self.steps = 0
+
+    def encode(self, src, src_lengths):
+        return torch.arange(src.size(0))  # nothing but each row's sentence
+
+    def decode_step(self, state, prev):
+        self.steps += 1
+        return self.log_table[prev], state
+
+    def select_state(self, state, rows):
+        return state[rows.reshape(-1)]
+
+
+def test_without_a_length_penalty_one_translation_stops_once_the_best_has_ended():
+    """Once the most probable candidate has ended, no longer hypothesis can outrank it (a log-probability only
+    falls as tokens are added): the search for one translation stops there; for more, or with a length penalty
+    (under which a longer one can), it goes on (CTranslate2's rule)."""
+    src, lengths = torch.tensor([[4, 4, 4, 4, 4, EOS]]), torch.tensor([6])
+
+    def search(**options):
+        model = BigramModel()
+        found = beam_search(model, src, lengths, BOS, EOS, max_lengths=torch.tensor([20]), beam_size=2, **options)
+        return model.steps, [h.ids for h in found[0]]
+
+    assert search(n_best=1) == (2, [[BigramModel.A]])
+    steps, found = search(n_best=2)
+    assert steps > 2 and found[0] == [BigramModel.A]
+    assert search(n_best=1, alpha=1.0)[0] > 2
+
+
+def test_a_search_for_one_translation_finds_the_best_of_a_search_for_k(model):
+    sources = random_sources(10, seed=7)
+    one = search_batch(model, sources, beam_size=4, n_best=1)
+    four = search_batch(model, sources, beam_size=4, n_best=4)
+    assert [hypotheses[0].ids for hypotheses in one] == [hypotheses[0].ids for hypotheses in four]

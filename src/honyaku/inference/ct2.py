@@ -16,7 +16,7 @@ from honyaku.core.files import atomic_write_bytes
 from honyaku.core.workers import thread_count
 from honyaku.data.catalogue import cache_dir
 from honyaku.data.vocabulary import EOS, output_tokens
-from honyaku.inference.engine import Hypothesis, normalized_score, output_caps
+from honyaku.inference.engine import Hypothesis, output_caps
 from honyaku.inference.pretrained import pretrained_root
 from honyaku.modeldir import CTRANSLATE2_DIR, HASH_KEY, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
 
@@ -104,9 +104,10 @@ def load_ctranslate2(
 
 
 class CTranslate2Search:
-    """The search engine (``honyaku.inference.engine.SearchEngine``) of a translator whose model CTranslate2 runs:
-    the same beam search as honyaku's (``honyaku.inference.search.beam_search`` follows CTranslate2's), the same
-    length normalisation, so that both find the same translations but for float rounding. One difference:
+    """The search engine (``honyaku.inference.engine.SearchEngine``) of a translator whose model CTranslate2 runs,
+    called as CTranslate2 is called directly: its beam search, its length penalty, the translations asked for.
+    ``honyaku.inference.search.beam_search`` is the same search, and ``honyaku.inference.engine.normalized_score``
+    the same normalisation, so both engines find the same translations but for float rounding. One difference:
     CTranslate2 caps every output of a batch at the longest cap of the batch, not each at its own."""
 
     def __init__(self, translator, decoding: DecodingConfig, max_positions: int):
@@ -116,28 +117,25 @@ class CTranslate2Search:
         self.device = "cpu"  # where it computes: cpu, or cuda:N
 
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
-        """CTranslate2's beam search without its length penalty (``honyaku.inference.search.beam_search`` is the same
-        search), every one of its ``beam_size`` finished hypotheses then ranked by ``normalized_score``."""
         if not token_lists:
             return []
         lengths = [len(tokens) + 1 for tokens in token_lists]  # with </s>, as honyaku counts
         cap = max(output_caps(lengths, self.decoding, self.max_positions))
+        alpha = self.decoding.length_penalty
         results = self.translator.translate_batch(
             [tokens + [EOS] for tokens in token_lists],
             beam_size=beam_size,
-            num_hypotheses=beam_size,
-            length_penalty=0,
+            num_hypotheses=n_best,
+            length_penalty=alpha,
             max_decoding_length=cap,
             max_batch_size=self.decoding.batch_size,
             return_scores=True,
         )
-        alpha = self.decoding.length_penalty
         found = []
         for result in results:
             hypotheses = []
-            for tokens, log_prob in zip(result.hypotheses, result.scores, strict=True):
+            for tokens, score in zip(result.hypotheses, result.scores, strict=True):
                 generated = len(tokens) + (len(tokens) < cap)  # </s> counted, where it ended with one
-                said = output_tokens(tokens)
-                hypotheses.append(Hypothesis(said, normalized_score(log_prob, generated, alpha), log_prob))
-            found.append(sorted(hypotheses, key=lambda h: -h.score)[:n_best])
+                hypotheses.append(Hypothesis(output_tokens(tokens), score, score * generated**alpha))
+            found.append(hypotheses)
         return found

@@ -62,6 +62,74 @@ def greedy_search(
     return output, log_probs
 
 
+class _Beams:
+    """A batched beam search between two steps: per sentence still searching, its rows' histories and
+    log-probabilities, and the hypotheses it has finished (see ``beam_search``)."""
+
+    def __init__(self, batch_size: int, k: int, n_best: int, alpha: float, eos_id: int, max_lengths: torch.Tensor):
+        device = max_lengths.device
+        self.k, self.alpha, self.eos_id, self.max_lengths = k, alpha, eos_id, max_lengths
+        # CTranslate2's stopping rule. Without a length penalty a longer hypothesis never outranks a finished one
+        # of higher log-probability, so a sentence is done once its best candidate and n_best hypotheses have
+        # ended; with one, it may, so the search goes on until k hypotheses have ended.
+        self.n_best = n_best
+        self.sentences = torch.arange(batch_size, device=device)  # the sentence of each group of rows
+        self.log_probs = torch.zeros(batch_size, 1, device=device)  # (b, rows per sentence): one row at first
+        self.finished_count = torch.zeros(batch_size, dtype=torch.long, device=device)
+        self.best_ended = torch.zeros(batch_size, dtype=torch.bool, device=device)  # the top candidate ended once
+        self.ranks = torch.arange(2 * k, device=device)
+        self.history = torch.empty(batch_size, 0, dtype=torch.long, device=device)  # (b·rows, t)
+        self.finished: list[list[ScoredIds]] = [[] for _ in range(batch_size)]
+        self.step = 0
+
+    def candidates(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The 2k most probable continuations of each sentence's rows (logits (b·rows, V)): their
+        log-probabilities, the rows they continue (within the sentence) and their tokens, (b, 2k) each."""
+        rows_per_sentence, vocab = self.log_probs.size(1), logits.size(-1)
+        totals = self.log_probs.unsqueeze(2) + logits.float().log_softmax(-1).view(-1, rows_per_sentence, vocab)
+        top_log_probs, top_index = totals.flatten(1).topk(min(2 * self.k, totals[0].numel()), dim=1)
+        return top_log_probs, top_index // vocab, top_index % vocab
+
+    def keep_ended(self, top_log_probs: torch.Tensor, beams: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Keeps as finished the candidates among each sentence's first k that end (``</s>``, or the sentence's
+        cap); returns which sentences are done, (b,)."""
+        at_cap = self.max_lengths[self.sentences] <= self.step + 1  # (b,)
+        in_beam = (self.ranks[: tokens.size(1)] < self.k) & (top_log_probs > float("-inf"))  # (b, 2k)
+        ends = ((tokens == self.eos_id) | at_cap.unsqueeze(1)) & in_beam
+        paths = self.history.view(len(self.sentences), self.log_probs.size(1), self.step)  # (b, rows, t)
+        for row, rank in ends.nonzero().tolist():
+            token, log_prob = int(tokens[row, rank]), float(top_log_probs[row, rank])
+            ids = paths[row, beams[row, rank]].tolist() + ([] if token == self.eos_id else [token])
+            score = normalized_score(log_prob, self.step + 1, self.alpha)
+            self.finished[int(self.sentences[row])].append(ScoredIds(ids, score, log_prob))
+        count = self.finished_count[self.sentences] + ends.sum(dim=1)  # (b,)
+        self.finished_count[self.sentences] = count
+        self.best_ended[self.sentences] |= ends[:, 0]
+        if self.alpha == 0:
+            return at_cap | (self.best_ended[self.sentences] & (count >= self.n_best))
+        return at_cap | (count >= self.k)
+
+    def advance(
+        self, top_log_probs: torch.Tensor, beams: torch.Tensor, tokens: torch.Tensor, done: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Continues each sentence not done with its k best candidates that do not end (those that end give their
+        places to the next); returns the model state's rows they continue, (b', k), and their tokens, (b'·k,)."""
+        ranks = self.ranks[: tokens.size(1)]
+        pick = torch.where(tokens == self.eos_id, ranks + 2 * self.k, ranks).argsort(dim=1)[:, : self.k]  # (b, k)
+        searching = (~done).nonzero().squeeze(1)  # (b',)
+        first_rows = torch.arange(len(self.sentences), device=tokens.device).unsqueeze(1) * self.log_probs.size(1)
+        rows = (first_rows + beams.gather(1, pick))[searching]  # (b', k)
+        next_tokens = tokens.gather(1, pick)[searching].view(-1)  # (b'·k,)
+        self.history = torch.cat([self.history[rows.view(-1)], next_tokens.unsqueeze(1)], dim=1)
+        self.log_probs = top_log_probs.gather(1, pick)[searching]
+        self.sentences = self.sentences[searching]
+        self.step += 1
+        return rows, next_tokens
+
+    def best(self) -> list[list[ScoredIds]]:
+        return [sorted(hypotheses, key=lambda h: -h.score)[: self.n_best] for hypotheses in self.finished]
+
+
 @torch.inference_mode()
 def beam_search(
     model: TranslationModel,
@@ -74,62 +142,25 @@ def beam_search(
     alpha: float = 0.0,
     n_best: int = 1,
 ) -> list[list[ScoredIds]]:
-    """Batched beam search, the algorithm of CTranslate2 (run without its length penalty, which honyaku applies to
-    the finished hypotheses), so that both engines find the same translations.
+    """Batched beam search, the algorithm of CTranslate2 with its length penalty ``alpha``, so that both engines
+    find the same translations.
 
     Each step ranks 2k candidates (k = ``beam_size``) by log-probability. Those among the first k that end
     (``</s>``, or the sentence's cap) are kept as finished; the k best candidates that do not end continue. A
-    sentence is done once the best candidate of a step has ended and k hypotheses have finished: short
-    hypotheses that end early never stop the search before the most probable one has ended. A beam of 1 is
-    greedy search. Returns, per sentence, its ``n_best`` hypotheses, best first by ``normalized_score``.
+    sentence is done when CTranslate2's would be (``_Beams``). A beam of 1 is greedy search. Returns, per
+    sentence, its ``n_best`` hypotheses, best first by ``normalized_score``.
     """
-    batch_size, device, k = src.size(0), src.device, beam_size
-    max_lengths = max_lengths.to(device)
-    sentences = torch.arange(batch_size, device=device)  # the sentence of each group of rows still searching
-    # The first step expands one row per sentence, not k identical ones; its selection makes the k rows.
+    search = _Beams(src.size(0), beam_size, n_best, alpha, eos_id, max_lengths.to(src.device))
     state = model.encode(src, src_lengths)
-    log_probs = torch.zeros(batch_size, 1, device=device)  # (b, rows per sentence)
-    finished_count = torch.zeros(batch_size, dtype=torch.long, device=device)
-    best_ended = torch.zeros(batch_size, dtype=torch.bool, device=device)  # the top candidate ended at some step
-    ranks = torch.arange(2 * k, device=device)
-    history = torch.empty(batch_size, 0, dtype=torch.long, device=device)  # (b·rows, t)
-    prev = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
-    finished: list[list[ScoredIds]] = [[] for _ in range(batch_size)]
-    step = 0
-    while sentences.numel():
+    # The first step expands one row per sentence, not k identical ones; its selection makes the k rows.
+    prev = torch.full((src.size(0),), bos_id, dtype=torch.long, device=src.device)
+    while search.sentences.numel():
         logits, state = model.decode_step(state, prev)  # (b·rows, V)
-        rows_per_sentence, vocab = log_probs.size(1), logits.size(-1)
-        candidates = log_probs.unsqueeze(2) + logits.float().log_softmax(-1).view(-1, rows_per_sentence, vocab)
-        top_log_probs, top_index = candidates.flatten(1).topk(min(2 * k, candidates[0].numel()), dim=1)  # (b, 2k)
-        beams, tokens = top_index // vocab, top_index % vocab
-        at_cap = max_lengths[sentences] <= step + 1  # (b,)
-        is_eos = tokens == eos_id
-        ends = (is_eos | at_cap.unsqueeze(1)) & (ranks[: tokens.size(1)] < k) & (top_log_probs > float("-inf"))
-        paths = history.view(len(sentences), rows_per_sentence, step)  # (b, rows, t)
-        for row, rank in ends.nonzero().tolist():
-            token, log_prob = int(tokens[row, rank]), float(top_log_probs[row, rank])
-            sequence = paths[row, beams[row, rank]].tolist() + ([] if token == eos_id else [token])
-            hypothesis = ScoredIds(sequence, normalized_score(log_prob, step + 1, alpha), log_prob)
-            finished[int(sentences[row])].append(hypothesis)
-        finished_count[sentences] += ends.sum(dim=1)
-        best_ended[sentences] |= ends[:, 0]
-        done = at_cap | (best_ended[sentences] & (finished_count[sentences] >= k))
-        # the k best candidates that do not end, in rank order: those that end give their places to the next
-        width = min(k, tokens.size(1))
-        pick = torch.where(is_eos, ranks[: tokens.size(1)] + 2 * k, ranks[: tokens.size(1)]).argsort(dim=1)[:, :width]
-        searching = (~done).nonzero().squeeze(1)  # (b',)
-        first_rows = torch.arange(len(sentences), device=device).unsqueeze(1) * rows_per_sentence  # (b, 1)
-        rows = (first_rows + beams.gather(1, pick))[searching]  # (b', k)
-        next_tokens = tokens.gather(1, pick)[searching]  # (b', k)
-        history = torch.cat([history[rows.view(-1)], next_tokens.view(-1, 1)], dim=1)
+        top_log_probs, beams, tokens = search.candidates(logits)  # (b, 2k) each
+        done = search.keep_ended(top_log_probs, beams, tokens)  # (b,)
+        rows, prev = search.advance(top_log_probs, beams, tokens, done)
         state = model.select_state(state, rows)
-        log_probs, prev, sentences = (
-            top_log_probs.gather(1, pick)[searching],
-            next_tokens.view(-1),
-            sentences[searching],
-        )
-        step += 1
-    return [sorted(hypotheses, key=lambda h: -h.score)[:n_best] for hypotheses in finished]
+    return search.best()
 
 
 def max_output_lengths(src_lengths: torch.Tensor, decoding: DecodingConfig, max_positions: int | None) -> torch.Tensor:
