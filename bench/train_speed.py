@@ -2,6 +2,7 @@
 the arithmetic rate achieved against the machine's own matrix-multiply rate (the limit).
 
     python bench/train_speed.py configs/seed_keras.yaml configs/sutskever.yaml [--steps 40] [--data-dir DIR]
+    python bench/train_speed.py configs/all_corpora_enja.yaml --set training.compile=true --label compiled
 
 Runs ``--warmup`` steps, then times ``--steps`` training steps (forward, backward, clipping, optimizer) on the
 first batches of epoch 1, exactly as ``honyaku train`` builds them. Then the same batches run again under
@@ -34,9 +35,14 @@ from honyaku.training.trainer import Trainer
 
 
 def measure(
-    config_path: str, steps: int, warmup: int, data_dir: str | None, profile: int = 0
+    config_path: str,
+    steps: int,
+    warmup: int,
+    data_dir: str | None,
+    profile: int = 0,
+    overrides: list[str] | None = None,
 ) -> dict[str, float | str]:
-    config = load_config(config_path)
+    config = load_config(config_path, overrides)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(config, Path(run_dir), places=DataPlaces(data_dir), progress_bar=False)
         trainer.set_up(resume=False)
@@ -44,7 +50,7 @@ def measure(
         batches = make_batches(trainer.train_data, cfg.batch_size, cfg.batch_tokens, cfg.seed, epoch=0)
         epoch_tokens = sum(len(t) - 1 for t in trainer.train_data.tgt)
         trainer.model.train()
-        tokens, seconds = 0, 0.0
+        tokens, seconds, warmup_seconds = 0, 0.0, 0.0
         for i, indices in enumerate(batches[: warmup + steps]):
             batch = collate(trainer.train_data, indices, Vocabulary.pad_id).to(trainer.device)
             if trainer.device.type == "cuda":
@@ -56,6 +62,8 @@ def measure(
             if i >= warmup:
                 seconds += time.perf_counter() - started
                 tokens += batch.num_target_tokens
+            else:  # a compiled step's compilation among them
+                warmup_seconds += time.perf_counter() - started
         rate = tokens / seconds
         flops = count_flops(trainer, batches[warmup : warmup + steps])
         share = print_profile(trainer, batches[warmup : warmup + profile], Path(config_path).name) if profile else None
@@ -66,6 +74,7 @@ def measure(
             "device": str(trainer.device),
             "threads": torch.get_num_threads(),
             "steps": steps,
+            "warmup_seconds": warmup_seconds,
             "tokens_per_s": rate,
             "batches_per_epoch": len(batches),
             "seconds_per_epoch": epoch_tokens / rate,
@@ -145,14 +154,16 @@ def main() -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also print where N steps spend time")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override every config")
     parser.add_argument("--label", help="what the rows measured, after the config's name (e.g. the code's commit)")
     args = parser.parse_args()
     rows, label = [], f", {args.label}" if args.label else ""
     for path in args.configs:
-        r = measure(path, args.steps, args.warmup, args.data_dir, args.profile)
+        r = measure(path, args.steps, args.warmup, args.data_dir, args.profile, args.set)
         limit = matmul_gflops(torch.device(r["device"]))
         rows.append(
-            f"| {r['config']}{label} | {r['parameters']:,} | {r['device']} | {r['threads']} | {r['steps']} | "
+            f"| {r['config']}{label} | {r['parameters']:,} | {r['device']} | {r['threads']} | "
+            f"{r['warmup_seconds']:.1f} s ({args.warmup}) | {r['steps']} | "
             f"{r['tokens_per_s']:,.0f} | {r['batches_per_epoch']} | {r['seconds_per_epoch']:,.0f} | "
             f"{r['gflops']:,.1f} | {limit:,.0f} | {r['gflops'] / limit:.0%} | "
             f"{'–' if r['matmul_share'] is None else format(r['matmul_share'], '.0%')} |"
@@ -167,9 +178,10 @@ def main() -> None:
         "same device and threads, timed after each config's steps (best of 5 rounds): on a shared machine the",
         "speed drifts, so each row has its own.",
         "",
-        "| config | parameters | device | threads | timed steps | target tokens/s | batches/epoch | "
-        "s/epoch (implied) | GFLOP/s | matmul GFLOP/s | share of it | matmuls' share of step time (profile) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| config | parameters | device | threads | warm-up steps (compilation included) | timed steps | "
+        "target tokens/s | batches/epoch | s/epoch (implied) | GFLOP/s | matmul GFLOP/s | share of it | "
+        "matmuls' share of step time (profile) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     write_section(args.results, "train-speed", header, rows)
 
