@@ -80,7 +80,9 @@ def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int 
     return {
         "run": run,
         "name": translator.config.name,
-        "device": " ".join([str(translator.device)] + [backend] * (backend != "torch") + ["int8"] * int8),
+        "device": " ".join(
+            [str(translator.device)] + [engine.removesuffix("-int8")] * (backend != "torch") + ["int8"] * int8
+        ),
         "threads": torch.get_num_threads(),
         "sentences": len(sources),
         "load_seconds": load_seconds,

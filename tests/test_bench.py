@@ -30,8 +30,8 @@ def test_train_speed_reports_a_table_row(tmp_path):
     )  # fmt: skip
     assert "toy.yaml: 2 steps by operator" in output and "aten::" in output
     row = output.splitlines()[-1].split(" | ")
-    assert row[0] == "| toy.yaml" and int(row[4]) == 3 and float(row[5].replace(",", "")) > 0
-    gflops, limit = float(row[8].replace(",", "")), float(row[9].replace(",", ""))
+    assert row[0] == "| toy.yaml" and int(row[5]) == 3 and float(row[6].replace(",", "")) > 0
+    gflops, limit = float(row[9].replace(",", "")), float(row[10].replace(",", ""))
     assert 0 < gflops < limit  # the toy LSTM is far from the matrix-multiply limit
     assert output.splitlines()[-1] in results.read_text()
 

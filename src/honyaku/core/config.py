@@ -232,7 +232,7 @@ class DecodingConfig:
     beam_size: int = 1  # 1 is greedy search
     # Finished hypotheses are ranked by log p / |y| ** alpha, |y| counting </s> (CTranslate2's and transformers'
     # normalisation, honyaku.inference.engine.normalized_score); 0 ranks by log p alone, and lets beam search stop
-    # as soon as the most probable hypothesis has ended (with a penalty it goes on until beam_size have).
+    # once the most probable hypothesis has ended (with a penalty it goes on until beam_size have ended too).
     length_penalty: float = 0.6
     # Output length limit: max_length_ratio × source length + max_length_offset tokens (without </s>).
     max_length_ratio: float = 2.0

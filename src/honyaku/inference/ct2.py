@@ -16,7 +16,7 @@ from honyaku.core.files import atomic_write_bytes
 from honyaku.core.workers import thread_count
 from honyaku.data.catalogue import cache_dir
 from honyaku.data.vocabulary import EOS, output_tokens
-from honyaku.inference.engine import Hypothesis, output_caps
+from honyaku.inference.engine import Hypothesis, normalized_score, output_caps
 from honyaku.inference.pretrained import pretrained_root
 from honyaku.modeldir import CTRANSLATE2_DIR, HASH_KEY, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
 
@@ -104,10 +104,9 @@ def load_ctranslate2(
 
 
 class CTranslate2Search:
-    """The search engine (``honyaku.inference.engine.SearchEngine``) of a translator whose model CTranslate2 runs,
-    called as CTranslate2 is called directly: its beam search, its length penalty, the translations asked for.
-    ``honyaku.inference.search.beam_search`` is the same search, and ``honyaku.inference.engine.normalized_score``
-    the same normalisation, so both engines find the same translations but for float rounding. One difference:
+    """The search engine (``honyaku.inference.engine.SearchEngine``) of a translator whose model CTranslate2 runs:
+    the same beam search as honyaku's (``honyaku.inference.search.beam_search`` follows CTranslate2's), the same
+    length normalisation, so that both find the same translations but for float rounding. One difference:
     CTranslate2 caps every output of a batch at the longest cap of the batch, not each at its own."""
 
     def __init__(self, translator, decoding: DecodingConfig, max_positions: int):
@@ -117,6 +116,9 @@ class CTranslate2Search:
         self.device = "cpu"  # where it computes: cpu, or cuda:N
 
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
+        """CTranslate2's beam search without its length penalty, which stops once the best candidate and
+        ``num_hypotheses`` have ended: ``n_best`` without a length penalty, ``beam_size`` with one, whose
+        hypotheses are then ranked by ``normalized_score`` (as ``honyaku.inference.search.beam_search`` does)."""
         if not token_lists:
             return []
         lengths = [len(tokens) + 1 for tokens in token_lists]  # with </s>, as honyaku counts
@@ -125,8 +127,8 @@ class CTranslate2Search:
         results = self.translator.translate_batch(
             [tokens + [EOS] for tokens in token_lists],
             beam_size=beam_size,
-            num_hypotheses=n_best,
-            length_penalty=alpha,
+            num_hypotheses=n_best if alpha == 0 else beam_size,
+            length_penalty=0,
             max_decoding_length=cap,
             max_batch_size=self.decoding.batch_size,
             return_scores=True,
@@ -134,8 +136,10 @@ class CTranslate2Search:
         found = []
         for result in results:
             hypotheses = []
-            for tokens, score in zip(result.hypotheses, result.scores, strict=True):
+            for tokens, log_prob in zip(result.hypotheses, result.scores, strict=True):
                 generated = len(tokens) + (len(tokens) < cap)  # </s> counted, where it ended with one
-                hypotheses.append(Hypothesis(output_tokens(tokens), score, score * generated**alpha))
-            found.append(hypotheses)
+                hypotheses.append(
+                    Hypothesis(output_tokens(tokens), normalized_score(log_prob, generated, alpha), log_prob)
+                )
+            found.append(sorted(hypotheses, key=lambda h: -h.score)[:n_best])
         return found
