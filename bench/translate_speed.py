@@ -35,7 +35,7 @@ from results_file import RESULTS, run_main, write_section
 from honyaku.core.config_files import load_config
 from honyaku.core.errors import HonyakuError
 from honyaku.data.corpus import read_split
-from honyaku.inference.engine import output_caps
+from honyaku.data.vocabulary import EOS
 
 SETTINGS = [(1, 1), (1, None), (5, 1), (5, None)]  # (beam size, batch size; None: all at once, see HEADER)
 ENGINES = {  # name: (backend, int8)
@@ -95,17 +95,16 @@ def measure(run: str, split: str, engine: str, data_dir: str | None, limit: int 
 def direct_calls(translator, sources: list[str]):
     """``translator.translate`` as CTranslate2 alone does it: the sources' model tokens made beforehand, untimed,
     then each call one ``translate_batch`` with the options honyaku's engine passes, its output joined by spaces."""
-    tokens = {sentence: translator.source_tokens(sentence, pretokenized=True) + ["</s>"] for sentence in sources}
+    tokens = {sentence: translator.source_tokens(sentence, pretokenized=True) for sentence in sources}
     engine, decoding = translator.engine, translator.decoding
 
     def translate(batch: list[str], beam_size: int, pretokenized: bool) -> list[str]:
         token_lists = [tokens[sentence] for sentence in batch]
-        cap = max(output_caps([len(t) for t in token_lists], decoding, engine.max_positions))
         results = engine.translator.translate_batch(
-            token_lists,
+            [source + [EOS] for source in token_lists],
             beam_size=beam_size,
             length_penalty=decoding.length_penalty,
-            max_decoding_length=cap,
+            max_decoding_length=engine.output_cap(token_lists),
             max_batch_size=decoding.batch_size,
         )
         return [" ".join(result.hypotheses[0]) for result in results]

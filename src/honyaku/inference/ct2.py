@@ -16,7 +16,7 @@ from honyaku.core.files import atomic_write_bytes
 from honyaku.core.workers import thread_count
 from honyaku.data.catalogue import cache_dir
 from honyaku.data.vocabulary import EOS, output_tokens
-from honyaku.inference.engine import Hypothesis, normalized_score, output_caps
+from honyaku.inference.engine import Hypothesis, hypotheses_to_finish, normalized_score, output_caps
 from honyaku.inference.pretrained import pretrained_root
 from honyaku.modeldir import CTRANSLATE2_DIR, HASH_KEY, WEIGHTS_FILE, ModelDirectory, read_members, stored_weights
 
@@ -115,19 +115,23 @@ class CTranslate2Search:
         self.max_positions = max_positions
         self.device = "cpu"  # where it computes: cpu, or cuda:N
 
+    def output_cap(self, token_lists: list[list[str]]) -> int:
+        """The longest output of a batch of sources (tokens without ``</s>``): the longest of their caps."""
+        lengths = [len(tokens) + 1 for tokens in token_lists]  # with </s>, as honyaku counts
+        return max(output_caps(lengths, self.decoding, self.max_positions))
+
     def search(self, token_lists: list[list[str]], beam_size: int, n_best: int) -> list[list[Hypothesis]]:
         """CTranslate2's beam search without its length penalty, which stops once the best candidate and
-        ``num_hypotheses`` have ended: ``n_best`` without a length penalty, ``beam_size`` with one, whose
-        hypotheses are then ranked by ``normalized_score`` (as ``honyaku.inference.search.beam_search`` does)."""
+        ``num_hypotheses`` (``hypotheses_to_finish``) have ended, its hypotheses then ranked by
+        ``normalized_score`` (as ``honyaku.inference.search.beam_search`` does)."""
         if not token_lists:
             return []
-        lengths = [len(tokens) + 1 for tokens in token_lists]  # with </s>, as honyaku counts
-        cap = max(output_caps(lengths, self.decoding, self.max_positions))
+        cap = self.output_cap(token_lists)
         alpha = self.decoding.length_penalty
         results = self.translator.translate_batch(
             [tokens + [EOS] for tokens in token_lists],
             beam_size=beam_size,
-            num_hypotheses=n_best if alpha == 0 else beam_size,
+            num_hypotheses=hypotheses_to_finish(n_best, beam_size, alpha),
             length_penalty=0,
             max_decoding_length=cap,
             max_batch_size=self.decoding.batch_size,

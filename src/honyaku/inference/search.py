@@ -13,7 +13,7 @@ from honyaku.core.config import DecodingConfig
 from honyaku.core.errors import HonyakuError
 from honyaku.data.batching import pad
 from honyaku.data.vocabulary import Vocabulary
-from honyaku.inference.engine import Hypothesis, beam_size_for, normalized_score, output_caps
+from honyaku.inference.engine import Hypothesis, beam_size_for, hypotheses_to_finish, normalized_score, output_caps
 from honyaku.models.factory import TranslationModel
 
 
@@ -69,11 +69,7 @@ class _Beams:
     def __init__(self, batch_size: int, k: int, n_best: int, alpha: float, eos_id: int, max_lengths: torch.Tensor):
         device = max_lengths.device
         self.k, self.alpha, self.eos_id, self.max_lengths = k, alpha, eos_id, max_lengths
-        # A sentence is done once its best candidate has ended and enough hypotheses have: without a length
-        # penalty no longer hypothesis can outrank a finished one of higher log-probability, so n_best are
-        # enough; with one, a longer one may, so the search waits for k (measured: stopping at k alone, without
-        # the best ended, as CTranslate2 does with a penalty, lost 0.17 dev BLEU on each bundled model).
-        self.n_best, self.needed = n_best, n_best if alpha == 0 else k
+        self.n_best, self.needed = n_best, hypotheses_to_finish(n_best, k, alpha)
         self.sentences = torch.arange(batch_size, device=device)  # the sentence of each group of rows
         self.log_probs = torch.zeros(batch_size, 1, device=device)  # (b, rows per sentence): one row at first
         self.finished_count = torch.zeros(batch_size, dtype=torch.long, device=device)
@@ -146,7 +142,7 @@ def beam_search(
 
     Each step ranks 2k candidates (k = ``beam_size``) by log-probability. Those among the first k that end
     (``</s>``, or the sentence's cap) are kept as finished; the k best candidates that do not end continue. A
-    sentence is done once its best candidate has ended and enough hypotheses have (``_Beams``). A beam of 1 is
+    sentence is done once its best candidate has ended and ``hypotheses_to_finish`` have. A beam of 1 is
     greedy search. Returns, per sentence, its ``n_best`` hypotheses, best first by ``normalized_score``.
     """
     search = _Beams(src.size(0), beam_size, n_best, alpha, eos_id, max_lengths.to(src.device))
